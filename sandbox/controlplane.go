@@ -1,0 +1,18 @@
+package sandbox
+
+// ServeArgs is the `wasmesh serve` command line that runs the topology's control plane.
+func ServeArgs(t Topology, dataDir, buildDir string) []string {
+	return []string{"wasmesh", "serve",
+		"--xds", t.Addr(t.XDS), "--http", t.Addr(t.HTTP),
+		"--data-dir", dataDir, "--modules", buildDir}
+}
+
+// ApplyArgs is the `wasmesh apply` command line that applies the given files or folders to the
+// topology's control plane.
+func ApplyArgs(t Topology, paths ...string) []string {
+	args := []string{"wasmesh", "apply", "--server", "http://" + t.HTTPAddress()}
+	for _, p := range paths {
+		args = append(args, "-f", p)
+	}
+	return args
+}

@@ -1,0 +1,452 @@
+package crd
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"regexp"
+	"regexp/syntax"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Names the filters agree on (docs/conventions.md).
+const (
+	// RoutingHeader is the header the router and canary filters set to `<service>|<version>`.
+	RoutingHeader = "x-wasmesh-cluster"
+	// DefaultFaultTriggerHeader is the fault filter's default trigger header.
+	DefaultFaultTriggerHeader = "x-wasmesh-fault"
+)
+
+// MetricDimensions returns the metric tags a Telemetry may name in metrics.dimensions.
+func MetricDimensions() []string {
+	return []string{"source_service", "source_version", "destination_service", "destination_version",
+		"route", "method", "response_code_class"}
+}
+
+// RetryOnConditions returns the Envoy retry conditions a TrafficRoute may name in retries.retryOn.
+func RetryOnConditions() []string {
+	return []string{"5xx", "gateway-error", "reset", "reset-before-request", "connect-failure",
+		"envoy-ratelimited", "retriable-4xx", "refused-stream", "retriable-status-codes",
+		"retriable-headers", "http3-post-connect-failure"}
+}
+
+// Validate checks one resource's structure (not its references to other resources) and returns
+// every problem with its field path.
+func Validate(o Object) []*FieldError {
+	v := &validator{}
+	v.meta(o.Meta())
+	switch o := o.(type) {
+	case *Service:
+		v.service(&o.Spec)
+	case *TrafficRoute:
+		v.trafficRoute(&o.Spec)
+	case *FaultInjection:
+		v.faultInjection(&o.Spec)
+	case *Telemetry:
+		v.telemetry(&o.Spec)
+	case *WasmPlugin:
+		v.wasmPlugin(&o.Spec)
+	}
+	return v.errs
+}
+
+type validator struct{ errs []*FieldError }
+
+func (v *validator) fail(path, format string, args ...any) {
+	v.errs = append(v.errs, &FieldError{Path: path, Err: fmt.Errorf(format, args...)})
+}
+
+var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+// name checks a DNS-1123 label (names of resources, services and versions).
+func (v *validator) name(path, s string) {
+	switch {
+	case s == "":
+		v.fail(path, "required")
+	case len(s) > 63:
+		v.fail(path, "%q is longer than 63 characters", s)
+	case !dnsLabel.MatchString(s):
+		v.fail(path, "%q must consist of lowercase letters, digits and '-', and start and end with a letter or digit", s)
+	}
+}
+
+func (v *validator) meta(m *ObjectMeta) {
+	v.name("metadata.name", m.Name)
+	if m.Namespace != "" {
+		v.name("metadata.namespace", m.Namespace)
+	}
+	for k := range sortedKeys(m.Labels) {
+		if k == "" || len(k) > 253 {
+			v.fail("metadata.labels", "label key %q must be 1 to 253 characters", k)
+		}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) func(func(string) bool) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return slices.Values(keys)
+}
+
+var httpMethod = regexp.MustCompile(`^[A-Z]+$`)
+
+var headerName = regexp.MustCompile(`^[a-z0-9!#$%&'*+.^_|~-]+$`)
+
+// header checks an HTTP header name: a lowercase token, not a pseudo-header.
+func (v *validator) header(path, s string) bool {
+	switch {
+	case s == "":
+		v.fail(path, "required")
+	case strings.HasPrefix(s, ":"):
+		v.fail(path, "%q: pseudo-headers cannot be used here", s)
+	case !headerName.MatchString(s):
+		v.fail(path, "%q is not a valid header name (lowercase letters, digits and -)", s)
+	default:
+		return true
+	}
+	return false
+}
+
+func (v *validator) regex(path, s string) {
+	if _, err := regexp.Compile(s); err != nil {
+		msg := err.Error()
+		var se *syntax.Error
+		if errors.As(err, &se) {
+			msg = string(se.Code)
+			if se.Expr != "" && se.Expr != s {
+				msg += ": " + se.Expr
+			}
+		}
+		v.fail(path, "invalid regex %q: %s", s, msg)
+	}
+}
+
+func (v *validator) percentage(path string, p float64) {
+	if p < 0 || p > 100 {
+		v.fail(path, "must be between 0 and 100, got %v", p)
+	}
+}
+
+func (v *validator) service(s *ServiceSpec) {
+	if s.Port == 0 || s.Port > 65535 {
+		v.fail("spec.port", "must be between 1 and 65535, got %d", s.Port)
+	}
+	if len(s.Versions) == 0 {
+		v.fail("spec.versions", "at least one version is required")
+	}
+	seen := map[string]bool{}
+	for i, ver := range s.Versions {
+		p := fmt.Sprintf("spec.versions[%d]", i)
+		v.name(p+".name", ver.Name)
+		if ver.Name != "" && seen[ver.Name] {
+			v.fail(p+".name", "version %q is defined twice", ver.Name)
+		}
+		seen[ver.Name] = true
+		if len(ver.Endpoints) == 0 {
+			v.fail(p+".endpoints", "at least one endpoint (host:port) is required")
+		}
+		for j, ep := range ver.Endpoints {
+			v.hostPort(fmt.Sprintf("%s.endpoints[%d]", p, j), ep)
+		}
+	}
+	if s.DefaultVersion != "" && !seen[s.DefaultVersion] {
+		v.fail("spec.defaultVersion", "version %q is not in spec.versions", s.DefaultVersion)
+	}
+}
+
+func (v *validator) hostPort(path, s string) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" {
+		v.fail(path, "%q is not host:port", s)
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		v.fail(path, "%q: port must be between 1 and 65535", s)
+	}
+}
+
+func (v *validator) match(path string, m *Match) {
+	if m.Path != nil {
+		p := path + ".path"
+		set := 0
+		if m.Path.Exact != "" {
+			set++
+			if !strings.HasPrefix(m.Path.Exact, "/") {
+				v.fail(p+".exact", "must start with /, got %q", m.Path.Exact)
+			}
+		}
+		if m.Path.Prefix != "" {
+			set++
+			if !strings.HasPrefix(m.Path.Prefix, "/") {
+				v.fail(p+".prefix", "must start with /, got %q", m.Path.Prefix)
+			}
+		}
+		if m.Path.Regex != "" {
+			set++
+			v.regex(p+".regex", m.Path.Regex)
+		}
+		if set != 1 {
+			v.fail(p, "exactly one of exact, prefix, regex is required")
+		}
+	}
+	if m.Method != "" && !httpMethod.MatchString(m.Method) {
+		v.fail(path+".method", "%q must be an uppercase HTTP method such as GET", m.Method)
+	}
+	for i, h := range m.Headers {
+		p := fmt.Sprintf("%s.headers[%d]", path, i)
+		v.header(p+".name", h.Name)
+		v.oneMatcher(p, h.Exact, h.Prefix, h.Regex, h.Present, h.Absent, true)
+	}
+	for i, q := range m.Query {
+		p := fmt.Sprintf("%s.query[%d]", path, i)
+		if q.Name == "" {
+			v.fail(p+".name", "required")
+		}
+		v.oneMatcher(p, q.Exact, q.Prefix, q.Regex, q.Present, false, false)
+	}
+}
+
+func (v *validator) oneMatcher(path, exact, prefix, re string, present, absent, header bool) {
+	set := 0
+	for _, ok := range []bool{exact != "", prefix != "", re != "", present, absent} {
+		if ok {
+			set++
+		}
+	}
+	if set != 1 {
+		if header {
+			v.fail(path, "exactly one of exact, prefix, regex, present, absent is required")
+		} else {
+			v.fail(path, "exactly one of exact, prefix, regex, present is required")
+		}
+	}
+	if re != "" {
+		v.regex(path+".regex", re)
+	}
+}
+
+func (v *validator) trafficRoute(s *TrafficRouteSpec) {
+	v.name("spec.service", s.Service)
+	if len(s.Rules) == 0 && s.Split == nil && s.Timeout == nil && s.Retries == nil {
+		v.fail("spec", "at least one of rules, split, timeout, retries is required")
+	}
+	names := map[string]bool{}
+	for i, r := range s.Rules {
+		p := fmt.Sprintf("spec.rules[%d]", i)
+		v.name(p+".name", r.Name)
+		if r.Name != "" && names[r.Name] {
+			v.fail(p+".name", "rule %q is defined twice", r.Name)
+		}
+		names[r.Name] = true
+		v.match(p+".match", &r.Match)
+		if r.Destination != nil && r.Destination.Version == "" {
+			v.fail(p+".destination.version", "required")
+		}
+		if r.Destination == nil && r.RequestHeaders == nil && r.Rewrite == nil && s.Split == nil {
+			v.fail(p, "the rule does nothing: set destination, requestHeaders or rewrite (or a spec.split for it to use)")
+		}
+		if h := r.RequestHeaders; h != nil {
+			for k := range sortedKeys(h.Add) {
+				kp := joinKey(p+".requestHeaders.add", k)
+				if v.header(kp, k) && k == RoutingHeader {
+					v.fail(kp, "%s is set by the router; use destination instead", RoutingHeader)
+				}
+			}
+			for j, k := range h.Remove {
+				kp := fmt.Sprintf("%s.requestHeaders.remove[%d]", p, j)
+				if v.header(kp, k) && k == RoutingHeader {
+					v.fail(kp, "%s is set by the router and cannot be removed", RoutingHeader)
+				}
+			}
+			if len(h.Add) == 0 && len(h.Remove) == 0 {
+				v.fail(p+".requestHeaders", "at least one of add, remove is required")
+			}
+		}
+		if r.Rewrite != nil && !strings.HasPrefix(r.Rewrite.PathPrefix, "/") {
+			v.fail(p+".rewrite.pathPrefix", "must start with /, got %q", r.Rewrite.PathPrefix)
+		}
+	}
+	if sp := s.Split; sp != nil {
+		if len(sp.Weights) == 0 {
+			v.fail("spec.split.weights", "at least one version is required")
+		}
+		var sum uint64
+		for _, w := range sp.Weights {
+			sum += uint64(w)
+		}
+		if len(sp.Weights) > 0 && sum != 100 {
+			v.fail("spec.split.weights", "weights must sum to 100, got %d", sum)
+		}
+		for i, o := range sp.Overrides {
+			p := fmt.Sprintf("spec.split.overrides[%d]", i)
+			v.match(p+".match", &o.Match)
+			if len(o.Match.Headers) == 0 && len(o.Match.Query) == 0 && o.Match.Path == nil && o.Match.Method == "" {
+				v.fail(p+".match", "required (an empty match would send every request to %q)", o.Version)
+			}
+			if o.Version == "" {
+				v.fail(p+".version", "required")
+			}
+		}
+		if st := sp.Sticky; st != nil {
+			switch {
+			case (st.Header == "") == (st.Cookie == ""):
+				v.fail("spec.split.sticky", "exactly one of header, cookie is required")
+			case st.Header != "":
+				v.header("spec.split.sticky.header", st.Header)
+			}
+		}
+		if sp.ResponseHeader != "" {
+			v.header("spec.split.responseHeader", sp.ResponseHeader)
+		}
+	}
+	if s.Timeout != nil && s.Timeout.Duration < 0 {
+		v.fail("spec.timeout", "must not be negative")
+	}
+	if r := s.Retries; r != nil {
+		if r.Attempts == 0 {
+			v.fail("spec.retries.attempts", "must be at least 1")
+		}
+		if r.PerTryTimeout != nil && r.PerTryTimeout.Duration <= 0 {
+			v.fail("spec.retries.perTryTimeout", "must be positive")
+		}
+		for i, c := range r.RetryOn {
+			if !slices.Contains(RetryOnConditions(), c) {
+				v.fail(fmt.Sprintf("spec.retries.retryOn[%d]", i), "unknown condition %q (known: %s)", c, strings.Join(RetryOnConditions(), ", "))
+			}
+		}
+	}
+}
+
+func (v *validator) faultInjection(s *FaultInjectionSpec) {
+	v.name("spec.service", s.Service)
+	triggerOn := s.TriggerHeader == nil || s.TriggerHeader.Enabled == nil || *s.TriggerHeader.Enabled
+	if len(s.Rules) == 0 && !triggerOn {
+		v.fail("spec", "no rules and the trigger header is disabled: the resource would do nothing")
+	}
+	names := map[string]bool{}
+	for i, r := range s.Rules {
+		p := fmt.Sprintf("spec.rules[%d]", i)
+		v.name(p+".name", r.Name)
+		if r.Name != "" && names[r.Name] {
+			v.fail(p+".name", "rule %q is defined twice", r.Name)
+		}
+		names[r.Name] = true
+		v.match(p+".match", &r.Match)
+		if r.Delay == nil && r.Abort == nil {
+			v.fail(p, "at least one of delay, abort is required")
+		}
+		if d := r.Delay; d != nil {
+			if d.Fixed.Duration <= 0 {
+				v.fail(p+".delay.fixed", "must be a positive duration such as \"200ms\"")
+			}
+			v.percentage(p+".delay.percentage", d.Percentage)
+		}
+		if a := r.Abort; a != nil {
+			if a.HTTPStatus == 0 && a.GRPCStatus == nil {
+				v.fail(p+".abort", "at least one of httpStatus, grpcStatus is required")
+			}
+			if a.HTTPStatus != 0 && (a.HTTPStatus < 200 || a.HTTPStatus > 599) {
+				v.fail(p+".abort.httpStatus", "must be between 200 and 599, got %d", a.HTTPStatus)
+			}
+			if a.GRPCStatus != nil && *a.GRPCStatus > 16 {
+				v.fail(p+".abort.grpcStatus", "must be a gRPC status code from 0 to 16, got %d", *a.GRPCStatus)
+			}
+			v.percentage(p+".abort.percentage", a.Percentage)
+		}
+	}
+	if t := s.TriggerHeader; t != nil && t.Name != "" {
+		v.header("spec.triggerHeader.name", t.Name)
+	}
+}
+
+func (v *validator) telemetry(s *TelemetrySpec) {
+	seen := map[string]bool{}
+	for i, svc := range s.Services {
+		p := fmt.Sprintf("spec.services[%d]", i)
+		v.name(p, svc)
+		if seen[svc] {
+			v.fail(p, "service %q is listed twice", svc)
+		}
+		seen[svc] = true
+	}
+	if s.Metrics == nil && s.AccessLog == nil && s.Tracing == nil {
+		v.fail("spec", "at least one of metrics, accessLog, tracing is required")
+	}
+	if m := s.Metrics; m != nil {
+		dims := map[string]bool{}
+		for i, d := range m.Dimensions {
+			p := fmt.Sprintf("spec.metrics.dimensions[%d]", i)
+			switch {
+			case !slices.Contains(MetricDimensions(), d):
+				v.fail(p, "unknown dimension %q (known: %s)", d, strings.Join(MetricDimensions(), ", "))
+			case dims[d]:
+				v.fail(p, "dimension %q is listed twice", d)
+			}
+			dims[d] = true
+		}
+		for i, b := range m.DurationBuckets {
+			p := fmt.Sprintf("spec.metrics.durationBuckets[%d]", i)
+			switch {
+			case b <= 0:
+				v.fail(p, "must be positive, got %v", b)
+			case i > 0 && b <= m.DurationBuckets[i-1]:
+				v.fail(p, "buckets must be strictly increasing, got %v after %v", b, m.DurationBuckets[i-1])
+			}
+		}
+	}
+	if a := s.AccessLog; a != nil {
+		if a.Sampling != nil {
+			v.percentage("spec.accessLog.sampling", *a.Sampling)
+		}
+		fields := map[string]bool{}
+		for i, f := range a.Fields {
+			p := fmt.Sprintf("spec.accessLog.fields[%d]", i)
+			switch {
+			case f == "":
+				v.fail(p, "must not be empty")
+			case fields[f]:
+				v.fail(p, "field %q is listed twice", f)
+			}
+			fields[f] = true
+		}
+	}
+}
+
+var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+func (v *validator) wasmPlugin(s *WasmPluginSpec) {
+	m := s.Module
+	switch {
+	case m.File == "" && m.URL == "" && m.SHA256 == "":
+		v.fail("spec.module", "one of file, url, sha256 is required")
+	case m.File != "" && m.URL != "":
+		v.fail("spec.module", "file and url are exclusive")
+	case m.URL != "" && m.SHA256 == "":
+		v.fail("spec.module.sha256", "required with url (the module's SHA-256, 64 hex digits)")
+	}
+	if m.URL != "" && !strings.HasPrefix(m.URL, "http://") && !strings.HasPrefix(m.URL, "https://") {
+		v.fail("spec.module.url", "%q must be an http:// or https:// URL", m.URL)
+	}
+	if m.SHA256 != "" && !sha256Hex.MatchString(m.SHA256) {
+		v.fail("spec.module.sha256", "%q is not a SHA-256 (64 lowercase hex digits)", m.SHA256)
+	}
+	switch s.Phase {
+	case "", PhaseBefore, PhaseAfter:
+	default:
+		v.fail("spec.phase", "%q must be %q or %q", s.Phase, PhaseBefore, PhaseAfter)
+	}
+	seen := map[string]bool{}
+	for i, svc := range s.Selector.Services {
+		p := fmt.Sprintf("spec.selector.services[%d]", i)
+		v.name(p, svc)
+		if seen[svc] {
+			v.fail(p, "service %q is listed twice", svc)
+		}
+		seen[svc] = true
+	}
+}

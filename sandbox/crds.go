@@ -1,0 +1,94 @@
+package sandbox
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/wasmesh/wasmesh/controlplane/crd"
+)
+
+// ServicesFile is the name of the rendered Service resources, in sandbox/crds (default ports),
+// sandbox/compose/crds (container IPs) and the sandbox's data directory (its --base-port).
+const ServicesFile = "services.yaml"
+
+// StartupFiles are the sample resources in sandbox/crds the sandbox applies at start, after
+// ServicesFile. The other files there (canary-50.yaml) are for users to apply.
+var StartupFiles = []string{"reviews-canary.yaml", "ratings-fault.yaml", "telemetry.yaml"}
+
+// ServicePort is the port of every demo Service (clients may write `reviews:9080`).
+const ServicePort = 9080
+
+// Services returns one Service resource per service of the topology, each version's endpoint
+// being its sidecar's inbound address.
+func Services(t Topology) []*crd.Service {
+	var out []*crd.Service
+	for _, name := range t.Services() {
+		svc := &crd.Service{
+			TypeMeta: crd.TypeMeta{APIVersion: crd.APIVersion, Kind: crd.KindService},
+			Metadata: crd.ObjectMeta{Name: name},
+			Spec:     crd.ServiceSpec{Port: ServicePort},
+		}
+		for _, in := range t.Versions(name) {
+			svc.Spec.Versions = append(svc.Spec.Versions, crd.ServiceVersion{
+				Name: in.Version, Endpoints: []string{in.InboundAddress()},
+			})
+		}
+		svc.Spec.DefaultVersion = svc.Spec.Versions[0].Name
+		out = append(out, svc)
+	}
+	return out
+}
+
+// ServicesYAML renders Services(t) as a multi-document YAML file.
+func ServicesYAML(t Topology, header string) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteString(header)
+	for i, svc := range Services(t) {
+		b, err := yaml.Marshal(svc)
+		if err != nil {
+			return nil, fmt.Errorf("service %q: %w", svc.Metadata.Name, err)
+		}
+		if i > 0 {
+			buf.WriteString("---\n")
+		}
+		buf.Write(b)
+	}
+	return buf.Bytes(), nil
+}
+
+// servicesHeader heads the checked-in rendering of the process sandbox's Services.
+const servicesHeader = `# One Service per demo service; each version's endpoint is its sidecar's inbound listener.
+# GENERATED from sandbox.NewTopology(18000) by ` + "`go test ./sandbox -run TestComposeFiles -update`" + `;
+# ` + "`wasmesh sandbox --base-port N`" + ` renders and applies the same for its own ports.
+`
+
+// composeServicesHeader heads the Docker variant's Services.
+const composeServicesHeader = `# One Service per demo service, endpoints on the compose network (docker-compose.yaml).
+# GENERATED from sandbox.ComposeTopology() by ` + "`go test ./sandbox -run TestComposeFiles -update`" + `.
+`
+
+// startupPaths writes the topology's Services into dir and returns the files to apply at
+// start, in order: the Services, then StartupFiles from crdDir.
+func startupPaths(t Topology, crdDir, dir string) ([]string, error) {
+	b, err := ServicesYAML(t, servicesHeader)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := writeFile(dir, ServicesFile, b)
+	if err != nil {
+		return nil, fmt.Errorf("write services: %w", err)
+	}
+	paths := []string{svc}
+	for _, f := range StartupFiles {
+		p := filepath.Join(crdDir, f)
+		if _, err := os.Stat(p); err != nil {
+			return nil, fmt.Errorf("sample resources: %w", err)
+		}
+		paths = append(paths, p)
+	}
+	return paths, nil
+}

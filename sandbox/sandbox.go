@@ -99,6 +99,10 @@ func (s *Sandbox) Pids() []int {
 func Run(ctx context.Context, opts Options, d time.Duration) error {
 	sb, err := Start(ctx, opts)
 	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintln(opts.Out, "\ninterrupted while starting: everything started so far is stopped")
+			return nil
+		}
 		return err
 	}
 	sb.PrintTry()
@@ -181,6 +185,11 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 
 	if err := s.buildFilters(ctx); err != nil {
 		return nil, err
+	}
+	for _, m := range RequiredModules {
+		if _, err := os.Stat(filepath.Join(opts.Root, "build", m)); err != nil {
+			return nil, fmt.Errorf("filter module build/%s is missing: run make build", m)
+		}
 	}
 	envoy := opts.Envoy
 	if envoy == "" {
@@ -266,11 +275,13 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 
 	rctx, cancel := context.WithTimeout(ctx, opts.ReadyTimeout)
 	defer cancel()
+	began := time.Now()
 	for _, sc := range s.sidecars {
 		if err := sc.waitReady(rctx, sc.inst.AdminAddress()); err != nil {
 			return s, err
 		}
-		s.step("%-13s  inbound :%d  outbound :%d  admin :%d  ready", sc.inst.Service+" "+sc.inst.Version, sc.inst.Inbound, sc.inst.Outbound, sc.inst.Admin)
+		s.step("%-13s  inbound :%d  outbound :%d  admin :%d  ready after %.1fs", sc.inst.Service+" "+sc.inst.Version,
+			sc.inst.Inbound, sc.inst.Outbound, sc.inst.Admin, time.Since(began).Seconds())
 	}
 	if err := s.waitAcked(rctx); err != nil {
 		return s, err

@@ -33,15 +33,14 @@ func ComposeFile() ([]byte, error) {
 	t := ComposeTopology()
 	var buf bytes.Buffer
 	err := composeTmpl.Execute(&buf, struct {
-		T                          Topology
-		EnvoyImage, Image          string
-		PromImage, GrafanaImage    string
-		PromIP, GrafanaIP          string
-		PromPort, GrafanaPort      int
-		BootstrapDir, CRDDir       string
-		Subnet                     string
-		ServeArgs, ApplyArgs       []string
-		PrometheusFile, DemoBinary string
+		T                       Topology
+		EnvoyImage, Image       string
+		PromImage, GrafanaImage string
+		PromIP, GrafanaIP       string
+		PromPort, GrafanaPort   int
+		BootstrapDir, CRDDir    string
+		Subnet                  string
+		ServeArgs, ApplyArgs    []string
 	}{
 		T: t, EnvoyImage: EnvoyImage, Image: SandboxImage,
 		PromImage: PrometheusImage, GrafanaImage: GrafanaImage,
@@ -108,7 +107,7 @@ func quoteList(args []string) string {
 
 var composeTmpl = template.Must(template.New("compose").Funcs(template.FuncMap{
 	"list": quoteList,
-	"sidecar": func(in Instance, _ string) string {
+	"sidecar": func(in Instance) string {
 		return quoteList(append([]string{"envoy"}, SidecarArgs(in, "/etc/wasmesh/"+in.Name()+".yaml")...))
 	},
 	"demo": func(in Instance) string { return quoteList(append([]string{"demo"}, DemoArgs(in)...)) },
@@ -143,7 +142,7 @@ services:
 {{range .T.Instances}}
   {{.Name}}-sidecar:
     image: {{$.EnvoyImage}}
-    command: {{sidecar . $.BootstrapDir}}
+    command: {{sidecar .}}
     volumes: ["./{{$.BootstrapDir}}:/etc/wasmesh:ro"]
     depends_on: [controlplane]
     networks: {mesh: {ipv4_address: {{.IP}}}}

@@ -110,7 +110,7 @@ func Run(ctx context.Context, opts Options, d time.Duration) error {
 	if d > 0 {
 		timeout = time.After(d)
 	}
-	var died <-chan string = sb.watch()
+	died := sb.watch()
 	var runErr error
 	select {
 	case <-ctx.Done():

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -230,7 +231,12 @@ func Decode(source string, data []byte) ([]Document, error) {
 			break
 		}
 		if err != nil {
-			errs = append(errs, &DocError{Source: source, Index: index, Err: err})
+			de := &DocError{Source: source, Index: index, Err: err}
+			if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+				de.Line, _ = strconv.Atoi(m[1])
+				de.Err = errors.New("invalid YAML: " + m[2])
+			}
+			errs = append(errs, de)
 			break // the YAML stream cannot be resynchronised after a syntax error
 		}
 		if n.Kind != yaml.DocumentNode || len(n.Content) == 0 || isNull(n.Content[0]) {
@@ -249,6 +255,8 @@ func Decode(source string, data []byte) ([]Document, error) {
 	}
 	return docs, nil
 }
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
@@ -314,11 +322,13 @@ func decodeDocument(source string, index int, root *yaml.Node) (Document, []erro
 	m := obj.Meta()
 	m.Generation, m.ResourceVersion, m.CreationTimestamp = 0, 0, nil
 	*obj.GetStatus() = Status{}
-	// Structure problems are reported too, except under a field that failed to decode (its
-	// zero value would only produce follow-up noise).
+	// Structure problems are reported too, except on a field that failed to decode, its parts
+	// and the fields holding it (a zero value would only produce follow-up noise).
 	fes = d.errs
 	for _, fe := range Validate(obj) {
-		if !slices.ContainsFunc(d.errs, func(de *FieldError) bool { return pathWithin(fe.Path, de.Path) }) {
+		if !slices.ContainsFunc(d.errs, func(de *FieldError) bool {
+			return pathWithin(fe.Path, de.Path) || fe.Path != "spec" && fe.Path != "metadata" && pathWithin(de.Path, fe.Path)
+		}) {
 			fes = append(fes, fe)
 		}
 	}

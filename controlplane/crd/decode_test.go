@@ -1,0 +1,430 @@
+package crd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+const head = "apiVersion: wasmesh.io/v1alpha1\n"
+
+const svcReviews = head + `kind: Service
+metadata: {name: reviews}
+spec:
+  port: 9080
+  versions:
+  - {name: v1, endpoints: ["127.0.0.1:1"]}
+  - {name: v2, endpoints: ["127.0.0.1:2"]}
+`
+
+func TestDecodeValid(t *testing.T) {
+	data, err := os.ReadFile("testdata/valid.yaml")
+	require.NoError(t, err)
+	docs, err := Decode("valid.yaml", data)
+	require.NoError(t, err)
+	require.Len(t, docs, 6)
+
+	var kinds []Kind
+	for _, d := range docs {
+		kinds = append(kinds, d.Object.GetKind())
+	}
+	require.Equal(t, []Kind{KindService, KindService, KindTrafficRoute, KindFaultInjection, KindTelemetry, KindWasmPlugin}, kinds)
+	require.Equal(t, 3, docs[2].Index)
+	require.Equal(t, "document 3 (TrafficRoute \"reviews\")", docs[2].Where())
+
+	tr := docs[2].Object.(*TrafficRoute)
+	require.Equal(t, map[string]uint32{"v1": 90, "v2": 10}, tr.Spec.Split.Weights)
+	require.Equal(t, "v3", tr.Spec.Rules[0].Destination.Version)
+	require.True(t, tr.Spec.Rules[0].Match.Query[0].Present)
+	require.Equal(t, "2s", tr.Spec.Timeout.String())
+	require.Equal(t, []string{"5xx", "reset"}, tr.Spec.Retries.RetryOn)
+
+	fi := docs[3].Object.(*FaultInjection)
+	require.Equal(t, 1.5, fi.Spec.Rules[0].Abort.Percentage)
+	require.Equal(t, uint32(14), *fi.Spec.Rules[0].Abort.GRPCStatus)
+
+	wp := docs[5].Object.(*WasmPlugin)
+	require.JSONEq(t, `{"header":"x-api-key","keys":["k1","k2"],"nested":{"n":1,"f":1.5,"b":true,"null":null}}`, string(wp.Spec.Config))
+	require.Equal(t, `{"header":"x-api-key","keys":["k1","k2"],"nested":{"n":1,"f":1.5,"b":true,"null":null}}`, string(wp.Spec.Config), "key order is kept")
+
+	// Lines point at the written field.
+	require.Equal(t, 39, docs[2].LineOf("spec.rules[0].destination.version"))
+	require.Equal(t, 43, docs[2].LineOf("spec.split.weights.v2"))
+
+	// Every resource round-trips through JSON (store and API format).
+	for _, d := range docs {
+		b, err := Marshal(d.Object)
+		require.NoError(t, err)
+		o, err := Unmarshal(b)
+		require.NoError(t, err)
+		require.Equal(t, d.Object, o)
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want []string
+	}{
+		{
+			name: "syntax error",
+			yaml: "apiVersion: [\n",
+			want: []string{`t.yaml:1: document 1: invalid YAML: did not find expected node content`},
+		},
+		{
+			name: "not a mapping",
+			yaml: "- a\n",
+			want: []string{`t.yaml:1: document 1: expected a resource (a mapping with apiVersion, kind, metadata, spec), got a list`},
+		},
+		{
+			name: "missing apiVersion and unknown kind",
+			yaml: "kind: Gateway\nmetadata: {name: x}\n",
+			want: []string{
+				`t.yaml:1: document 1: apiVersion: required (wasmesh.io/v1alpha1)`,
+				`t.yaml:1: document 1: kind: unknown kind "Gateway" (known: Service, TrafficRoute, FaultInjection, Telemetry, WasmPlugin)`,
+			},
+		},
+		{
+			name: "wrong apiVersion",
+			yaml: "apiVersion: v1\nkind: Service\n",
+			want: []string{`t.yaml:1: document 1: apiVersion: "v1" is not wasmesh.io/v1alpha1`},
+		},
+		{
+			name: "every problem of the second document, with lines",
+			yaml: svcReviews + "---\n" + head + `kind: TrafficRoute
+metadata: {name: reviews}
+spec:
+  service: reviews
+  split:
+    weights: {v1: 90, v2: "ten"}
+    stiky: {header: x-user}
+  timeout: 2x
+  retries: {attempts: -1, retryOn: [5xx, teapot]}
+`,
+			want: []string{
+				`t.yaml:16: document 2 (TrafficRoute "reviews"): spec.split.weights.v2: expected an integer from 0 to 4294967295, got "ten"`,
+				`t.yaml:17: document 2 (TrafficRoute "reviews"): spec.split.stiky: unknown field (did you mean "sticky"?)`,
+				`t.yaml:18: document 2 (TrafficRoute "reviews"): spec.timeout: invalid duration "2x" (use a number and a unit: ms, s, m, h)`,
+				`t.yaml:19: document 2 (TrafficRoute "reviews"): spec.retries.attempts: must not be negative, got -1`,
+				`t.yaml:19: document 2 (TrafficRoute "reviews"): spec.retries.retryOn[1]: unknown condition "teapot" (known: 5xx, gateway-error, reset, reset-before-request, connect-failure, envoy-ratelimited, retriable-4xx, refused-stream, retriable-status-codes, retriable-headers, http3-post-connect-failure)`,
+			},
+		},
+		{
+			name: "service structure",
+			yaml: head + `kind: Service
+metadata: {name: Reviews}
+spec:
+  port: 70000
+  versions:
+  - {name: v1, endpoints: ["127.0.0.1"]}
+  - {name: v1, endpoints: []}
+  defaultVersion: v9
+  extra: 1
+`,
+			want: []string{
+				`t.yaml:3: document 1 (Service "Reviews"): metadata.name: "Reviews" must consist of lowercase letters, digits and '-', and start and end with a letter or digit`,
+				`t.yaml:5: document 1 (Service "Reviews"): spec.port: must be between 1 and 65535, got 70000`,
+				`t.yaml:7: document 1 (Service "Reviews"): spec.versions[0].endpoints[0]: "127.0.0.1" is not host:port`,
+				`t.yaml:8: document 1 (Service "Reviews"): spec.versions[1].name: version "v1" is defined twice`,
+				`t.yaml:8: document 1 (Service "Reviews"): spec.versions[1].endpoints: at least one endpoint (host:port) is required`,
+				`t.yaml:9: document 1 (Service "Reviews"): spec.defaultVersion: version "v9" is not in spec.versions`,
+				`t.yaml:10: document 1 (Service "Reviews"): spec.extra: unknown field (known: port, versions, defaultVersion)`,
+			},
+		},
+		{
+			name: "match and rules",
+			yaml: head + `kind: TrafficRoute
+metadata: {name: r}
+spec:
+  service: reviews
+  rules:
+  - name: a
+    match:
+      path: {prefix: api, exact: /x}
+      method: get
+      headers: [{name: X-User, exact: a, present: true}, {name: x, regex: "(a"}]
+    requestHeaders: {add: {x-wasmesh-cluster: "reviews|v2"}}
+  - name: a
+    rewrite: {pathPrefix: v2}
+  split:
+    weights: {v1: 50, v2: 40}
+    overrides: [{match: {}, version: v2}]
+    sticky: {header: x-user, cookie: user}
+`,
+			want: []string{
+				`t.yaml:9: document 1 (TrafficRoute "r"): spec.rules[0].match.path.prefix: must start with /, got "api"`,
+				`t.yaml:9: document 1 (TrafficRoute "r"): spec.rules[0].match.path: exactly one of exact, prefix, regex is required`,
+				`t.yaml:10: document 1 (TrafficRoute "r"): spec.rules[0].match.method: "get" must be an uppercase HTTP method such as GET`,
+				`t.yaml:11: document 1 (TrafficRoute "r"): spec.rules[0].match.headers[0].name: "X-User" is not a valid header name (lowercase letters, digits and -)`,
+				`t.yaml:11: document 1 (TrafficRoute "r"): spec.rules[0].match.headers[0]: exactly one of exact, prefix, regex, present, absent is required`,
+				`t.yaml:11: document 1 (TrafficRoute "r"): spec.rules[0].match.headers[1].regex: invalid regex "(a": missing closing )`,
+				`t.yaml:12: document 1 (TrafficRoute "r"): spec.rules[0].requestHeaders.add.x-wasmesh-cluster: x-wasmesh-cluster is set by the router; use destination instead`,
+				`t.yaml:13: document 1 (TrafficRoute "r"): spec.rules[1].name: rule "a" is defined twice`,
+				`t.yaml:14: document 1 (TrafficRoute "r"): spec.rules[1].rewrite.pathPrefix: must start with /, got "v2"`,
+				`t.yaml:16: document 1 (TrafficRoute "r"): spec.split.weights: weights must sum to 100, got 90`,
+				`t.yaml:17: document 1 (TrafficRoute "r"): spec.split.overrides[0].match: required (an empty match would send every request to "v2")`,
+				`t.yaml:18: document 1 (TrafficRoute "r"): spec.split.sticky: exactly one of header, cookie is required`,
+			},
+		},
+		{
+			name: "fault",
+			yaml: head + `kind: FaultInjection
+metadata: {name: f}
+spec:
+  service: ratings
+  rules:
+  - name: x
+  - name: y
+    delay: {fixed: 0s, percentage: 101}
+    abort: {httpStatus: 99, grpcStatus: 17, percentage: -1}
+  triggerHeader: {name: "X Fault"}
+`,
+			want: []string{
+				`t.yaml:7: document 1 (FaultInjection "f"): spec.rules[0]: at least one of delay, abort is required`,
+				`t.yaml:9: document 1 (FaultInjection "f"): spec.rules[1].delay.fixed: must be a positive duration such as "200ms"`,
+				`t.yaml:9: document 1 (FaultInjection "f"): spec.rules[1].delay.percentage: must be between 0 and 100, got 101`,
+				`t.yaml:10: document 1 (FaultInjection "f"): spec.rules[1].abort.httpStatus: must be between 200 and 599, got 99`,
+				`t.yaml:10: document 1 (FaultInjection "f"): spec.rules[1].abort.grpcStatus: must be a gRPC status code from 0 to 16, got 17`,
+				`t.yaml:10: document 1 (FaultInjection "f"): spec.rules[1].abort.percentage: must be between 0 and 100, got -1`,
+				`t.yaml:11: document 1 (FaultInjection "f"): spec.triggerHeader.name: "X Fault" is not a valid header name (lowercase letters, digits and -)`,
+			},
+		},
+		{
+			name: "telemetry",
+			yaml: head + `kind: Telemetry
+metadata: {name: t}
+spec:
+  services: [reviews, reviews]
+  metrics: {dimensions: [method, colour], durationBuckets: [10, 5]}
+  accessLog: {enabled: yes, sampling: 150}
+`,
+			want: []string{
+				`t.yaml:5: document 1 (Telemetry "t"): spec.services[1]: service "reviews" is listed twice`,
+				`t.yaml:6: document 1 (Telemetry "t"): spec.metrics.dimensions[1]: unknown dimension "colour" (known: source_service, source_version, destination_service, destination_version, route, method, response_code_class)`,
+				`t.yaml:6: document 1 (Telemetry "t"): spec.metrics.durationBuckets[1]: buckets must be strictly increasing, got 5 after 10`,
+				`t.yaml:7: document 1 (Telemetry "t"): spec.accessLog.enabled: expected true or false, got "yes"`,
+				`t.yaml:7: document 1 (Telemetry "t"): spec.accessLog.sampling: must be between 0 and 100, got 150`,
+			},
+		},
+		{
+			name: "wasm plugin",
+			yaml: head + `kind: WasmPlugin
+metadata: {name: p}
+spec:
+  module: {url: "ftp://x/y.wasm", sha256: ABC}
+  phase: middle
+  priority: 1.5
+  config: {a: .inf}
+`,
+			want: []string{
+				`t.yaml:5: document 1 (WasmPlugin "p"): spec.module.url: "ftp://x/y.wasm" must be an http:// or https:// URL`,
+				`t.yaml:5: document 1 (WasmPlugin "p"): spec.module.sha256: "ABC" is not a SHA-256 (64 lowercase hex digits)`,
+				`t.yaml:6: document 1 (WasmPlugin "p"): spec.phase: "middle" must be "before" or "after"`,
+				`t.yaml:7: document 1 (WasmPlugin "p"): spec.priority: expected an integer, got 1.5`,
+				`t.yaml:8: document 1 (WasmPlugin "p"): spec.config: line 8: .inf has no JSON representation`,
+			},
+		},
+		{
+			name: "string fields refuse other scalars; duplicates",
+			yaml: head + `kind: Service
+metadata: {name: s, name: t}
+spec:
+  port: 80
+  versions: [{name: 1, endpoints: ["a:1"]}]
+`,
+			want: []string{
+				`t.yaml:3: document 1 (Service "s"): metadata.name: duplicate field`,
+				`t.yaml:6: document 1 (Service "s"): spec.versions[0].name: expected a string, got 1 (quote it: "1")`,
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			docs, err := Decode("t.yaml", []byte(tt.yaml))
+			require.Error(t, err)
+			require.Nil(t, docs)
+			require.Equal(t, tt.want, strings.Split(err.Error(), "\n"))
+		})
+	}
+}
+
+func TestDecodeIgnoresServerFieldsAndEmptyDocuments(t *testing.T) {
+	y := "---\n" + svcReviews + `  defaultVersion: v2
+status: {observedGeneration: 3}
+---
+---
+` + strings.Replace(svcReviews, "metadata: {name: reviews}", "metadata:\n  name: ratings\n  generation: 7\n  resourceVersion: 12\n  creationTimestamp: 2026-01-02T03:04:05Z", 1)
+	docs, err := Decode("t.yaml", []byte(y))
+	require.NoError(t, err)
+	require.Len(t, docs, 2)
+	require.Equal(t, 2, docs[1].Index)
+	require.Equal(t, Status{}, *docs[0].Object.GetStatus())
+	require.Equal(t, ObjectMeta{Name: "ratings"}, *docs[1].Object.Meta())
+}
+
+func TestReadPaths(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.yaml"), []byte(svcReviews), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "b.yml"), []byte(strings.Replace(svcReviews, "reviews", "ratings", 1)), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not yaml"), 0o644))
+
+	docs, err := ReadPaths(nil, dir)
+	require.NoError(t, err)
+	require.Len(t, docs, 2)
+	require.Equal(t, filepath.Join(dir, "a.yaml"), docs[0].Source)
+
+	docs, err = ReadPaths(strings.NewReader(svcReviews), "-")
+	require.NoError(t, err)
+	require.Equal(t, StdinSource, docs[0].Source)
+
+	_, err = ReadPaths(strings.NewReader(svcReviews), filepath.Join(dir, "a.yaml"), "-")
+	require.EqualError(t, err, `<stdin>:3: document 1 (Service "reviews"): metadata.name: Service "reviews" is also defined in `+filepath.Join(dir, "a.yaml")+` document 1 (Service "reviews")`)
+
+	_, err = ReadPaths(nil, filepath.Join(dir, "missing.yaml"))
+	require.ErrorIs(t, err, os.ErrNotExist)
+}
+
+func TestValidateApply(t *testing.T) {
+	decode := func(y string) []Document {
+		t.Helper()
+		docs, err := Decode("canary.yaml", []byte(y))
+		require.NoError(t, err)
+		return docs
+	}
+	stored := NewSet(decode(svcReviews)[0].Object)
+	route := head + `kind: TrafficRoute
+metadata: {name: reviews}
+spec:
+  service: reviews
+  rules:
+  - {name: pin, match: {method: POST}, destination: {version: v4}}
+  split:
+    weights: {v1: 90, v3: 10}
+    overrides: [{match: {headers: [{name: x-canary, exact: always}]}, version: v3}]
+`
+	validRoute := strings.ReplaceAll(strings.ReplaceAll(route, "v3", "v2"), "v4", "v1")
+	withRoute := NewSet(append(stored.Objects(), decode(validRoute)[0].Object)...)
+	tests := []struct {
+		name   string
+		stored *Set
+		docs   string
+		want   []string
+	}{
+		{name: "valid", stored: stored, docs: validRoute},
+		{
+			name: "versions not on the stored Service", stored: stored, docs: route,
+			want: []string{
+				`canary.yaml:7: document 1 (TrafficRoute "reviews"): spec.rules[0].destination.version: version "v4" is not defined on Service "reviews"`,
+				`canary.yaml:9: document 1 (TrafficRoute "reviews"): spec.split.weights.v3: version "v3" is not defined on Service "reviews"`,
+				`canary.yaml:10: document 1 (TrafficRoute "reviews"): spec.split.overrides[0].version: version "v3" is not defined on Service "reviews"`,
+			},
+		},
+		{
+			name: "service missing", stored: NewSet(), docs: route,
+			want: []string{`canary.yaml:5: document 1 (TrafficRoute "reviews"): spec.service: Service "reviews" does not exist`},
+		},
+		{
+			name: "service defined in the same apply", stored: NewSet(),
+			docs: strings.Replace(svcReviews, "v2", "v3", 1) + "  - {name: v4, endpoints: [\"h:4\"]}\n---\n" + route,
+		},
+		{
+			name:   "applied Service breaks a stored route",
+			stored: withRoute,
+			docs:   strings.Replace(svcReviews, "  - {name: v2, endpoints: [\"127.0.0.1:2\"]}\n", "", 1),
+			want: []string{
+				`canary.yaml:6: document 1 (Service "reviews"): spec.versions: breaks TrafficRoute "reviews": spec.split.weights.v2: version "v2" is not defined on Service "reviews"`,
+				`canary.yaml:6: document 1 (Service "reviews"): spec.versions: breaks TrafficRoute "reviews": spec.split.overrides[0].version: version "v2" is not defined on Service "reviews"`,
+			},
+		},
+		{
+			name: "second route for a Service", stored: withRoute,
+			docs: strings.Replace(validRoute, "name: reviews", "name: another", 1),
+			want: []string{`canary.yaml:5: document 1 (TrafficRoute "another"): spec.service: Service "reviews" already has TrafficRoute "reviews"`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := ValidateApply(context.Background(), decode(tt.docs), tt.stored)
+			if tt.want == nil {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			require.Equal(t, tt.want, strings.Split(err.Error(), "\n"))
+		})
+	}
+}
+
+func TestValidateApplyCheckers(t *testing.T) {
+	docs, err := Decode("p.yaml", []byte(svcReviews))
+	require.NoError(t, err)
+	var gotChanged []Key
+	checker := CheckerFunc(func(_ context.Context, set *Set, changed []Key) error {
+		gotChanged = changed
+		return errors.Join(
+			&ObjectError{Key: KeyOf(set.Services[0]), Err: &FieldError{Path: "spec.port", Err: errors.New("refused by the filter")}},
+			errors.New("unattributed"),
+		)
+	})
+	err = ValidateApply(context.Background(), docs, NewSet(), checker)
+	require.EqualError(t, err, "p.yaml:5: document 1 (Service \"reviews\"): spec.port: refused by the filter\nunattributed")
+	require.Equal(t, []Key{{Kind: KindService, Namespace: "default", Name: "reviews"}}, gotChanged)
+}
+
+func TestCheckDelete(t *testing.T) {
+	docs, err := Decode("x.yaml", []byte(svcReviews+"---\n"+head+"kind: FaultInjection\nmetadata: {name: f}\nspec: {service: reviews}\n---\n"+head+"kind: WasmPlugin\nmetadata: {name: p}\nspec: {module: {sha256: "+strings.Repeat("a", 64)+"}, selector: {services: [reviews]}}\n"))
+	require.NoError(t, err)
+	var objs []Object
+	for _, d := range docs {
+		objs = append(objs, d.Object)
+	}
+	set := NewSet(objs...)
+	err = CheckDelete(set, Key{Kind: KindService, Namespace: "default", Name: "reviews"})
+	require.ErrorIs(t, err, ErrInUse)
+	require.EqualError(t, err, `Service "reviews" is still referenced by FaultInjection "f", WasmPlugin "p"; delete or change them first`)
+	require.NoError(t, CheckDelete(set, Key{Kind: KindFaultInjection, Namespace: "default", Name: "f"}))
+}
+
+func TestParseKind(t *testing.T) {
+	for in, want := range map[string]Kind{"svc": KindService, "Services": KindService, "trafficroute": KindTrafficRoute, "tr": KindTrafficRoute, "fi": KindFaultInjection, "telemetries": KindTelemetry, "WasmPlugin": KindWasmPlugin, "wp": KindWasmPlugin} {
+		got, err := ParseKind(in)
+		require.NoError(t, err, in)
+		require.Equal(t, want, got, in)
+	}
+	_, err := ParseKind("pods")
+	require.EqualError(t, err, `unknown kind "pods" (known: Service, TrafficRoute, FaultInjection, Telemetry, WasmPlugin)`)
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, name := range []string{"testdata/valid.yaml", "testdata/invalid.yaml"} {
+		data, err := os.ReadFile(name)
+		require.NoError(f, err)
+		f.Add(data)
+	}
+	f.Add([]byte(svcReviews))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		docs, err := Decode("fuzz.yaml", data)
+		if err != nil {
+			require.Nil(t, docs)
+			return
+		}
+		for _, d := range docs {
+			// A decoded resource is structurally valid and survives the JSON round trip.
+			require.Empty(t, Validate(d.Object))
+			b, err := json.Marshal(d.Object)
+			require.NoError(t, err)
+			o, err := Unmarshal(b)
+			require.NoError(t, err)
+			b2, err := json.Marshal(o)
+			require.NoError(t, err)
+			require.Equal(t, string(b), string(b2))
+		}
+	})
+}

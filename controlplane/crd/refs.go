@@ -1,0 +1,252 @@
+package crd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// ObjectError is a problem of one resource that is not tied to a document (a stored resource,
+// or a finding of a Checker before it is attributed): `TrafficRoute "reviews": spec....`.
+type ObjectError struct {
+	Key Key
+	Err error
+	// Ref, when set, is the resource whose content makes this one invalid (the Service that
+	// lacks a version); an apply that changed Ref is blamed for the problem.
+	Ref *Key
+}
+
+func (e *ObjectError) Error() string {
+	return fmt.Sprintf("%s %q: %v", e.Key.Kind, e.Key.Name, e.Err)
+}
+
+func (e *ObjectError) Unwrap() error { return e.Err }
+
+// Checker is a validation stage beyond structure and references, run on the set the store
+// would hold after an apply (stored resources overlaid by the applied ones): the built-in
+// filters' config parsers on the config generated for them, a WasmPlugin's dry run.
+//
+// Check reports problems as *ObjectError values (joined), each wrapping a *FieldError when a
+// field path is known; changed lists the keys the apply creates or modifies, so that costly
+// checks can skip what was checked before.
+type Checker interface {
+	Check(ctx context.Context, set *Set, changed []Key) error
+}
+
+// CheckerFunc adapts a function to Checker.
+type CheckerFunc func(ctx context.Context, set *Set, changed []Key) error
+
+// Check implements Checker.
+func (f CheckerFunc) Check(ctx context.Context, set *Set, changed []Key) error {
+	return f(ctx, set, changed)
+}
+
+// Merge returns the stored set overlaid by the documents' resources.
+func Merge(stored *Set, docs []Document) *Set {
+	objs := stored.Objects()
+	for _, d := range docs {
+		objs = append(objs, d.Object)
+	}
+	return NewSet(objs...)
+}
+
+// ValidateApply runs every validation stage for applying docs on top of stored: references
+// across the merged set, then each checker (only when references hold). Problems found in an
+// applied resource are reported on its document; a stored resource the apply would break is
+// reported on the applied Service that breaks it. Every problem is returned, joined.
+func ValidateApply(ctx context.Context, docs []Document, stored *Set, checkers ...Checker) error {
+	merged := Merge(stored, docs)
+	byKey := map[Key]*Document{}
+	changed := make([]Key, 0, len(docs))
+	for i := range docs {
+		k := KeyOf(docs[i].Object)
+		byKey[k] = &docs[i]
+		changed = append(changed, k)
+	}
+	if err := attribute(References(merged, changed...), byKey); err != nil {
+		return err
+	}
+	var errs []error
+	for _, c := range checkers {
+		errs = append(errs, attribute(c.Check(ctx, merged, changed), byKey))
+	}
+	return errors.Join(errs...)
+}
+
+// attribute turns the *ObjectError values of err into *DocError values for applied documents;
+// a stored resource's problem is reported on the applied Service it references.
+func attribute(err error, byKey map[Key]*Document) error {
+	if err == nil {
+		return nil
+	}
+	var out []error
+	for _, e := range flatten(err) {
+		var oe *ObjectError
+		if !errors.As(e, &oe) {
+			out = append(out, e)
+			continue
+		}
+		if d, ok := byKey[oe.Key]; ok {
+			out = append(out, d.Wrap(oe.Err))
+			continue
+		}
+		if oe.Ref != nil {
+			if d, ok := byKey[*oe.Ref]; ok {
+				out = append(out, d.Wrap(&FieldError{Path: "spec.versions", Err: fmt.Errorf("breaks %w", oe)}))
+				continue
+			}
+		}
+		out = append(out, oe)
+	}
+	return errors.Join(out...)
+}
+
+// flatten lists the leaves of a tree of errors.Join values.
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok { //nolint:errorlint // walking the join
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+// References checks every cross-resource reference of the set: a TrafficRoute's, a
+// FaultInjection's, a Telemetry's and a WasmPlugin's Services exist (same namespace), the
+// versions a TrafficRoute names are defined on its Service, and a Service has at most one
+// TrafficRoute, one FaultInjection and one Telemetry naming it (when two claim one Service, a
+// resource listed in applied is the one reported). Problems are *ObjectError values wrapping
+// *FieldError values, joined.
+func References(s *Set, applied ...Key) error {
+	var errs []error
+	failRef := func(o Object, ref *Key, path, format string, args ...any) {
+		errs = append(errs, &ObjectError{Key: KeyOf(o), Ref: ref, Err: &FieldError{Path: path, Err: fmt.Errorf(format, args...)}})
+	}
+	service := func(o Object, path, name string) *Service {
+		svc := s.Service(o.Meta().Namespace, name)
+		if svc == nil {
+			ref := Key{Kind: KindService, Namespace: KeyOf(o).Namespace, Name: name}
+			failRef(o, &ref, path, "Service %q does not exist", name)
+		}
+		return svc
+	}
+	version := func(o Object, path string, svc *Service, v string) {
+		if svc != nil && !slices.Contains(svc.VersionNames(), v) {
+			ref := KeyOf(svc)
+			failRef(o, &ref, path, "version %q is not defined on Service %q", v, svc.Metadata.Name)
+		}
+	}
+	type claimT struct {
+		o          Object
+		path, name string
+	}
+	var claims []claimT
+	claim := func(o Object, path, svcName string) { claims = append(claims, claimT{o, path, svcName}) }
+
+	for _, r := range s.TrafficRoutes {
+		svc := service(r, "spec.service", r.Spec.Service)
+		claim(r, "spec.service", r.Spec.Service)
+		for i, rule := range r.Spec.Rules {
+			if rule.Destination != nil {
+				version(r, fmt.Sprintf("spec.rules[%d].destination.version", i), svc, rule.Destination.Version)
+			}
+		}
+		if sp := r.Spec.Split; sp != nil {
+			for v := range sortedKeys(sp.Weights) {
+				version(r, joinKey("spec.split.weights", v), svc, v)
+			}
+			for i, o := range sp.Overrides {
+				version(r, fmt.Sprintf("spec.split.overrides[%d].version", i), svc, o.Version)
+			}
+		}
+	}
+	for _, f := range s.FaultInjections {
+		service(f, "spec.service", f.Spec.Service)
+		claim(f, "spec.service", f.Spec.Service)
+	}
+	for _, t := range s.Telemetries {
+		if len(t.Spec.Services) == 0 {
+			claim(t, "spec.services", "*")
+		}
+		for i, name := range t.Spec.Services {
+			p := fmt.Sprintf("spec.services[%d]", i)
+			service(t, p, name)
+			claim(t, p, name)
+		}
+	}
+	for _, w := range s.WasmPlugins {
+		for i, name := range w.Spec.Selector.Services {
+			service(w, fmt.Sprintf("spec.selector.services[%d]", i), name)
+		}
+	}
+	// Stored resources claim their Service first, so a conflicting applied one is reported.
+	slices.SortStableFunc(claims, func(a, b claimT) int {
+		ia, ib := slices.Contains(applied, KeyOf(a.o)), slices.Contains(applied, KeyOf(b.o))
+		switch {
+		case ia == ib:
+			return 0
+		case ib:
+			return -1
+		}
+		return 1
+	})
+	owner := map[string]Object{} // "<kind>/<namespace>/<service>" → resource that claims it
+	for _, c := range claims {
+		k := KeyOf(c.o)
+		ck := string(k.Kind) + "/" + k.Namespace + "/" + c.name
+		if prev, ok := owner[ck]; ok {
+			if c.name == "*" {
+				failRef(c.o, nil, c.path, "%s %q already applies to every Service", k.Kind, prev.Meta().Name)
+			} else {
+				failRef(c.o, nil, c.path, "Service %q already has %s %q", c.name, k.Kind, prev.Meta().Name)
+			}
+			continue
+		}
+		owner[ck] = c.o
+	}
+	return errors.Join(errs...)
+}
+
+// ErrInUse is returned when deleting a Service other resources still refer to.
+var ErrInUse = errors.New("still referenced")
+
+// CheckDelete refuses to delete a Service that other resources of the set refer to, naming
+// them.
+func CheckDelete(s *Set, key Key) error {
+	if key.Kind != KindService {
+		return nil
+	}
+	var users []string
+	for _, o := range s.Objects() {
+		if KeyOf(o).Namespace != key.Namespace {
+			continue
+		}
+		if slices.Contains(ServicesOf(o), key.Name) {
+			users = append(users, fmt.Sprintf("%s %q", o.GetKind(), o.Meta().Name))
+		}
+	}
+	if len(users) > 0 {
+		return fmt.Errorf("Service %q is %w by %s; delete or change them first", key.Name, ErrInUse, strings.Join(users, ", ")) //nolint:staticcheck // the kind is capitalised
+	}
+	return nil
+}
+
+// ServicesOf returns the names of the Services a resource refers to (a Service refers to
+// none; a Telemetry or WasmPlugin for every Service returns nil).
+func ServicesOf(o Object) []string {
+	switch o := o.(type) {
+	case *TrafficRoute:
+		return []string{o.Spec.Service}
+	case *FaultInjection:
+		return []string{o.Spec.Service}
+	case *Telemetry:
+		return o.Spec.Services
+	case *WasmPlugin:
+		return o.Spec.Selector.Services
+	}
+	return nil
+}

@@ -1,0 +1,321 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/wasmesh/wasmesh/controlplane/crd"
+)
+
+// FileName is the database file inside the data directory.
+const FileName = "wasmesh.db"
+
+var (
+	bucketObjects = []byte("objects")
+	bucketMeta    = []byte("meta")
+	keyRevision   = []byte("revision")
+)
+
+// ErrNotFound is returned for a resource the store does not hold.
+var ErrNotFound = errors.New("not found")
+
+// Action says what an apply did to one resource.
+type Action string
+
+// The actions of an apply, as kubectl prints them.
+const (
+	Created    Action = "created"
+	Configured Action = "configured"
+	Unchanged  Action = "unchanged"
+	Deleted    Action = "deleted"
+)
+
+// Result is the outcome of an apply for one resource.
+type Result struct {
+	Key             crd.Key `json:"key"`
+	Action          Action  `json:"action"`
+	Generation      int64   `json:"generation"`
+	ResourceVersion uint64  `json:"resourceVersion"`
+}
+
+// Store is the bbolt-backed resource store. It is safe for concurrent use.
+type Store struct {
+	db  *bolt.DB
+	now func() time.Time
+
+	mu      sync.Mutex
+	subs    map[int]chan uint64
+	nextID  int
+	lastRev uint64 // highest revision notified
+}
+
+// Options tunes Open.
+type Options struct {
+	// Now returns the creation timestamp of new resources (default time.Now).
+	Now func() time.Time
+}
+
+// Open opens (creating if needed) the store in dir.
+func Open(dir string, opts Options) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", filepath.Join(dir, FileName), err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketObjects, bucketMeta} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: init: %w", err)
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{db: db, now: now, subs: map[int]chan uint64{}}, nil
+}
+
+// Close closes the database and every subscription channel.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	for id, ch := range s.subs {
+		close(ch)
+		delete(s.subs, id)
+	}
+	s.mu.Unlock()
+	return s.db.Close()
+}
+
+// Revision returns the global resource version: it grows by one with every apply or delete
+// that changes something.
+func (s *Store) Revision() (uint64, error) {
+	var rev uint64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		rev = revision(tx)
+		return nil
+	})
+	return rev, err
+}
+
+func revision(tx *bolt.Tx) uint64 {
+	b := tx.Bucket(bucketMeta).Get(keyRevision)
+	if len(b) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(b)
+}
+
+// List returns every stored resource as a Set, with the revision it reflects.
+func (s *Store) List() (*crd.Set, uint64, error) {
+	var (
+		set *crd.Set
+		rev uint64
+	)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		set, err = load(tx)
+		rev = revision(tx)
+		return err
+	})
+	return set, rev, err
+}
+
+func load(tx *bolt.Tx) (*crd.Set, error) {
+	var objs []crd.Object
+	err := tx.Bucket(bucketObjects).ForEach(func(k, v []byte) error {
+		o, err := crd.Unmarshal(v)
+		if err != nil {
+			return fmt.Errorf("store: %s: %w", k, err)
+		}
+		objs = append(objs, o)
+		return nil
+	})
+	return crd.NewSet(objs...), err
+}
+
+// Get returns one resource, or an error wrapping ErrNotFound.
+func (s *Store) Get(key crd.Key) (crd.Object, error) {
+	var o crd.Object
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketObjects).Get([]byte(key.String()))
+		if v == nil {
+			return fmt.Errorf("%s %q: %w", key.Kind, key.Name, ErrNotFound)
+		}
+		var err error
+		o, err = crd.Unmarshal(v)
+		return err
+	})
+	return o, err
+}
+
+// ValidateFunc checks an apply or delete against the stored state, inside the transaction
+// that then commits it.
+type ValidateFunc func(stored *crd.Set) error
+
+// Apply stores the resources in one transaction: validate runs first on the stored state
+// (nil skips it); on any error nothing is written. A resource whose spec and labels are
+// unchanged is left as is; a changed spec bumps its generation; every resource the apply
+// creates or changes gets the new global revision as its resourceVersion. Results are in the
+// order of objs.
+func (s *Store) Apply(objs []crd.Object, validate ValidateFunc) ([]Result, error) {
+	results := make([]Result, len(objs))
+	var rev uint64
+	changed := false
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if validate != nil {
+			stored, err := load(tx)
+			if err != nil {
+				return err
+			}
+			if err := validate(stored); err != nil {
+				return err
+			}
+		}
+		b := tx.Bucket(bucketObjects)
+		rev = revision(tx) + 1
+		for i, in := range objs {
+			key := crd.KeyOf(in)
+			o := crd.Clone(in)
+			m := o.Meta()
+			m.Namespace = key.Namespace
+			*o.GetStatus() = crd.Status{}
+			res := Result{Key: key, Action: Created, Generation: 1, ResourceVersion: rev}
+			if prev := b.Get([]byte(key.String())); prev != nil {
+				old, err := crd.Unmarshal(prev)
+				if err != nil {
+					return fmt.Errorf("store: %s: %w", key, err)
+				}
+				om := old.Meta()
+				specSame := string(old.SpecJSON()) == string(o.SpecJSON())
+				labelsSame := maps.Equal(om.Labels, m.Labels)
+				m.CreationTimestamp = om.CreationTimestamp
+				m.Generation = om.Generation
+				switch {
+				case specSame && labelsSame:
+					results[i] = Result{Key: key, Action: Unchanged, Generation: om.Generation, ResourceVersion: om.ResourceVersion}
+					continue
+				case !specSame:
+					m.Generation++
+				}
+				res.Action, res.Generation = Configured, m.Generation
+			} else {
+				t := s.now().UTC().Truncate(time.Second)
+				m.CreationTimestamp = &t
+				m.Generation = 1
+			}
+			m.ResourceVersion = rev
+			data, err := crd.Marshal(o)
+			if err != nil {
+				return err
+			}
+			if err := b.Put([]byte(key.String()), data); err != nil {
+				return err
+			}
+			results[i] = res
+			changed = true
+		}
+		if !changed {
+			return nil
+		}
+		return putRevision(tx, rev)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if changed {
+		s.notify(rev)
+	}
+	return results, nil
+}
+
+func putRevision(tx *bolt.Tx, rev uint64) error {
+	var buf [8]byte
+	binary.BigEndian.PutUint64(buf[:], rev)
+	return tx.Bucket(bucketMeta).Put(keyRevision, buf[:])
+}
+
+// Delete removes one resource after validate (nil skips it) accepts the stored state; it
+// returns an error wrapping ErrNotFound when there is no such resource.
+func (s *Store) Delete(key crd.Key, validate ValidateFunc) (Result, error) {
+	var rev uint64
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketObjects)
+		if b.Get([]byte(key.String())) == nil {
+			return fmt.Errorf("%s %q: %w", key.Kind, key.Name, ErrNotFound)
+		}
+		if validate != nil {
+			stored, err := load(tx)
+			if err != nil {
+				return err
+			}
+			if err := validate(stored); err != nil {
+				return err
+			}
+		}
+		if err := b.Delete([]byte(key.String())); err != nil {
+			return err
+		}
+		rev = revision(tx) + 1
+		return putRevision(tx, rev)
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	s.notify(rev)
+	return Result{Key: key, Action: Deleted, ResourceVersion: rev}, nil
+}
+
+// Subscribe returns a channel that receives the store's revision after every change. The
+// channel holds one value: a slow reader sees only the latest revision. cancel ends the
+// subscription and closes the channel.
+func (s *Store) Subscribe() (updates <-chan uint64, cancel func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := make(chan uint64, 1)
+	id := s.nextID
+	s.nextID++
+	s.subs[id] = ch
+	return ch, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if c, ok := s.subs[id]; ok {
+			close(c)
+			delete(s.subs, id)
+		}
+	}
+}
+
+func (s *Store) notify(rev uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rev <= s.lastRev {
+		return // a concurrent change already announced a later revision
+	}
+	s.lastRev = rev
+	ids := slices.Sorted(maps.Keys(s.subs))
+	for _, id := range ids {
+		ch := s.subs[id]
+		select {
+		case <-ch: // drop the stale revision
+		default:
+		}
+		ch <- rev
+	}
+}

@@ -1,0 +1,419 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+
+	"github.com/wasmesh/wasmesh/controlplane/crd"
+	"github.com/wasmesh/wasmesh/controlplane/store"
+)
+
+// MaxRequestBytes bounds an API request body (modules included).
+const MaxRequestBytes = 64 << 20
+
+// ModuleStore holds Wasm modules by SHA-256 (hex). The bytes under a hash never change.
+type ModuleStore interface {
+	// Put stores data and returns its SHA-256.
+	Put(data []byte) (string, error)
+	// Get returns the bytes of a module, or an error wrapping ErrNotFound.
+	Get(sha256 string) ([]byte, error)
+}
+
+// StatusSource reports the xDS side of the status: the nodes and, per resource, the nodes
+// whose configuration carries it. The serve command adapts the xDS server to it.
+type StatusSource interface {
+	Nodes() []NodeStatus
+	// ResourceNodes returns the nodes that run the resource (nil when none).
+	ResourceNodes(key crd.Key, generation int64) []crd.NodeStatus
+}
+
+// Config configures a Server.
+type Config struct {
+	// Store holds the resources (required).
+	Store *store.Store
+	// Token is the bearer token every request must carry (required).
+	Token string
+	// Checkers are the validation stages after structure and references (filter config
+	// parsers, WasmPlugin dry runs), in order.
+	Checkers []crd.Checker
+	// Modules holds uploaded Wasm modules (nil: WasmPlugins that name a module are refused).
+	Modules ModuleStore
+	// Status reports the xDS side (nil: status shows no nodes).
+	Status StatusSource
+	// Log receives one line per refused or failed request (nil: discarded).
+	Log *slog.Logger
+}
+
+// Server serves the API.
+type Server struct {
+	cfg Config
+	mux *http.ServeMux
+}
+
+// NewServer returns the API server for cfg.
+func NewServer(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("api: a store is required")
+	}
+	if cfg.Token == "" {
+		return nil, errors.New("api: a token is required")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	s.mux.HandleFunc("POST "+Prefix+"/apply", s.apply)
+	s.mux.HandleFunc("GET "+Prefix+"/resources/{kind}", s.list)
+	s.mux.HandleFunc("GET "+Prefix+"/resources/{kind}/{name}", s.get)
+	s.mux.HandleFunc("DELETE "+Prefix+"/resources/{kind}/{name}", s.delete)
+	s.mux.HandleFunc("GET "+Prefix+"/status", s.status)
+	s.mux.HandleFunc("PUT "+Prefix+"/modules", s.putModule)
+	s.mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, http.StatusNotFound, fmt.Errorf("no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+	return s, nil
+}
+
+// ServeHTTP checks the bearer token and serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	const scheme = "Bearer "
+	h := r.Header.Get("Authorization")
+	if len(h) <= len(scheme) || h[:len(scheme)] != scheme ||
+		subtle.ConstantTimeCompare([]byte(h[len(scheme):]), []byte(s.cfg.Token)) != 1 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="wasmesh"`)
+		s.fail(w, r, http.StatusUnauthorized, errors.New("missing or wrong bearer token (set $WASMESH_TOKEN or --token; `wasmesh serve` writes it to <data dir>/token)"))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, MaxRequestBytes)
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int, err error) {
+	msgs := Messages(err)
+	s.cfg.Log.Info("api request refused", "method", r.Method, "path", r.URL.Path, "status", code, "problems", len(msgs))
+	writeJSON(w, code, ErrorResponse{Errors: msgs})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v) // the client went away; nothing to do
+}
+
+func (s *Server) apply(w http.ResponseWriter, r *http.Request) {
+	var req ApplyRequest
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		s.fail(w, r, http.StatusBadRequest, fmt.Errorf("decode apply request: %w", err))
+		return
+	}
+	if len(req.Documents) == 0 {
+		s.fail(w, r, http.StatusBadRequest, errors.New("no documents to apply"))
+		return
+	}
+	docs, err := s.documents(req.Documents)
+	if err != nil {
+		s.fail(w, r, http.StatusUnprocessableEntity, err)
+		return
+	}
+	objs := make([]crd.Object, len(docs))
+	for i, d := range docs {
+		objs[i] = d.Object
+	}
+	checkers := append([]crd.Checker{crd.CheckerFunc(s.checkModules)}, s.cfg.Checkers...)
+	validate := func(stored *crd.Set) error {
+		return crd.ValidateApply(r.Context(), docs, stored, checkers...)
+	}
+	if req.DryRun {
+		set, rev, err := s.cfg.Store.List()
+		if err != nil {
+			s.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		if err := validate(set); err != nil {
+			s.fail(w, r, http.StatusUnprocessableEntity, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, ApplyResponse{Results: dryResults(set, objs, rev), Revision: rev, DryRun: true})
+		return
+	}
+	results, err := s.cfg.Store.Apply(objs, validate)
+	if err != nil {
+		var de *crd.DocError
+		var oe *crd.ObjectError
+		if errors.As(err, &de) || errors.As(err, &oe) {
+			s.fail(w, r, http.StatusUnprocessableEntity, err)
+		} else {
+			s.fail(w, r, http.StatusInternalServerError, err)
+		}
+		return
+	}
+	rev, err := s.cfg.Store.Revision()
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ApplyResponse{Results: results, Revision: rev})
+}
+
+// dryResults predicts what an apply would do, without generations.
+func dryResults(stored *crd.Set, objs []crd.Object, rev uint64) []store.Result {
+	byKey := map[crd.Key]crd.Object{}
+	for _, o := range stored.Objects() {
+		byKey[crd.KeyOf(o)] = o
+	}
+	out := make([]store.Result, len(objs))
+	for i, o := range objs {
+		k := crd.KeyOf(o)
+		res := store.Result{Key: k, Action: store.Created}
+		if old, ok := byKey[k]; ok {
+			res.Action, res.Generation, res.ResourceVersion = store.Configured, old.Meta().Generation, old.Meta().ResourceVersion
+			if string(old.SpecJSON()) == string(o.SpecJSON()) && maps.Equal(old.Meta().Labels, o.Meta().Labels) {
+				res.Action = store.Unchanged
+			}
+		}
+		out[i] = res
+	}
+	return out
+}
+
+// documents turns wire documents into crd documents: strict decoding and structure
+// validation again (the client may not be ours), every problem with its document.
+func (s *Server) documents(in []Document) ([]crd.Document, error) {
+	var errs []error
+	docs := make([]crd.Document, 0, len(in))
+	for _, w := range in {
+		d := crd.Document{Source: w.Source, Index: w.Index, Line: w.Line, Lines: w.Lines}
+		if d.Source == "" {
+			d.Source = "<request>"
+		}
+		o, err := crd.Unmarshal(w.Object)
+		if err != nil {
+			errs = append(errs, d.Wrap(err))
+			continue
+		}
+		d.Object = o
+		for _, fe := range crd.Validate(o) {
+			errs = append(errs, d.Wrap(fe))
+		}
+		docs = append(docs, d)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	seen := map[crd.Key]bool{}
+	for i := range docs {
+		k := crd.KeyOf(docs[i].Object)
+		if seen[k] {
+			errs = append(errs, docs[i].Errorf("metadata.name", "%s %q appears twice in the request", k.Kind, k.Name))
+		}
+		seen[k] = true
+	}
+	return docs, errors.Join(errs...)
+}
+
+// checkModules makes sure every changed WasmPlugin's module is on the server: a module
+// given by URL is downloaded and checked against its SHA-256.
+func (s *Server) checkModules(ctx context.Context, set *crd.Set, changed []crd.Key) error {
+	var errs []error
+	for _, p := range set.WasmPlugins {
+		key := crd.KeyOf(p)
+		if !slices.Contains(changed, key) {
+			continue
+		}
+		fail := func(path string, err error) {
+			errs = append(errs, &crd.ObjectError{Key: key, Err: &crd.FieldError{Path: path, Err: err}})
+		}
+		m := p.Spec.Module
+		switch {
+		case s.cfg.Modules == nil:
+			fail("spec.module", errors.New("this server has no module store"))
+		case m.SHA256 == "":
+			fail("spec.module.sha256", fmt.Errorf("required: a module file (%s) is uploaded by `wasmesh apply`, which fills it", m.File))
+		case m.URL != "":
+			if _, err := s.cfg.Modules.Get(m.SHA256); err == nil {
+				continue
+			}
+			if err := s.fetchModule(ctx, m.URL, m.SHA256); err != nil {
+				fail("spec.module.url", err)
+			}
+		default:
+			if _, err := s.cfg.Modules.Get(m.SHA256); err != nil {
+				fail("spec.module.sha256", fmt.Errorf("module %s is not on the server: %w", m.SHA256, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Server) fetchModule(ctx context.Context, url, want string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("download: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("download: %s", resp.Status)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxRequestBytes+1))
+	if err != nil {
+		return fmt.Errorf("download: %w", err)
+	}
+	if len(data) > MaxRequestBytes {
+		return fmt.Errorf("download: module larger than %d bytes", MaxRequestBytes)
+	}
+	sum := sha256.Sum256(data)
+	if got := hex.EncodeToString(sum[:]); got != want {
+		return fmt.Errorf("downloaded module has sha256 %s, not %s", got, want)
+	}
+	_, err = s.cfg.Modules.Put(data)
+	return err
+}
+
+func (s *Server) kindParam(w http.ResponseWriter, r *http.Request) (crd.Kind, bool) {
+	k, err := crd.ParseKind(r.PathValue("kind"))
+	if err != nil {
+		s.fail(w, r, http.StatusNotFound, err)
+		return "", false
+	}
+	return k, true
+}
+
+func namespace(r *http.Request) string {
+	if ns := r.URL.Query().Get("namespace"); ns != "" {
+		return ns
+	}
+	return crd.DefaultNamespace
+}
+
+func (s *Server) withStatus(o crd.Object) crd.Object {
+	if s.cfg.Status != nil {
+		o.GetStatus().Nodes = s.cfg.Status.ResourceNodes(crd.KeyOf(o), o.Meta().Generation)
+	}
+	return o
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+	kind, ok := s.kindParam(w, r)
+	if !ok {
+		return
+	}
+	set, rev, err := s.cfg.Store.List()
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	all := r.URL.Query().Get("namespace") == "*"
+	ns := namespace(r)
+	resp := ListResponse{Revision: rev, Items: []json.RawMessage{}}
+	for _, o := range set.Objects() {
+		k := crd.KeyOf(o)
+		if k.Kind != kind || (!all && k.Namespace != ns) {
+			continue
+		}
+		b, err := crd.Marshal(s.withStatus(o))
+		if err != nil {
+			s.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		resp.Items = append(resp.Items, b)
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) get(w http.ResponseWriter, r *http.Request) {
+	kind, ok := s.kindParam(w, r)
+	if !ok {
+		return
+	}
+	o, err := s.cfg.Store.Get(crd.Key{Kind: kind, Namespace: namespace(r), Name: r.PathValue("name")})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		s.fail(w, r, http.StatusNotFound, err)
+		return
+	case err != nil:
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.withStatus(o))
+}
+
+func (s *Server) delete(w http.ResponseWriter, r *http.Request) {
+	kind, ok := s.kindParam(w, r)
+	if !ok {
+		return
+	}
+	key := crd.Key{Kind: kind, Namespace: namespace(r), Name: r.PathValue("name")}
+	res, err := s.cfg.Store.Delete(key, func(stored *crd.Set) error { return crd.CheckDelete(stored, key) })
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		s.fail(w, r, http.StatusNotFound, err)
+		return
+	case errors.Is(err, crd.ErrInUse):
+		s.fail(w, r, http.StatusConflict, err)
+		return
+	case err != nil:
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, DeleteResponse{Result: res})
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	set, rev, err := s.cfg.Store.List()
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	resp := StatusResponse{Revision: rev, Nodes: []NodeStatus{}, Resources: []ResourceStatus{}}
+	if s.cfg.Status != nil {
+		resp.Nodes = append(resp.Nodes, s.cfg.Status.Nodes()...)
+	}
+	for _, o := range set.Objects() {
+		rs := ResourceStatus{Key: crd.KeyOf(o), Generation: o.Meta().Generation}
+		if s.cfg.Status != nil {
+			rs.Nodes = s.cfg.Status.ResourceNodes(rs.Key, rs.Generation)
+		}
+		resp.Resources = append(resp.Resources, rs)
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) putModule(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Modules == nil {
+		s.fail(w, r, http.StatusNotImplemented, errors.New("this server has no module store"))
+		return
+	}
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		s.fail(w, r, http.StatusRequestEntityTooLarge, fmt.Errorf("read module: %w", err))
+		return
+	}
+	if len(data) < 8 || string(data[:4]) != "\x00asm" {
+		s.fail(w, r, http.StatusBadRequest, errors.New("not a Wasm module (no \\0asm header)"))
+		return
+	}
+	sha, err := s.cfg.Modules.Put(data)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ModuleResponse{SHA256: sha, Size: len(data)})
+}

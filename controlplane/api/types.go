@@ -1,0 +1,145 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/wasmesh/wasmesh/controlplane/crd"
+	"github.com/wasmesh/wasmesh/controlplane/store"
+)
+
+// Prefix is the path prefix of every API endpoint.
+const Prefix = "/api/v1"
+
+// ErrNotFound is returned (wrapped) for a resource or module the server does not hold.
+var ErrNotFound = store.ErrNotFound
+
+// Document is one decoded document on the wire: the resource and where it came from, so
+// the server can name the file, document and line in its messages.
+type Document struct {
+	Source string          `json:"source"`
+	Index  int             `json:"index"`
+	Line   int             `json:"line,omitempty"`
+	Lines  map[string]int  `json:"lines,omitempty"`
+	Object json.RawMessage `json:"object"`
+}
+
+// ApplyRequest is the body of POST /api/v1/apply.
+type ApplyRequest struct {
+	Documents []Document `json:"documents"`
+	// DryRun validates without storing.
+	DryRun bool `json:"dryRun,omitempty"`
+}
+
+// ApplyResponse is the answer to a successful apply: one result per document, in order.
+type ApplyResponse struct {
+	Results  []store.Result `json:"results"`
+	Revision uint64         `json:"revision"`
+	DryRun   bool           `json:"dryRun,omitempty"`
+}
+
+// ListResponse is the answer to GET /api/v1/resources/{kind}.
+type ListResponse struct {
+	Revision uint64            `json:"revision"`
+	Items    []json.RawMessage `json:"items"`
+}
+
+// DeleteResponse is the answer to DELETE /api/v1/resources/{kind}/{name}.
+type DeleteResponse struct {
+	Result store.Result `json:"result"`
+}
+
+// ModuleResponse is the answer to PUT /api/v1/modules.
+type ModuleResponse struct {
+	SHA256 string `json:"sha256"`
+	Size   int    `json:"size"`
+}
+
+// ErrorResponse is the body of every non-2xx answer: one message per problem.
+type ErrorResponse struct {
+	Errors []string `json:"errors"`
+}
+
+// StatusResponse is the answer to GET /api/v1/status.
+type StatusResponse struct {
+	// Revision is the store's revision.
+	Revision uint64 `json:"revision"`
+	// Nodes are the Envoys the xDS server knows, sorted by id.
+	Nodes []NodeStatus `json:"nodes"`
+	// Resources are the stored resources with the nodes that run them, in key order.
+	Resources []ResourceStatus `json:"resources"`
+}
+
+// NodeStatus is one Envoy as the xDS server sees it.
+type NodeStatus struct {
+	ID        string `json:"id"`
+	Service   string `json:"service,omitempty"`
+	Version   string `json:"version,omitempty"`
+	Connected bool   `json:"connected"`
+	// Types is per xDS type (short name: listeners, routes, clusters, endpoints,
+	// extension_configs).
+	Types []TypeStatus `json:"types"`
+	// LastSeen is when the node last sent a request.
+	LastSeen *time.Time `json:"lastSeen,omitempty"`
+}
+
+// TypeStatus is the state of one xDS type on one node.
+type TypeStatus struct {
+	Type string `json:"type"`
+	// Acked is the last version the node acknowledged.
+	Acked string `json:"acked,omitempty"`
+	// Sent is the last version pushed; Pending when it is not acknowledged yet.
+	Sent    string `json:"sent,omitempty"`
+	Pending bool   `json:"pending,omitempty"`
+	// NACK is the error detail of the node's last rejection of this type (cleared by a later
+	// ACK), with the version it rejected.
+	NACK        string `json:"nack,omitempty"`
+	NACKVersion string `json:"nackVersion,omitempty"`
+}
+
+// ResourceStatus tells which nodes run one resource.
+type ResourceStatus struct {
+	Key        crd.Key          `json:"key"`
+	Generation int64            `json:"generation"`
+	Nodes      []crd.NodeStatus `json:"nodes,omitempty"`
+}
+
+// Error is a non-2xx answer of the API.
+type Error struct {
+	StatusCode int
+	Errors     []string
+}
+
+func (e *Error) Error() string {
+	if len(e.Errors) == 0 {
+		return http.StatusText(e.StatusCode)
+	}
+	return strings.Join(e.Errors, "\n")
+}
+
+// Is makes errors.Is(err, ErrNotFound) hold for a 404 answer.
+func (e *Error) Is(target error) bool {
+	return target == ErrNotFound && e.StatusCode == http.StatusNotFound
+}
+
+// Messages splits a (joined) error into its messages, one per problem.
+func Messages(err error) []string {
+	if err == nil {
+		return nil
+	}
+	var ae *Error
+	if errors.As(err, &ae) {
+		return ae.Errors
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok { //nolint:errorlint // walking the join
+		var out []string
+		for _, e := range j.Unwrap() {
+			out = append(out, Messages(e)...)
+		}
+		return out
+	}
+	return []string{err.Error()}
+}

@@ -1,0 +1,98 @@
+package e2e
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/wasmesh/wasmesh/internal/envoybin"
+)
+
+// repoRoot is the repository root (this file is testenv/e2e/harness_test.go).
+func repoRoot(t testing.TB) string {
+	_, file, _, ok := runtime.Caller(0)
+	require.True(t, ok)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// wasm returns the path of build/<name>.wasm and fails the test when it is missing.
+func wasm(t testing.TB, name string) string {
+	t.Helper()
+	p := filepath.Join(repoRoot(t), "build", name+".wasm")
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("%s missing: run make build (%v)", p, err)
+	}
+	return p
+}
+
+// envoyBin finds Envoy and fails (never skips) when it is missing.
+func envoyBin(t testing.TB) string {
+	t.Helper()
+	b, err := envoybin.Find(repoRoot(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Path
+}
+
+// The harness starts Envoy with a Wasm filter in front of a loopback upstream, the request
+// reaches the upstream through Envoy, and Stop leaves no process behind.
+func TestHarnessEnvoyUpstream(t *testing.T) {
+	up := UpstreamT(t, UpstreamOptions{Service: "reviews", Version: "v2"})
+	ports := FreePortsT(t, 1)
+	cfg, err := StaticConfig{
+		ListenPort: ports[0],
+		Filters:    []WasmFilter{{Name: "hello", File: wasm(t, "hello")}},
+		Clusters:   []Cluster{{Name: "reviews|v2", Address: up.Addr()}},
+	}.YAML()
+	require.NoError(t, err)
+	e, err := startEnvoyForTest(t, cfg)
+	require.NoError(t, err)
+
+	req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:"+itoa(ports[0])+"/hi", nil)
+	req.Host = "reviews"
+	req.Header.Set(RoutingHeader, "reviews|v2")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	require.Equal(t, "reviews-v2", resp.Header.Get(HeaderServedBy))
+	var echo Echo
+	require.NoError(t, json.Unmarshal(body, &echo))
+	require.Equal(t, "/hi", echo.Path)
+	require.Len(t, up.Received(), 1)
+
+	// Without the routing header the default route answers 404 (no default cluster).
+	resp, err = http.Get("http://127.0.0.1:" + itoa(ports[0]) + "/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+
+	rss, err := e.RSS()
+	require.NoError(t, err)
+	require.Greater(t, rss, int64(1<<20))
+
+	pid := e.PID()
+	e.Stop()
+	require.True(t, e.Exited())
+	require.ErrorIs(t, syscall.Kill(pid, 0), syscall.ESRCH, "envoy still running after Stop")
+}
+
+// A config Envoy refuses fails StartEnvoy with Envoy's own reason, and nothing keeps running.
+func TestHarnessStartFailure(t *testing.T) {
+	_, err := StartEnvoy(t.Context(), EnvoyOptions{Name: "broken", Binary: envoyBin(t), Config: []byte("static_resources: {listeners: [{name: x}]}\n")})
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "envoy broken: exited before ready")
+	require.Contains(t, err.Error(), "--- broken log")
+}
+
+func startEnvoyForTest(t *testing.T, cfg []byte) (*Envoy, error) {
+	return EnvoyT(t, EnvoyOptions{Name: t.Name(), Binary: envoyBin(t), Config: cfg}), nil
+}

@@ -1,11 +1,124 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+
+	"github.com/wasmesh/wasmesh/controlplane/api"
+	"github.com/wasmesh/wasmesh/controlplane/crd"
 )
 
-// runApply is a placeholder until the apply command lands; its owner replaces this file.
+// stdin is what `-f -` reads; tests replace it.
+var stdin io.Reader = os.Stdin
+
+// runApply applies resources from files, folders or stdin: everything or nothing.
 func runApply(args []string, stdout, stderr io.Writer) error {
-	return errors.New("the apply command is not built yet")
+	fs := flag.NewFlagSet("wasmesh apply", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var files stringsFlag
+	fs.Var(&files, "f", "file, folder (its *.yaml, *.yml, *.json) or - for stdin; repeatable")
+	dryRun := fs.Bool("dry-run", false, "validate everything on the server, store nothing")
+	var af apiFlags
+	af.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: wasmesh apply -f FILE|DIR|- [-f ...] [flags]\n\n"+
+			"Validates every document (structure, references, the filters' own config parsers, a dry run\n"+
+			"of each WasmPlugin) and applies all of them, or none. A WasmPlugin's module.file (relative to\n"+
+			"its YAML file) is uploaded first.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return &exitError{code: 2, err: fmt.Errorf("unexpected arguments %q (use -f)", pos)}
+	}
+	if len(files) == 0 {
+		return &exitError{code: 2, err: errors.New("-f FILE|DIR|- is required")}
+	}
+	docs, err := crd.ReadPaths(stdin, files...)
+	if err != nil {
+		return reportProblems(stderr, err)
+	}
+	client, err := af.client()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := uploadModules(ctx, client, docs); err != nil {
+		return reportProblems(stderr, err)
+	}
+	resp, err := client.Apply(ctx, docs, *dryRun)
+	if err != nil {
+		return reportProblems(stderr, err)
+	}
+	suffix := ""
+	if resp.DryRun {
+		suffix = " (dry run)"
+	}
+	for _, r := range resp.Results {
+		fmt.Fprintf(stdout, "%s/%s %s%s\n", strings.ToLower(string(r.Key.Kind)), r.Key.Name, r.Action, suffix)
+	}
+	return nil
+}
+
+// reportProblems prints every problem on its own line and returns the command's error.
+func reportProblems(stderr io.Writer, err error) error {
+	msgs := api.Messages(err)
+	var (
+		ae *api.Error
+		de *crd.DocError
+	)
+	if len(msgs) <= 1 && !errors.As(err, &ae) && !errors.As(err, &de) {
+		return fmt.Errorf("nothing applied: %w", err)
+	}
+	for _, m := range msgs {
+		fmt.Fprintln(stderr, m)
+	}
+	n := "problem"
+	if len(msgs) != 1 {
+		n = "problems"
+	}
+	return fmt.Errorf("nothing applied (%d %s)", len(msgs), n)
+}
+
+// uploadModules uploads each WasmPlugin's module.file (relative to its YAML file) and fills
+// module.sha256.
+func uploadModules(ctx context.Context, client *api.Client, docs []crd.Document) error {
+	var errs []error
+	for _, d := range docs {
+		p, ok := d.Object.(*crd.WasmPlugin)
+		if !ok || p.Spec.Module.File == "" {
+			continue
+		}
+		path := p.Spec.Module.File
+		if !filepath.IsAbs(path) && d.Source != crd.StdinSource {
+			path = filepath.Join(filepath.Dir(d.Source), path)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			errs = append(errs, d.Errorf("spec.module.file", "%w", err))
+			continue
+		}
+		sha, err := client.PutModule(ctx, data)
+		if err != nil {
+			errs = append(errs, d.Errorf("spec.module.file", "upload %s: %w", path, err))
+			continue
+		}
+		if p.Spec.Module.SHA256 != "" && p.Spec.Module.SHA256 != sha {
+			errs = append(errs, d.Errorf("spec.module.sha256", "%s has sha256 %s, not %s", path, sha, p.Spec.Module.SHA256))
+			continue
+		}
+		p.Spec.Module.SHA256 = sha
+	}
+	return errors.Join(errs...)
 }

@@ -1,11 +1,123 @@
 package main
 
 import (
-	"errors"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
 	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/wasmesh/wasmesh/controlplane/api"
 )
 
-// runStatus is a placeholder until the status command lands; its owner replaces this file.
+// statusTypes are the xDS types shown as columns, in order, with their column titles.
+var statusTypes = []struct{ name, title string }{
+	{"listeners", "LDS"}, {"routes", "RDS"}, {"clusters", "CDS"}, {"endpoints", "EDS"}, {"extension_configs", "ECDS"},
+}
+
+// runStatus shows each Envoy the control plane knows (last ACKed version per xDS type, pending
+// pushes, NACK errors) and, per resource, the nodes that run it.
 func runStatus(args []string, stdout, stderr io.Writer) error {
-	return errors.New("the status command is not built yet")
+	fs := flag.NewFlagSet("wasmesh status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	output := fs.String("o", "table", "output format: table or json")
+	var af apiFlags
+	af.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: wasmesh status [-o table|json] [flags]\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return &exitError{code: 2, err: fmt.Errorf("unexpected arguments %q", pos)}
+	}
+	if *output != "table" && *output != "json" {
+		return &exitError{code: 2, err: fmt.Errorf("-o %q: use table or json", *output)}
+	}
+	client, err := af.client()
+	if err != nil {
+		return err
+	}
+	st, err := client.Status(context.Background())
+	if err != nil {
+		return err
+	}
+	if *output == "json" {
+		b, err := json.MarshalIndent(st, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(stdout, "%s\n", b)
+		return err
+	}
+	printStatus(stdout, st)
+	return nil
+}
+
+func printStatus(w io.Writer, st *api.StatusResponse) {
+	fmt.Fprintf(w, "store revision %d, %d node(s); columns LDS..ECDS show the last ACKed version per xDS type\n\n", st.Revision, len(st.Nodes))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	head := []string{"NODE", "SERVICE", "VERSION", "CONNECTED"}
+	for _, t := range statusTypes {
+		head = append(head, t.title)
+	}
+	fmt.Fprintln(tw, strings.Join(append(head, "PENDING"), "\t"))
+	var nacks []string
+	for _, n := range st.Nodes {
+		row := []string{n.ID, orDash(n.Service), orDash(n.Version), yesNo(n.Connected)}
+		byType := map[string]api.TypeStatus{}
+		var pending []string
+		for _, t := range n.Types {
+			byType[t.Type] = t
+			if t.Pending {
+				pending = append(pending, t.Type+"@"+t.Sent)
+			}
+			if t.NACK != "" {
+				nacks = append(nacks, fmt.Sprintf("%s %s version %s: %s", n.ID, t.Type, orDash(t.NACKVersion), t.NACK))
+			}
+		}
+		for _, t := range statusTypes {
+			cell := orDash(byType[t.name].Acked)
+			if byType[t.name].NACK != "" {
+				cell += "!"
+			}
+			row = append(row, cell)
+		}
+		row = append(row, orDash(strings.Join(pending, ",")))
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	_ = tw.Flush()
+	if len(nacks) > 0 {
+		fmt.Fprintln(w, "\nNACKs (! above: the node refused a version and runs its last ACKed one):")
+		for _, n := range nacks {
+			fmt.Fprintln(w, "  "+n)
+		}
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RESOURCE\tGEN\tNODES")
+	for _, r := range st.Resources {
+		var ns []string
+		for _, n := range r.Nodes {
+			s := n.Node + " (" + n.State
+			if n.Error != "" {
+				s += ": " + n.Error
+			}
+			ns = append(ns, s+")")
+		}
+		fmt.Fprintf(tw, "%s/%s\t%d\t%s\n", strings.ToLower(string(r.Key.Kind)), r.Key.Name, r.Generation, orDash(strings.Join(ns, ", ")))
+	}
+	_ = tw.Flush()
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }

@@ -312,7 +312,7 @@ func decodeDocument(source string, index int, root *yaml.Node) (Document, []erro
 	if len(fes) > 0 {
 		return doc, wrapAll(fes)
 	}
-	d := &decoder{lines: doc.Lines}
+	d := &decoder{lines: doc.Lines, suggested: map[string]bool{}}
 	d.value(root, reflect.ValueOf(obj).Elem(), "")
 	doc.Object = obj
 	if obj.Meta().Name == "" && tm.name != "" {
@@ -326,6 +326,9 @@ func decodeDocument(source string, index int, root *yaml.Node) (Document, []erro
 	// and the fields holding it (a zero value would only produce follow-up noise).
 	fes = d.errs
 	for _, fe := range Validate(obj) {
+		if d.suggested[fe.Path] {
+			continue
+		}
 		if !slices.ContainsFunc(d.errs, func(de *FieldError) bool {
 			return pathWithin(fe.Path, de.Path) || fe.Path != "spec" && fe.Path != "metadata" && pathWithin(de.Path, fe.Path)
 		}) {
@@ -348,6 +351,9 @@ func pathWithin(path, parent string) bool {
 type decoder struct {
 	lines map[string]int
 	errs  []*FieldError
+	// suggested holds the paths an unknown field was probably meant to be: a "required"
+	// problem there is noise.
+	suggested map[string]bool
 }
 
 func (d *decoder) fail(path string, format string, args ...any) {
@@ -582,7 +588,11 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
 		seen[k.Value] = true
 		idx := slices.IndexFunc(fs, func(f fieldInfo) bool { return f.name == k.Value })
 		if idx < 0 {
-			d.fail(p, "unknown field%s", suggest(k.Value, fs))
+			hint, meant := suggest(k.Value, fs)
+			d.fail(p, "unknown field%s", hint)
+			if meant != "" && !seen[meant] {
+				d.suggested[joinKey(path, meant)] = true
+			}
 			continue
 		}
 		d.value(val, v.FieldByIndex(fs[idx].index), p)
@@ -590,7 +600,7 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
 }
 
 // suggest proposes the known field closest to an unknown one, or lists the known fields.
-func suggest(name string, fs []fieldInfo) string {
+func suggest(name string, fs []fieldInfo) (hint, meant string) {
 	best, bestD := "", 3
 	names := make([]string, len(fs))
 	for i, f := range fs {
@@ -600,9 +610,9 @@ func suggest(name string, fs []fieldInfo) string {
 		}
 	}
 	if best != "" {
-		return fmt.Sprintf(" (did you mean %q?)", best)
+		return fmt.Sprintf(" (did you mean %q?)", best), best
 	}
-	return " (known: " + strings.Join(names, ", ") + ")"
+	return " (known: " + strings.Join(names, ", ") + ")", ""
 }
 
 func editDistance(a, b string) int {

@@ -232,6 +232,11 @@ spec:
 			},
 		},
 		{
+			name: "a misspelled required field is reported once",
+			yaml: head + "kind: FaultInjection\nmetadata: {name: f}\nspec: {servce: ratings}\n",
+			want: []string{`t.yaml:4: document 1 (FaultInjection "f"): spec.servce: unknown field (did you mean "service"?)`},
+		},
+		{
 			name: "string fields refuse other scalars; duplicates",
 			yaml: head + `kind: Service
 metadata: {name: s, name: t}

@@ -29,8 +29,8 @@ func (e *ObjectError) Unwrap() error { return e.Err }
 // filters' config parsers on the config generated for them, a WasmPlugin's dry run.
 //
 // Check reports problems as *ObjectError values (joined), each wrapping a *FieldError when a
-// field path is known; changed lists the keys the apply creates or modifies, so that costly
-// checks can skip what was checked before.
+// field path is known; changed lists the keys whose spec the apply creates or modifies, so that
+// costly checks can skip what was checked before.
 type Checker interface {
 	Check(ctx context.Context, set *Set, changed []Key) error
 }
@@ -58,14 +58,22 @@ func Merge(stored *Set, docs []Document) *Set {
 // reported on the applied Service that breaks it. Every problem is returned, joined.
 func ValidateApply(ctx context.Context, docs []Document, stored *Set, checkers ...Checker) error {
 	merged := Merge(stored, docs)
+	old := map[Key]Object{}
+	for _, o := range stored.Objects() {
+		old[KeyOf(o)] = o
+	}
 	byKey := map[Key]*Document{}
-	changed := make([]Key, 0, len(docs))
+	applied := make([]Key, 0, len(docs))
+	var changed []Key
 	for i := range docs {
 		k := KeyOf(docs[i].Object)
 		byKey[k] = &docs[i]
-		changed = append(changed, k)
+		applied = append(applied, k)
+		if o, ok := old[k]; !ok || string(o.SpecJSON()) != string(docs[i].Object.SpecJSON()) {
+			changed = append(changed, k)
+		}
 	}
-	if err := attribute(References(merged, changed...), byKey); err != nil {
+	if err := attribute(References(merged, applied...), byKey); err != nil {
 		return err
 	}
 	var errs []error

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/wasmesh/wasmesh/internal/bootstrap"
 	"github.com/wasmesh/wasmesh/internal/envoybin"
 )
 
@@ -22,7 +23,7 @@ func TestSidecarStopLeavesNothing(t *testing.T) {
 	}
 	top := NewTopology(freeBase(t))
 	in := top.Instances[1]
-	b, err := RenderBootstrap(top.Sidecar(in))
+	b, err := bootstrap.Render(top.Sidecar(in))
 	require.NoError(t, err)
 	dir := t.TempDir()
 	path, err := writeFile(dir, "boot.yaml", b)

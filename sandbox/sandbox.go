@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wasmesh/wasmesh/internal/bootstrap"
 	"github.com/wasmesh/wasmesh/internal/envoybin"
 	"github.com/wasmesh/wasmesh/sandbox/demo"
 )
@@ -60,7 +61,7 @@ type Options struct {
 	Out io.Writer
 	// ControlPlane starts the control plane (default: the in-process wasmesh control plane).
 	ControlPlane ControlPlaneFunc
-	// Bootstrap renders sidecar bootstraps (default RenderBootstrap).
+	// Bootstrap renders sidecar bootstraps (default internal/bootstrap.Render, as envoy-configs).
 	Bootstrap BootstrapFunc
 }
 
@@ -162,7 +163,7 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 		opts.Out = io.Discard
 	}
 	if opts.Bootstrap == nil {
-		opts.Bootstrap = RenderBootstrap
+		opts.Bootstrap = bootstrap.Render
 	}
 	if opts.ControlPlane == nil {
 		opts.ControlPlane = DefaultControlPlane

@@ -49,12 +49,22 @@ func ComposeFile() ([]byte, error) {
 		BootstrapDir: ComposeBootstrapDir, CRDDir: ComposeCRDDir,
 		Subnet:    ComposeSubnet,
 		ServeArgs: ServeArgs(t, "/data", "/wasmesh/build"),
-		ApplyArgs: ApplyArgs(t, "/wasmesh/sandbox/crds", "/wasmesh/sandbox/"+ComposeCRDDir),
+		ApplyArgs: ApplyArgs(t, "/data", composeApplyPaths()...),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("docker-compose.yaml: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// composeApplyPaths are the files the Docker variant's apply container applies, in order: the
+// Services on the compose network, then the same StartupFiles as the process sandbox.
+func composeApplyPaths() []string {
+	paths := []string{"/wasmesh/sandbox/" + ComposeCRDDir + "/" + ServicesFile}
+	for _, f := range StartupFiles {
+		paths = append(paths, "/wasmesh/sandbox/crds/"+f)
+	}
+	return paths
 }
 
 // SidecarArgs are Envoy's command-line arguments for an instance's sidecar (after the binary),
@@ -119,6 +129,9 @@ var composeTmpl = template.Must(template.New("compose").Funcs(template.FuncMap{
 #   curl -s 127.0.0.1:{{.T.Frontend.Inbound}}/
 name: wasmesh-sandbox
 
+volumes:
+  wasmesh-data: {}  # the control plane's store and API token (the apply container reads it)
+
 networks:
   mesh:
     ipam:
@@ -130,12 +143,14 @@ services:
     build: {context: .., dockerfile: sandbox/Dockerfile}
     image: {{.Image}}
     command: {{list .ServeArgs}}
+    volumes: ["wasmesh-data:/data"]
     networks: {mesh: {ipv4_address: {{.T.ControlPlaneIP}}}}
     ports: ["127.0.0.1:{{.T.XDS}}:{{.T.XDS}}", "127.0.0.1:{{.T.HTTP}}:{{.T.HTTP}}"]
 
   apply:
     image: {{.Image}}
     command: {{list .ApplyArgs}}
+    volumes: ["wasmesh-data:/data:ro"]
     depends_on: [controlplane]
     restart: on-failure
     networks: [mesh]

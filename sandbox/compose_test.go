@@ -57,6 +57,7 @@ func TestComposeFiles(t *testing.T) {
 
 type composeFile struct {
 	Name     string                    `json:"name"`
+	Volumes  map[string]any            `json:"volumes"`
 	Networks map[string]composeNetwork `json:"networks"`
 	Services map[string]composeService `json:"services"`
 }
@@ -179,6 +180,24 @@ func TestComposeAgreesWithProcessTopology(t *testing.T) {
 	require.Equal(t, "sandbox/Dockerfile", cp.Build["dockerfile"])
 	require.Equal(t, comp.ControlPlaneIP, cp.Networks["mesh"].IPv4Address)
 	require.Equal(t, ServeArgs(comp, "/data", "/wasmesh/build"), cp.Command)
+	require.Equal(t, []string{"wasmesh-data:/data"}, cp.Volumes)
+	require.Contains(t, cf.Volumes, "wasmesh-data")
+
+	// The apply container applies what the process sandbox applies at start (Services on the
+	// compose network), files that exist in the repository (the image copies sandbox/ there).
+	apply := cf.Services["apply"]
+	require.Equal(t, ApplyArgs(comp, "/data", composeApplyPaths()...), apply.Command)
+	require.Equal(t, []string{"wasmesh-data:/data:ro"}, apply.Volumes)
+	var applied []string
+	for i, a := range apply.Command {
+		if a == "-f" {
+			p := strings.TrimPrefix(apply.Command[i+1], "/wasmesh/sandbox/")
+			_, err := os.Stat(p)
+			require.NoError(t, err, "apply -f %s", apply.Command[i+1])
+			applied = append(applied, filepath.Base(p))
+		}
+	}
+	require.Equal(t, append([]string{ServicesFile}, StartupFiles...), applied)
 
 	// The image tag is the Envoy version `make envoy` installs.
 	script, err := os.ReadFile("../scripts/envoy.sh")

@@ -8,9 +8,9 @@ func ServeArgs(t Topology, dataDir, buildDir string) []string {
 }
 
 // ApplyArgs is the `wasmesh apply` command line that applies the given files or folders to the
-// topology's control plane.
-func ApplyArgs(t Topology, paths ...string) []string {
-	args := []string{"wasmesh", "apply", "--server", "http://" + t.HTTPAddress()}
+// topology's control plane, reading the API token from the control plane's data directory.
+func ApplyArgs(t Topology, dataDir string, paths ...string) []string {
+	args := []string{"wasmesh", "apply", "--server", "http://" + t.HTTPAddress(), "--data-dir", dataDir}
 	for _, p := range paths {
 		args = append(args, "-f", p)
 	}

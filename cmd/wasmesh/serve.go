@@ -1,11 +1,98 @@
 package main
 
 import (
-	"errors"
+	"context"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"maps"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"syscall"
+
+	"github.com/wasmesh/wasmesh/controlplane"
+	"github.com/wasmesh/wasmesh/controlplane/api"
 )
 
-// runServe is a placeholder until the serve command lands; its owner replaces this file.
+// runServe runs the control plane until Ctrl-C or SIGTERM.
 func runServe(args []string, stdout, stderr io.Writer) error {
-	return errors.New("the serve command is not built yet")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return serve(ctx, args, stdout, stderr)
+}
+
+// serve runs the control plane until ctx ends.
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("wasmesh serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataDir := fs.String("data-dir", api.DefaultDataDir(), "store and API token location ($WASMESH_HOME)")
+	xdsAddr := fs.String("xds", api.DefaultXDSAddress, "xDS (ADS, gRPC) listen address")
+	httpAddr := fs.String("http", api.DefaultHTTPAddress, "API and module server listen address")
+	modules := fs.String("modules", "build", "folder of built filter modules (*.wasm) to serve")
+	token := fs.String("token", "", "API bearer token (default: <data-dir>/token, generated when absent)")
+	verbose := fs.Bool("v", false, "log every refused request and xDS event to stderr")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: wasmesh serve [flags]\n\n"+
+			"Runs the control plane: the store, the xDS server for Envoy sidecars, the module server and\n"+
+			"the HTTP API, until Ctrl-C.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return &exitError{code: 2, err: fmt.Errorf("unexpected arguments %q", fs.Args())}
+	}
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	if st, err := os.Stat(*modules); err != nil || !st.IsDir() {
+		fmt.Fprintf(stderr, "wasmesh serve: warning: no module folder %s (run `make build`); built-in filters cannot be served\n", *modules)
+		*modules = ""
+	}
+	cp, err := controlplane.Start(ctx, controlplane.Config{
+		DataDir:     *dataDir,
+		XDSAddress:  *xdsAddr,
+		HTTPAddress: *httpAddr,
+		ModulesDir:  *modules,
+		Token:       *token,
+		Log:         log,
+	})
+	if err != nil {
+		return err
+	}
+	defer cp.Close()
+	rev, err := cp.Store.Revision()
+	if err != nil {
+		return err
+	}
+	tokenWhere := "given with --token"
+	if *token == "" {
+		tokenWhere = "token in " + filepath.Join(cp.DataDir, api.TokenFile)
+	}
+	fmt.Fprintf(stdout, "wasmesh serve: data dir %s (store revision %d)\n", cp.DataDir, rev)
+	if cp.XDSAddr != "" {
+		fmt.Fprintf(stdout, "  xDS (ADS, gRPC)   %s\n", cp.XDSAddr)
+	} else {
+		fmt.Fprintf(stdout, "  xDS (ADS, gRPC)   not running (controlplane/xds is not built into this binary yet)\n")
+	}
+	fmt.Fprintf(stdout, "  API               http://%s%s   (%s)\n", cp.HTTPAddr, api.Prefix, tokenWhere)
+	fmt.Fprintf(stdout, "  modules           http://%s/modules/<sha256>   (%d built-in", cp.HTTPAddr, len(cp.Builtins))
+	if *modules != "" {
+		fmt.Fprintf(stdout, " from %s: %v", *modules, slices.Sorted(maps.Keys(cp.Builtins)))
+	}
+	fmt.Fprintln(stdout, ")")
+
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "wasmesh serve: stopping")
+	if err := cp.Close(); err != nil {
+		return err
+	}
+	return cp.Err()
 }

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/wasmesh/wasmesh/controlplane/api"
+)
+
+// syncBuffer is a bytes.Buffer safe for one writer and a polling reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestServe(t *testing.T) {
+	dataDir := t.TempDir()
+	modDir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(modDir, "wasmesh.wasm"), []byte("\x00asm\x01\x00\x00\x00"), 0o644))
+
+	start := func() (cancel func() error, out *syncBuffer, server string) {
+		ctx, stop := context.WithCancel(context.Background())
+		out = &syncBuffer{}
+		errOut := &syncBuffer{}
+		done := make(chan error, 1)
+		go func() {
+			done <- serve(ctx, []string{"--data-dir", dataDir, "--http", "127.0.0.1:0", "--xds", "127.0.0.1:0", "--modules", modDir}, out, errOut)
+		}()
+		apiLine := regexp.MustCompile(`API\s+(http://\S+)/api/v1`)
+		require.Eventually(t, func() bool { return strings.Contains(out.String(), "modules ") }, 10*time.Second, 10*time.Millisecond, "serve did not start: %s", errOut.String())
+		m := apiLine.FindStringSubmatch(out.String())
+		require.NotNil(t, m, out.String())
+		return func() error { stop(); return <-done }, out, m[1]
+	}
+
+	stop, out, server := start()
+	require.Contains(t, out.String(), "wasmesh serve: data dir "+dataDir+" (store revision 0)\n")
+	require.Contains(t, out.String(), "(token in "+filepath.Join(dataDir, "token")+")")
+	require.Contains(t, out.String(), "(1 built-in from "+modDir+": [wasmesh.wasm])")
+
+	// The CLI finds the token in the data directory.
+	dir := t.TempDir()
+	var o, e bytes.Buffer
+	code := run([]string{"apply", "-f", write(t, dir, "s.yaml", servicesYAML), "--server", server, "--data-dir", dataDir}, &o, &e)
+	require.Equal(t, 0, code, e.String())
+	require.NoError(t, stop())
+	require.Contains(t, out.String(), "wasmesh serve: stopping\n")
+
+	// The store survives a restart.
+	stop, out, server = start()
+	defer func() { require.NoError(t, stop()) }()
+	require.Contains(t, out.String(), "(store revision 1)")
+	token, err := api.ReadToken(dataDir)
+	require.NoError(t, err)
+	list, err := (&api.Client{BaseURL: server, Token: token}).List(context.Background(), "Service", "")
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+}

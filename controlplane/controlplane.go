@@ -1,0 +1,186 @@
+package controlplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/wasmesh/wasmesh/controlplane/api"
+	"github.com/wasmesh/wasmesh/controlplane/crd"
+	"github.com/wasmesh/wasmesh/controlplane/store"
+)
+
+// Config configures Start. Zero values take the documented defaults.
+type Config struct {
+	// DataDir holds the store and the API token (default api.DefaultDataDir()).
+	DataDir string
+	// XDSAddress is the ADS listen address (default api.DefaultXDSAddress).
+	XDSAddress string
+	// HTTPAddress is the API and module server listen address (default
+	// api.DefaultHTTPAddress).
+	HTTPAddress string
+	// ModulesDir holds the built-in filter modules (build/*.wasm), served by sha256.
+	ModulesDir string
+	// Token is the API bearer token (default: the data directory's, generated if absent).
+	Token string
+	// Checkers are extra validation stages run on every apply, after the built-in ones.
+	Checkers []crd.Checker
+	// DryRunner dry-runs WasmPlugins on apply (nil: no dry run).
+	DryRunner api.DryRunner
+	// Log receives the control plane's log (default: discarded).
+	Log *slog.Logger
+}
+
+// ControlPlane is a running control plane.
+type ControlPlane struct {
+	// Store is the resource store.
+	Store *store.Store
+	// Token is the API bearer token.
+	Token string
+	// HTTPAddr and XDSAddr are the addresses actually listened on.
+	HTTPAddr, XDSAddr string
+	// DataDir is the data directory in use.
+	DataDir string
+	// Builtins maps the built-in module file names to their sha256.
+	Builtins map[string]string
+
+	log     *slog.Logger
+	httpSrv *http.Server
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	errMu   sync.Mutex
+	err     error
+	closeMu sync.Once
+}
+
+// Start opens the store and starts the xDS server, the module server and the API. It returns
+// once every listener is bound; Close stops everything.
+func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
+	if cfg.DataDir == "" {
+		cfg.DataDir = api.DefaultDataDir()
+	}
+	if cfg.XDSAddress == "" {
+		cfg.XDSAddress = api.DefaultXDSAddress
+	}
+	if cfg.HTTPAddress == "" {
+		cfg.HTTPAddress = api.DefaultHTTPAddress
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	token := cfg.Token
+	if token == "" {
+		t, err := api.EnsureToken(cfg.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		token = t
+	}
+	st, err := store.Open(cfg.DataDir, store.Options{})
+	if err != nil {
+		return nil, err
+	}
+	cp := &ControlPlane{Store: st, Token: token, DataDir: cfg.DataDir, log: cfg.Log}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = cp.Close()
+		}
+	}()
+
+	mods, err := newDirModules(filepath.Join(cfg.DataDir, "modules"), cfg.ModulesDir)
+	if err != nil {
+		return nil, err
+	}
+	cp.Builtins = mods.Builtins()
+
+	x, err := startXDS(ctx, cfg, st, mods)
+	if err != nil {
+		return nil, err
+	}
+	cp.XDSAddr = x.addr
+
+	checkers := append([]crd.Checker{}, x.checkers...)
+	if cfg.DryRunner != nil {
+		checkers = append(checkers, api.PluginDryRun(mods, cfg.DryRunner))
+	}
+	checkers = append(checkers, cfg.Checkers...)
+	apiSrv, err := api.NewServer(api.Config{Store: st, Token: token, Checkers: checkers, Modules: mods, Status: x.status, Log: cfg.Log})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle(api.Prefix+"/", apiSrv)
+	mux.Handle("GET /modules/", mods)
+	ln, err := net.Listen("tcp", cfg.HTTPAddress)
+	if err != nil {
+		return nil, fmt.Errorf("http: %w", err)
+	}
+	cp.HTTPAddr = ln.Addr().String()
+	cp.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	cp.cancel = cancel
+	cp.wg.Add(1)
+	go func() {
+		defer cp.wg.Done()
+		if err := cp.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			cp.fail(fmt.Errorf("http: %w", err))
+		}
+	}()
+	if x.run != nil {
+		cp.wg.Add(1)
+		go func() {
+			defer cp.wg.Done()
+			if err := x.run(runCtx); err != nil && !errors.Is(err, context.Canceled) {
+				cp.fail(fmt.Errorf("xds: %w", err))
+			}
+		}()
+	}
+	ok = true
+	return cp, nil
+}
+
+func (cp *ControlPlane) fail(err error) {
+	cp.errMu.Lock()
+	defer cp.errMu.Unlock()
+	if cp.err == nil {
+		cp.err = err
+		cp.log.Error("control plane failed", "err", err)
+	}
+}
+
+// Err returns the first error a server goroutine stopped with, or nil.
+func (cp *ControlPlane) Err() error {
+	cp.errMu.Lock()
+	defer cp.errMu.Unlock()
+	return cp.err
+}
+
+// Client returns an API client for this control plane.
+func (cp *ControlPlane) Client() *api.Client {
+	return &api.Client{BaseURL: "http://" + cp.HTTPAddr, Token: cp.Token}
+}
+
+// Close stops the servers (in-flight API requests get 5 seconds) and closes the store.
+func (cp *ControlPlane) Close() error {
+	var errs []error
+	cp.closeMu.Do(func() {
+		if cp.httpSrv != nil {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			errs = append(errs, cp.httpSrv.Shutdown(sctx))
+			cancel()
+		}
+		if cp.cancel != nil {
+			cp.cancel()
+		}
+		cp.wg.Wait()
+		errs = append(errs, cp.Store.Close())
+	})
+	return errors.Join(errs...)
+}

@@ -96,3 +96,31 @@ func TestHarnessStartFailure(t *testing.T) {
 func startEnvoyForTest(t *testing.T, cfg []byte) (*Envoy, error) {
 	return EnvoyT(t, EnvoyOptions{Name: t.Name(), Binary: envoyBin(t), Config: cfg}), nil
 }
+
+// A Replayer sends a request through Envoy and reports which cluster's upstream got it and
+// what it answered.
+func TestReplayerRoutesByHeader(t *testing.T) {
+	r, err := StartReplayer(t.Context(), ReplayOptions{
+		Filters:  []WasmFilter{{Name: "hello", File: wasm(t, "hello")}},
+		Clusters: []string{"reviews|v1", "reviews|v2"}, Binary: envoyBin(t), Dir: t.TempDir(),
+	})
+	require.NoError(t, err)
+	t.Cleanup(r.Stop)
+	res, err := r.Do(t.Context(), ReplayRequest{Method: "POST", Path: "/p", Headers: map[string]string{"host": "reviews", RoutingHeader: "reviews|v2"}, Body: "hi"},
+		Answer{Status: 201, Header: map[string]string{"x-a": "b"}, Body: "ok"})
+	require.NoError(t, err)
+	require.Equal(t, 201, res.Status)
+	require.Equal(t, "ok", res.Body)
+	require.Equal(t, "b", res.Headers["x-a"])
+	require.NotNil(t, res.Upstream)
+	require.Equal(t, "reviews|v2", res.Upstream.Cluster)
+	require.Equal(t, "hi", res.Upstream.Body)
+	require.Equal(t, "reviews", res.Upstream.Host)
+	require.Equal(t, "POST", res.Upstream.Method)
+
+	res, err = r.Do(t.Context(), ReplayRequest{Path: "/", Headers: map[string]string{"host": "reviews"}}, Answer{Body: ""})
+	require.NoError(t, err)
+	require.Equal(t, 200, res.Status)
+	require.Equal(t, "default", res.Upstream.Cluster)
+	require.Empty(t, res.Body)
+}

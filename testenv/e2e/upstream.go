@@ -32,17 +32,18 @@ type Received struct {
 	Body   []byte
 }
 
-// Answer is what an upstream replies (when it does not call onward).
+// Answer is a fixed upstream reply. Without one, an upstream answers with a JSON Echo of the
+// request (after its onward call, if it makes one).
 type Answer struct {
 	Status int // default 200
 	Header map[string]string
-	Body   string // default: a JSON echo of the request, the service and the version
+	Body   string
 }
 
 // UpstreamOptions configures an upstream service.
 type UpstreamOptions struct {
 	Service, Version string
-	// Answer, when non-nil, fixes the reply; default a JSON echo.
+	// Answer, when non-nil, fixes the reply; default a JSON Echo.
 	Answer *Answer
 	// Next, when set, is a base URL (e.g. a sidecar's outbound listener) the upstream calls for
 	// every request, with Host NextHost and the Forwarded headers; its answer status and body
@@ -61,6 +62,7 @@ type Upstream struct {
 
 	mu       sync.Mutex
 	received []Received
+	answer   *Answer
 }
 
 // Echo is the JSON body the default answer carries.
@@ -91,7 +93,7 @@ func StartUpstream(opts UpstreamOptions) (*Upstream, error) {
 	if err != nil {
 		return nil, fmt.Errorf("upstream %s-%s: %w", opts.Service, opts.Version, err)
 	}
-	u := &Upstream{opts: opts, ln: ln, client: &http.Client{Timeout: 10 * time.Second}}
+	u := &Upstream{opts: opts, ln: ln, answer: opts.Answer, client: &http.Client{Timeout: 10 * time.Second}}
 	u.srv = &http.Server{Handler: http.HandlerFunc(u.serve), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = u.srv.Serve(ln) }()
 	return u, nil
@@ -131,6 +133,13 @@ func (u *Upstream) Reset() {
 	u.mu.Unlock()
 }
 
+// SetAnswer replaces the fixed reply (nil: the default JSON echo or onward call).
+func (u *Upstream) SetAnswer(a *Answer) {
+	u.mu.Lock()
+	u.answer = a
+	u.mu.Unlock()
+}
+
 // Stop closes the upstream.
 func (u *Upstream) Stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -144,21 +153,16 @@ func (u *Upstream) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	u.mu.Lock()
 	u.received = append(u.received, Received{Method: r.Method, Path: r.URL.RequestURI(), Host: r.Host, Header: r.Header.Clone(), Body: body})
+	a := u.answer
 	u.mu.Unlock()
 	w.Header().Set(HeaderServedBy, u.Name())
-	if a := u.opts.Answer; a != nil {
+	if a != nil {
 		for k, v := range a.Header {
 			w.Header().Set(k, v)
 		}
 		status := a.Status
 		if status == 0 {
 			status = http.StatusOK
-		}
-		if a.Body == "" {
-			w.Header().Set("content-type", "application/json")
-			w.WriteHeader(status)
-			_ = json.NewEncoder(w).Encode(u.echo(r, nil))
-			return
 		}
 		w.WriteHeader(status)
 		_, _ = io.WriteString(w, a.Body)

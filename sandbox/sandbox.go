@@ -21,10 +21,14 @@ import (
 
 // ControlPlane is the control plane the sandbox runs its sidecars against.
 type ControlPlane interface {
-	// Apply applies resource files in order, each atomically, as `wasmesh apply -f` does.
-	Apply(ctx context.Context, paths []string) error
+	// Apply applies resource files in one atomic apply, as `wasmesh apply -f` does, and returns
+	// one line per resource (`trafficroute/reviews created`).
+	Apply(ctx context.Context, paths []string) ([]string, error)
 	// Nodes reports every connected Envoy.
 	Nodes(ctx context.Context) ([]NodeState, error)
+	// Home is the control plane's data directory (store, API token): the CLI finds the token
+	// with WASMESH_HOME set to it.
+	Home() string
 	// Close stops the control plane and releases its ports and store.
 	Close() error
 }
@@ -222,7 +226,7 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 	}
 
 	buildDir := filepath.Join(opts.Root, "build")
-	s.cp, err = opts.ControlPlane(ctx, s.topo, filepath.Join(s.dataDir, "store"), buildDir)
+	s.cp, err = opts.ControlPlane(ctx, s.topo, filepath.Join(s.dataDir, "controlplane"), buildDir)
 	if err != nil {
 		return s, fmt.Errorf("control plane: %w", err)
 	}
@@ -232,14 +236,15 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 	if err != nil {
 		return s, err
 	}
-	if err := s.cp.Apply(ctx, paths); err != nil {
+	applied, err := s.cp.Apply(ctx, paths)
+	if err != nil {
 		return s, fmt.Errorf("apply sample resources: %w", err)
 	}
 	var names []string
 	for _, p := range paths {
 		names = append(names, filepath.Base(p))
 	}
-	s.step("applied        %s", strings.Join(names, ", "))
+	s.step("applied        %s (%s)", strings.Join(names, " "), countActions(applied))
 
 	for _, in := range s.topo.Instances {
 		app, err := demo.Listen(in.AppAddress(), demo.Config{
@@ -433,6 +438,24 @@ func (s *Sandbox) Stop() error {
 	return s.stopErr
 }
 
+// countActions summarises apply result lines ("service/reviews created") as "6 created".
+func countActions(lines []string) string {
+	n := map[string]int{}
+	var order []string
+	for _, l := range lines {
+		a := l[strings.LastIndex(l, " ")+1:]
+		if n[a] == 0 {
+			order = append(order, a)
+		}
+		n[a]++
+	}
+	var parts []string
+	for _, a := range order {
+		parts = append(parts, fmt.Sprintf("%d %s", n[a], a))
+	}
+	return strings.Join(parts, ", ")
+}
+
 func joinInts(ns []int) string {
 	s := make([]string, len(ns))
 	for i, n := range ns {
@@ -445,9 +468,9 @@ func joinInts(ns []int) string {
 func (s *Sandbox) PrintTry() {
 	t := s.topo
 	fe := t.Frontend()
-	api := ""
+	env := "export WASMESH_HOME=" + s.cp.Home()
 	if t.HTTP != DefaultBasePort+1 {
-		api = " --server http://" + t.HTTPAddress()
+		env += " WASMESH_SERVER=http://" + t.HTTPAddress()
 	}
 	var admins []string
 	for _, in := range t.Instances {
@@ -463,13 +486,16 @@ The mesh is up. Try:
   curl -s -H 'x-wasmesh-fault: delay=500ms' %[1]s/  # or delay ratings by 500 ms
   for i in $(seq 100); do curl -s %[1]s/ | grep -o '"color": "[a-z]*"'; done | sort | uniq -c
 
-  go run ./cmd/wasmesh status%[2]s                        # each sidecar: ACKed versions, NACK errors
-  go run ./cmd/wasmesh apply%[2]s -f sandbox/crds/canary-50.yaml   # ramp the canary to 50/50, live
+In another terminal, the CLI talks to this sandbox's control plane:
+  %[2]s
+  go run ./cmd/wasmesh status                                 # each sidecar: ACKed versions, NACK errors
+  go run ./cmd/wasmesh apply -f sandbox/crds/canary-50.yaml   # ramp the canary to 50/50, live
+  go run ./cmd/wasmesh get trafficroute reviews -o yaml
 
 Metrics (Prometheus text) on each sidecar admin, e.g. curl -s %[3]s/stats/prometheus | grep wasmesh_
   admins: %[4]s
 Sidecar logs and bootstraps: %[5]s
 
 Press Ctrl-C to stop everything.
-`, fe.InboundAddress(), api, fe.AdminAddress(), strings.Join(admins, ", "), s.dataDir)
+`, fe.InboundAddress(), env, fe.AdminAddress(), strings.Join(admins, ", "), s.dataDir)
 }

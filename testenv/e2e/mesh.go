@@ -1,0 +1,83 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"testing"
+
+	"github.com/wasmesh/wasmesh/controlplane"
+	"github.com/wasmesh/wasmesh/internal/bootstrap"
+)
+
+// ControlPlaneT starts the wasmesh control plane in-process for a test, on free loopback
+// ports with a temporary data directory, serving the modules in modulesDir (normally the
+// repository's build/), and closes it in t.Cleanup.
+func ControlPlaneT(t testing.TB, modulesDir string) *controlplane.ControlPlane {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cp, err := controlplane.Start(ctx, controlplane.Config{
+		DataDir: t.TempDir(), XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", ModulesDir: modulesDir,
+	})
+	if err != nil {
+		cancel()
+		t.Fatalf("control plane: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := cp.Close(); err != nil {
+			t.Errorf("control plane close: %v", err)
+		}
+		cancel()
+	})
+	return cp
+}
+
+// Sidecar is an Envoy bootstrapped from envoy-configs' sidecar bootstrap against a control
+// plane, in front of an app (an Upstream).
+type Sidecar struct {
+	*Envoy
+	Params bootstrap.Params
+	App    *Upstream
+}
+
+// OutboundURL is the base URL of the sidecar's outbound listener (send with Host: <service>).
+func (s *Sidecar) OutboundURL() string { return "http://" + s.Params.OutboundAddress }
+
+// InboundURL is the base URL of the sidecar's inbound listener.
+func (s *Sidecar) InboundURL() string { return "http://" + s.Params.InboundAddress }
+
+// SidecarOptions configures SidecarT.
+type SidecarOptions struct {
+	Service, Version string
+	Index            int // n in the node id <service>.<version>.<n>
+	// App configures the app behind the sidecar (its Service and Version are filled in).
+	App UpstreamOptions
+	// NoWaitReady returns once admin answers instead of waiting for /ready (which needs the
+	// control plane to have answered LDS and CDS).
+	NoWaitReady bool
+	Concurrency int
+}
+
+// SidecarT starts an app and its sidecar for a test: free loopback ports for the inbound,
+// outbound and admin addresses, the bootstrap rendered by internal/bootstrap with the control
+// plane's addresses, and Envoy started with EnvoyT.
+func SidecarT(t testing.TB, xdsAddr, modulesAddr string, o SidecarOptions) *Sidecar {
+	t.Helper()
+	o.App.Service, o.App.Version = o.Service, o.Version
+	app := UpstreamT(t, o.App)
+	ports := FreePortsT(t, 3)
+	hp := func(p int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(p)) }
+	p := bootstrap.Params{
+		NodeID:  fmt.Sprintf("%s.%s.%d", o.Service, o.Version, o.Index),
+		Service: o.Service, Version: o.Version,
+		AppAddress: app.Addr(), InboundAddress: hp(ports[0]), OutboundAddress: hp(ports[1]), AdminAddress: hp(ports[2]),
+		XDSAddress: xdsAddr, ModulesAddress: modulesAddr,
+	}
+	cfg, err := bootstrap.Render(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := EnvoyT(t, EnvoyOptions{Name: p.NodeID, Config: cfg, NoWaitReady: o.NoWaitReady, Concurrency: o.Concurrency})
+	return &Sidecar{Envoy: e, Params: p, App: app}
+}

@@ -312,7 +312,7 @@ func decodeDocument(source string, index int, root *yaml.Node) (Document, []erro
 	if len(fes) > 0 {
 		return doc, wrapAll(fes)
 	}
-	d := &decoder{lines: doc.Lines, suggested: map[string]bool{}}
+	d := &decoder{lines: doc.Lines, suggested: map[string]bool{}, budget: maxNodes}
 	d.value(root, reflect.ValueOf(obj).Elem(), "")
 	doc.Object = obj
 	if obj.Meta().Name == "" && tm.name != "" {
@@ -354,7 +354,15 @@ type decoder struct {
 	// suggested holds the paths an unknown field was probably meant to be: a "required"
 	// problem there is noise.
 	suggested map[string]bool
+	// budget bounds the nodes visited, so that YAML aliases cannot blow a small document up
+	// exponentially ("billion laughs").
+	budget int
 }
+
+// maxNodes is the most YAML nodes (aliases expanded) one document may hold.
+const maxNodes = 100_000
+
+var errTooLarge = fmt.Errorf("the document expands to more than %d YAML nodes (aliases included)", maxNodes)
 
 func (d *decoder) fail(path string, format string, args ...any) {
 	d.errs = append(d.errs, &FieldError{Path: path, Err: fmt.Errorf(format, args...)})
@@ -388,6 +396,12 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
+	if d.budget--; d.budget < 0 {
+		if d.budget == -1 {
+			d.fail(path, "%v", errTooLarge)
+		}
+		return
+	}
 	if _, ok := d.lines[path]; !ok {
 		d.lines[path] = n.Line
 	}
@@ -410,7 +424,7 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 		return
 	case rawType:
 		var b bytes.Buffer
-		if err := nodeJSON(&b, n); err != nil {
+		if err := nodeJSON(&b, n, &d.budget); err != nil {
 			d.fail(path, "%v", err)
 			return
 		}
@@ -636,9 +650,12 @@ func editDistance(a, b string) int {
 }
 
 // nodeJSON writes any YAML value as JSON, keeping mapping key order.
-func nodeJSON(b *bytes.Buffer, n *yaml.Node) error {
+func nodeJSON(b *bytes.Buffer, n *yaml.Node, budget *int) error {
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
+	}
+	if *budget--; *budget < 0 {
+		return errTooLarge
 	}
 	switch n.Kind {
 	case yaml.DocumentNode:
@@ -646,7 +663,7 @@ func nodeJSON(b *bytes.Buffer, n *yaml.Node) error {
 			b.WriteString("null")
 			return nil
 		}
-		return nodeJSON(b, n.Content[0])
+		return nodeJSON(b, n.Content[0], budget)
 	case yaml.MappingNode:
 		b.WriteByte('{')
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -660,7 +677,7 @@ func nodeJSON(b *bytes.Buffer, n *yaml.Node) error {
 			ks, _ := json.Marshal(k.Value)
 			b.Write(ks)
 			b.WriteByte(':')
-			if err := nodeJSON(b, n.Content[i+1]); err != nil {
+			if err := nodeJSON(b, n.Content[i+1], budget); err != nil {
 				return err
 			}
 		}
@@ -671,7 +688,7 @@ func nodeJSON(b *bytes.Buffer, n *yaml.Node) error {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			if err := nodeJSON(b, e); err != nil {
+			if err := nodeJSON(b, e, budget); err != nil {
 				return err
 			}
 		}

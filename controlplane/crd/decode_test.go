@@ -232,6 +232,22 @@ spec:
 			},
 		},
 		{
+			name: "alias bomb",
+			yaml: head + `kind: WasmPlugin
+metadata: {name: p}
+spec:
+  module: {sha256: ` + strings.Repeat("a", 64) + `}
+  config:
+    a: &a [x, x, x, x, x, x, x, x, x, x]
+    b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]
+    c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]
+    d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]
+    e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]
+    f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]
+`,
+			want: []string{`t.yaml:6: document 1 (WasmPlugin "p"): spec.config: the document expands to more than 100000 YAML nodes (aliases included)`},
+		},
+		{
 			name: "a misspelled required field is reported once",
 			yaml: head + "kind: FaultInjection\nmetadata: {name: f}\nspec: {servce: ratings}\n",
 			want: []string{`t.yaml:4: document 1 (FaultInjection "f"): spec.servce: unknown field (did you mean "service"?)`},

@@ -122,8 +122,11 @@ func StartEnvoy(ctx context.Context, opts EnvoyOptions) (*Envoy, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := e.waitAdmin(ctx, adminPath, !opts.NoWaitReady); err != nil {
+		killGroup(e.cmd, syscall.SIGKILL)
+		<-e.done
+		tail := e.LogProblems(30)
 		e.Stop()
-		return nil, fmt.Errorf("envoy %s: %w\n%s", opts.Name, err, e.LogTail(40))
+		return nil, fmt.Errorf("envoy %s: %w\n%s", opts.Name, err, tail)
 	}
 	return e, nil
 }
@@ -236,6 +239,24 @@ func (e *Envoy) LogTail(n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return "--- " + e.Name + " log (" + e.LogPath + ") ---\n" + strings.Join(lines, "\n")
+}
+
+// LogProblems returns the log's critical, error and warning lines (at most n, the last ones),
+// or its last n lines when there are none: what explains a failed start.
+func (e *Envoy) LogProblems(n int) string {
+	var bad []string
+	for _, l := range strings.Split(e.Log(), "\n") {
+		if strings.Contains(l, "][critical][") || strings.Contains(l, "][error][") || strings.Contains(l, "][warning][") {
+			bad = append(bad, l)
+		}
+	}
+	if len(bad) == 0 {
+		return e.LogTail(n)
+	}
+	if len(bad) > n {
+		bad = bad[len(bad)-n:]
+	}
+	return "--- " + e.Name + " log problems (" + e.LogPath + ") ---\n" + strings.Join(bad, "\n")
 }
 
 // Exited reports whether the process has exited.

@@ -90,7 +90,8 @@ func TestHarnessStartFailure(t *testing.T) {
 	_, err := StartEnvoy(t.Context(), EnvoyOptions{Name: "broken", Binary: envoyBin(t), Config: []byte("static_resources: {listeners: [{name: x}]}\n")})
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "envoy broken: exited before ready")
-	require.Contains(t, err.Error(), "--- broken log")
+	require.Contains(t, err.Error(), "--- broken log problems")
+	require.Contains(t, err.Error(), "error adding listener named 'x': address is necessary")
 }
 
 func startEnvoyForTest(t *testing.T, cfg []byte) (*Envoy, error) {
@@ -124,3 +125,5 @@ func TestReplayerRoutesByHeader(t *testing.T) {
 	require.Equal(t, "default", res.Upstream.Cluster)
 	require.Empty(t, res.Body)
 }
+
+func writeFile(p, s string) error { return os.WriteFile(p, []byte(s), 0o644) }

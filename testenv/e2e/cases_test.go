@@ -1,0 +1,56 @@
+package e2e
+
+import (
+	"bytes"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestRunCaseFile(t *testing.T) {
+	wasm(t, "hello")
+	f, err := ReadCaseFile(filepath.Join("testdata", "hello.yaml"))
+	require.NoError(t, err)
+	require.Equal(t, []string{"reviews|v2"}, f.Clusters())
+	res, err := RunCaseFile(t.Context(), f, envoyBin(t))
+	require.NoError(t, err)
+	var out bytes.Buffer
+	require.Equal(t, 0, Report(&out, res), out.String())
+	require.Equal(t, "PASS  routed by header to reviews v2\nPASS  upstream status passes through\n", out.String())
+
+	// The same file with wrong expectations reports each difference.
+	f.Cases[0].Expect.UpstreamRequest = []byte(`null`)
+	body := "nope"
+	f.Cases[1].Expect.Response.Body = &body
+	f.Cases[1].Expect.Response.Headers = map[string]string{"x-hello": "mars"}
+	f.Cases[1].Expect.Metrics = map[string]int64{"hello_total": 1}
+	res, err = RunCaseFile(t.Context(), f, envoyBin(t))
+	require.NoError(t, err)
+	out.Reset()
+	require.Equal(t, 2, Report(&out, res))
+	require.Equal(t, `FAIL  routed by header to reviews v2
+      upstreamRequest: want none, got one to cluster "reviews|v2"
+FAIL  upstream status passes through
+      response.headers.x-hello: want "mars", got "world"
+      response.body: want "nope", got "down"
+      metrics.hello_total: want 1, Envoy has no wasmcustom.hello_total
+`, out.String())
+}
+
+func TestReadCaseFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct{ name, yaml, want string }{
+		{"unknown key", "filters: [{wasm: a.wasm, wsam: b}]\ncases: []\n", `error unmarshaling JSON: while decoding JSON: json: unknown field "wsam"`},
+		{"no filters", "cases: [{name: x}]\n", "filters: at least one filter is required"},
+		{"missing names", "filters: [{config: {}}]\ncases: [{request: {}}]\n", "filters[0].wasm: required\n" + filepath.Join(dir, "f.yaml") + ": cases[0].name: required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(dir, "f.yaml")
+			require.NoError(t, writeFile(p, tt.yaml))
+			_, err := ReadCaseFile(p)
+			require.ErrorContains(t, err, tt.want)
+		})
+	}
+}

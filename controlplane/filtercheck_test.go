@@ -1,0 +1,60 @@
+package controlplane
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/wasmesh/wasmesh/controlplane/crd"
+)
+
+func TestFilterChecker(t *testing.T) {
+	docs, err := crd.ReadPaths(nil, "../examples/crds")
+	require.NoError(t, err)
+
+	// A fake translator: the canary config carries the route's weights per service.
+	generate := func(set *crd.Set) (map[string][]byte, error) {
+		services := map[string]any{}
+		for _, r := range set.TrafficRoutes {
+			services[r.Spec.Service] = map[string]any{"weights": r.Spec.Split.Weights}
+		}
+		canary, err := json.Marshal(map[string]any{"services": services})
+		return map[string][]byte{"canary": canary, "fault": []byte(`{"services":{}}`)}, err
+	}
+	// A fake canary parser that refuses weights above 80 and reports the JSON path.
+	parsers := map[string]FilterParser{
+		"canary": func(b []byte) error {
+			var c struct {
+				Services map[string]struct{ Weights map[string]int }
+			}
+			if err := json.Unmarshal(b, &c); err != nil {
+				return err
+			}
+			var errs []error
+			for svc, p := range c.Services {
+				for v, w := range p.Weights {
+					if w > 80 {
+						errs = append(errs, fmt.Errorf("services.%s.weights.%s: %d is above 80", svc, v, w))
+					}
+				}
+			}
+			return errors.Join(errs...)
+		},
+		"fault": func([]byte) error { return nil },
+	}
+	err = crd.ValidateApply(context.Background(), docs, crd.NewSet(), FilterChecker(generate, parsers))
+	require.Error(t, err)
+	require.Equal(t, []string{
+		`../examples/crds/reviews-canary.yaml:21: document 1 (TrafficRoute "reviews"): spec.split: the canary filter refuses its generated config: services.reviews.weights.v1: 90 is above 80`,
+	}, strings.Split(err.Error(), "\n"))
+
+	// A filter without a parser is a wiring error, not silently skipped.
+	delete(parsers, "fault")
+	err = FilterChecker(generate, parsers).Check(context.Background(), crd.NewSet(), nil)
+	require.EqualError(t, err, "no config parser for the fault filter")
+}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -317,5 +318,33 @@ func (s *Store) notify(rev uint64) {
 		default:
 		}
 		ch <- rev
+	}
+}
+
+// Watch calls fn with the stored resources now and again after every change, until ctx ends
+// (it then returns ctx.Err()) or the store is closed (nil). Changes made while fn runs are
+// coalesced into one call with the latest state. fn runs on Watch's goroutine.
+func (s *Store) Watch(ctx context.Context, fn func(set *crd.Set, revision uint64)) error {
+	updates, cancel := s.Subscribe()
+	defer cancel()
+	var last uint64
+	first := true
+	for {
+		set, rev, err := s.List()
+		if err != nil {
+			return err
+		}
+		if first || rev != last {
+			fn(set, rev)
+			first, last = false, rev
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case _, ok := <-updates:
+			if !ok {
+				return nil
+			}
+		}
 	}
 }

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -193,4 +195,45 @@ func TestConcurrentApplies(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, uint64(8), rev)
 	require.Len(t, set.Services, 8)
+}
+
+func TestWatch(t *testing.T) {
+	s := open(t, t.TempDir())
+	_, err := s.Apply([]crd.Object{service("a", "v1")}, nil)
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	seen := make(chan []string, 10)
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Watch(ctx, func(set *crd.Set, rev uint64) {
+			var names []string
+			for _, svc := range set.Services {
+				names = append(names, svc.Metadata.Name)
+			}
+			seen <- append(names, fmt.Sprint(rev))
+		})
+	}()
+	require.Equal(t, []string{"a", "1"}, <-seen, "the current state first")
+	_, err = s.Apply([]crd.Object{service("b", "v1")}, nil)
+	require.NoError(t, err)
+	require.Equal(t, []string{"a", "b", "2"}, <-seen)
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+}
+
+func BenchmarkApply(b *testing.B) {
+	s, err := Open(b.TempDir(), Options{})
+	require.NoError(b, err)
+	defer s.Close()
+	_, err = s.Apply([]crd.Object{service("reviews", "v1", "v2")}, nil)
+	require.NoError(b, err)
+	b.ResetTimer()
+	for i := range b.N {
+		w := uint32(i % 101)
+		_, err := s.Apply([]crd.Object{route("reviews", map[string]uint32{"v1": 100 - w, "v2": w})}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
 }

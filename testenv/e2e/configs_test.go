@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -71,6 +73,78 @@ func TestEnvoyConfigsValidate(t *testing.T) {
 				wasm(t, strings.TrimSuffix(filepath.Base(m[1]), ".wasm"))
 			}
 			envoyValidate(t, "-c", rel)
+		})
+	}
+}
+
+// Each static config does what its header comment promises (ports moved to free ones).
+func TestStaticConfigsServe(t *testing.T) {
+	type check struct {
+		headers map[string]string
+		status  int
+		body    string // substring
+		header  [2]string
+	}
+	routed := func(h map[string]string, version string) check {
+		return check{headers: h, status: 200, body: "reviews " + version}
+	}
+	tests := []struct {
+		name   string
+		checks []check
+		prom   bool // wasmesh_ metrics at /stats/prometheus
+	}{
+		{"router", []check{routed(nil, "v1"), routed(map[string]string{"x-user": "jason"}, "v2")}, false},
+		{"canary", []check{
+			{headers: map[string]string{"x-canary": "always"}, status: 200, body: "reviews v2", header: [2]string{"x-wasmesh-version", "v2"}},
+			routed(map[string]string{"x-canary": "never"}, "v1")}, false},
+		{"fault", []check{{headers: map[string]string{"x-wasmesh-fault": "abort=418"}, status: 418}}, false},
+		{"telemetry", []check{routed(nil, "v1")}, true},
+		{"chain", []check{
+			routed(map[string]string{"x-canary": "always"}, "v2"),
+			routed(map[string]string{"x-user": "jason", "x-canary": "never"}, "v2"),
+			{headers: map[string]string{"x-wasmesh-fault": "abort=418"}, status: 418}}, true},
+		{"bundle", []check{
+			routed(map[string]string{"x-canary": "always"}, "v2"),
+			routed(map[string]string{"x-user": "jason", "x-canary": "never"}, "v2"),
+			{headers: map[string]string{"x-wasmesh-fault": "abort=418"}, status: 418}}, true},
+	}
+	root := repoRoot(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join(root, "envoy-configs", "static", tt.name+".yaml"))
+			require.NoError(t, err)
+			cfg := string(b)
+			for _, m := range wasmRef.FindAllStringSubmatch(cfg, -1) {
+				cfg = strings.ReplaceAll(cfg, m[1], wasm(t, strings.TrimSuffix(filepath.Base(m[1]), ".wasm")))
+			}
+			ports := FreePortsT(t, 3)
+			cfg = strings.ReplaceAll(cfg, "port_value: 9901", "port_value: 0")
+			for i, p := range []string{"10000", "10001", "10002"} {
+				require.Contains(t, cfg, "port_value: "+p)
+				cfg = strings.ReplaceAll(cfg, "port_value: "+p, "port_value: "+itoa(ports[i]))
+			}
+			e := EnvoyT(t, EnvoyOptions{Name: tt.name, Binary: envoyBin(t), Config: []byte(cfg)})
+			for _, c := range tt.checks {
+				req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:"+itoa(ports[0])+"/", nil)
+				req.Host = "reviews"
+				for k, v := range c.headers {
+					req.Header.Set(k, v)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				require.NoError(t, err)
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				require.Equal(t, c.status, resp.StatusCode, "%v: %s", c.headers, body)
+				require.Contains(t, string(body), c.body, "%v", c.headers)
+				if c.header[0] != "" {
+					require.Equal(t, c.header[1], resp.Header.Get(c.header[0]))
+				}
+			}
+			if tt.prom {
+				prom, err := e.AdminGet("/stats/prometheus")
+				require.NoError(t, err)
+				require.Contains(t, prom, "wasmesh_requests_total{")
+			}
 		})
 	}
 }

@@ -205,7 +205,11 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 		envoy = bin.Path
 		s.step("envoy %s (%s)", bin.Version, bin.Path)
 	} else {
-		s.step("envoy %s", envoy)
+		v, err := envoybin.Version(envoy)
+		if err != nil {
+			return nil, fmt.Errorf("--envoy: %w", err)
+		}
+		s.step("envoy %s (%s)", v, envoy)
 	}
 
 	defer func() {

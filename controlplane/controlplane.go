@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wasmesh/wasmesh/controlplane/api"
+	"github.com/wasmesh/wasmesh/controlplane/api/dryrun"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/controlplane/store"
 )
@@ -31,7 +32,7 @@ type Config struct {
 	Token string
 	// Checkers are extra validation stages run on every apply, after the built-in ones.
 	Checkers []crd.Checker
-	// DryRunner dry-runs WasmPlugins on apply (nil: no dry run).
+	// DryRunner dry-runs WasmPlugins on apply (default: controlplane/api/dryrun under wazero).
 	DryRunner api.DryRunner
 	// Log receives the control plane's log (default: discarded).
 	Log *slog.Logger
@@ -57,6 +58,7 @@ type ControlPlane struct {
 	errMu   sync.Mutex
 	err     error
 	closeMu sync.Once
+	closers []func() error
 }
 
 // Start opens the store and starts the xDS server, the module server and the API. It returns
@@ -107,9 +109,12 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	cp.XDSAddr = x.addr
 
 	checkers := append([]crd.Checker{}, x.checkers...)
-	if cfg.DryRunner != nil {
-		checkers = append(checkers, api.PluginDryRun(mods, cfg.DryRunner))
+	if cfg.DryRunner == nil {
+		r := dryrun.New()
+		cp.closers = append(cp.closers, func() error { return r.Close(context.Background()) })
+		cfg.DryRunner = r
 	}
+	checkers = append(checkers, api.PluginDryRun(mods, cfg.DryRunner))
 	checkers = append(checkers, cfg.Checkers...)
 	apiSrv, err := api.NewServer(api.Config{Store: st, Token: token, Checkers: checkers, Modules: mods, Status: x.status, Log: cfg.Log})
 	if err != nil {
@@ -180,6 +185,9 @@ func (cp *ControlPlane) Close() error {
 			cp.cancel()
 		}
 		cp.wg.Wait()
+		for _, c := range cp.closers {
+			errs = append(errs, c())
+		}
 		errs = append(errs, cp.Store.Close())
 	})
 	return errors.Join(errs...)

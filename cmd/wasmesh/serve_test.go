@@ -77,3 +77,49 @@ func TestServe(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, list, 2)
 }
+
+// TestApplyWasmPluginDryRun applies a WasmPlugin whose module refuses its config: the apply
+// fails quoting the plugin's own log, and nothing is stored.
+func TestApplyWasmPluginDryRun(t *testing.T) {
+	wasm, err := filepath.Abs(filepath.Join("..", "..", "build", "configcheck.wasm"))
+	require.NoError(t, err)
+	if _, err := os.Stat(wasm); err != nil {
+		t.Fatalf("%s is missing: run make build", wasm)
+	}
+	dataDir := t.TempDir()
+	ctx, stop := context.WithCancel(context.Background())
+	out, errOut := &syncBuffer{}, &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, []string{"--data-dir", dataDir, "--http", "127.0.0.1:0", "--xds", "127.0.0.1:0", "--modules", t.TempDir()}, out, errOut)
+	}()
+	defer func() { stop(); require.NoError(t, <-done) }()
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "modules ") }, 10*time.Second, 10*time.Millisecond, "serve did not start: %s", errOut.String())
+	server := regexp.MustCompile(`API\s+(http://\S+)/api/v1`).FindStringSubmatch(out.String())[1]
+
+	dir := t.TempDir()
+	plugin := func(header string) string {
+		return servicesYAML + "---\n" + head + `kind: WasmPlugin
+metadata: {name: api-key}
+spec:
+  module: {file: ` + wasm + `}
+  selector: {services: [reviews]}
+  config: {header: "` + header + `"}
+`
+	}
+	f := write(t, dir, "plugin.yaml", plugin(""))
+	var o, e bytes.Buffer
+	code := run([]string{"apply", "-f", f, "--server", server, "--data-dir", dataDir}, &o, &e)
+	require.Equal(t, 1, code)
+	require.Equal(t, f+`:23: document 3 (WasmPlugin "api-key"): spec.config: the plugin refused its configuration (proxy_on_configure returned false); plugin log:
+  [info] configcheck: starting
+  [critical] configcheck: header: required
+wasmesh apply: nothing applied (1 problem)
+`, e.String())
+
+	o.Reset()
+	e.Reset()
+	code = run([]string{"apply", "-f", write(t, dir, "plugin.yaml", plugin("x-api-key")), "--server", server, "--data-dir", dataDir}, &o, &e)
+	require.Equal(t, 0, code, e.String())
+	require.Equal(t, "service/reviews created\nservice/ratings created\nwasmplugin/api-key created\n", o.String())
+}

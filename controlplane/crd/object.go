@@ -1,6 +1,7 @@
 package crd
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -216,7 +217,7 @@ func Unmarshal(data []byte) (Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(o); err != nil {
 		return nil, fmt.Errorf("decode %s: %w", tm.Kind, err)
@@ -224,17 +225,38 @@ func Unmarshal(data []byte) (Object, error) {
 	return o, nil
 }
 
-// Clone returns a deep copy of a resource.
+// Clone returns a deep copy of a resource, with apiVersion and kind set to their canonical
+// values.
 func Clone(o Object) Object {
 	b, err := json.Marshal(o)
 	if err != nil {
 		panic(fmt.Sprintf("crd: clone %T: %v", o, err))
 	}
-	c, err := Unmarshal(b)
+	c, err := New(o.GetKind())
 	if err != nil {
 		panic(fmt.Sprintf("crd: clone %T: %v", o, err))
 	}
+	if err := json.Unmarshal(b, c); err != nil {
+		panic(fmt.Sprintf("crd: clone %T: %v", o, err))
+	}
+	setTypeMeta(c)
 	return c
+}
+
+func setTypeMeta(o Object) {
+	tm := TypeMeta{APIVersion: APIVersion, Kind: o.GetKind()}
+	switch o := o.(type) {
+	case *Service:
+		o.TypeMeta = tm
+	case *TrafficRoute:
+		o.TypeMeta = tm
+	case *FaultInjection:
+		o.TypeMeta = tm
+	case *Telemetry:
+		o.TypeMeta = tm
+	case *WasmPlugin:
+		o.TypeMeta = tm
+	}
 }
 
 // Set is a consistent collection of resources grouped by kind, each slice sorted by

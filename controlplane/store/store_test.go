@@ -237,3 +237,14 @@ func BenchmarkApply(b *testing.B) {
 		}
 	}
 }
+
+func TestApplyCanonicalisesTypeMeta(t *testing.T) {
+	s := open(t, t.TempDir())
+	svc := service("reviews", "v1")
+	svc.TypeMeta = crd.TypeMeta{} // built in Go without apiVersion/kind
+	_, err := s.Apply([]crd.Object{svc}, nil)
+	require.NoError(t, err)
+	got, err := s.Get(crd.Key{Kind: crd.KindService, Namespace: "default", Name: "reviews"})
+	require.NoError(t, err)
+	require.Equal(t, crd.TypeMeta{APIVersion: crd.APIVersion, Kind: crd.KindService}, got.(*crd.Service).TypeMeta)
+}

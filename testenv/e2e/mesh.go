@@ -64,6 +64,10 @@ type SidecarOptions struct {
 // plane's addresses, and Envoy started with EnvoyT.
 func SidecarT(t testing.TB, xdsAddr, modulesAddr string, o SidecarOptions) *Sidecar {
 	t.Helper()
+	if xdsAddr == "" || modulesAddr == "" {
+		// Never fall back to the default ports: another control plane may run there.
+		t.Fatalf("sidecar %s.%s: control plane addresses missing (xds %q, modules %q): is the xDS server wired into controlplane.Start?", o.Service, o.Version, xdsAddr, modulesAddr)
+	}
 	o.App.Service, o.App.Version = o.Service, o.Version
 	app := UpstreamT(t, o.App)
 	ports := FreePortsT(t, 3)

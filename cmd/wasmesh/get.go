@@ -174,31 +174,31 @@ func cells(o crd.Object) []string {
 		}
 		return []string{name, o.Spec.Service, strconv.Itoa(len(o.Spec.Rules)), split, timeout}
 	case *crd.FaultInjection:
-		trigger := crd.DefaultFaultTriggerHeader
-		if t := o.Spec.TriggerHeader; t != nil {
-			if t.Enabled != nil && !*t.Enabled {
-				trigger = "off"
-			} else if t.Name != "" {
-				trigger = t.Name
-			}
+		trigger, on := o.Spec.Trigger()
+		if !on {
+			trigger = "off"
 		}
 		return []string{name, o.Spec.Service, strconv.Itoa(len(o.Spec.Rules)), trigger}
 	case *crd.Telemetry:
 		s := o.Spec
-		metrics := s.Metrics != nil && (s.Metrics.Enabled == nil || *s.Metrics.Enabled)
-		access := s.AccessLog != nil && s.AccessLog.Enabled
-		tracing := s.Tracing != nil && (s.Tracing.Propagate == nil || *s.Tracing.Propagate)
-		return []string{name, services(s.Services), onOff(metrics), onOff(access), onOff(tracing)}
+		tracing := "off"
+		if s.Tracing.Propagates() {
+			tracing = "propagate"
+			if s.Tracing != nil && s.Tracing.StartWhenAbsent {
+				tracing = "propagate+start"
+			}
+		}
+		access := onOff(s.AccessLog.IsEnabled())
+		if s.AccessLog.IsEnabled() {
+			access = fmt.Sprintf("%g%%", s.AccessLog.SamplingPercent())
+		}
+		return []string{name, services(s.Services), onOff(s.Metrics.IsEnabled()), access, tracing}
 	case *crd.WasmPlugin:
 		mod := o.Spec.Module.SHA256
 		if len(mod) > 12 {
 			mod = mod[:12]
 		}
-		phase := o.Spec.Phase
-		if phase == "" {
-			phase = crd.PhaseAfter
-		}
-		return []string{name, orDash(mod), phase, strconv.Itoa(int(o.Spec.Priority)), services(o.Spec.Selector.Services)}
+		return []string{name, orDash(mod), o.Spec.EffectivePhase(), strconv.Itoa(int(o.Spec.Priority)), services(o.Spec.Selector.Services)}
 	}
 	return []string{name}
 }

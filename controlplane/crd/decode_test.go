@@ -449,3 +449,25 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestDefaults(t *testing.T) {
+	off, on := false, true
+	var nilMetrics *Metrics
+	require.False(t, nilMetrics.IsEnabled())
+	require.True(t, (&Metrics{}).IsEnabled())
+	require.False(t, (&Metrics{Enabled: &off}).IsEnabled())
+	var nilLog *AccessLog
+	require.False(t, nilLog.IsEnabled())
+	require.True(t, (&AccessLog{}).IsEnabled())
+	require.Equal(t, 100.0, (&AccessLog{}).SamplingPercent())
+	var nilTracing *Tracing
+	require.True(t, nilTracing.Propagates())
+	require.False(t, (&Tracing{Propagate: &off}).Propagates())
+	name, enabled := (&FaultInjectionSpec{}).Trigger()
+	require.Equal(t, "x-wasmesh-fault", name)
+	require.True(t, enabled)
+	name, enabled = (&FaultInjectionSpec{TriggerHeader: &TriggerHeader{Enabled: &on, Name: "x-f"}}).Trigger()
+	require.Equal(t, "x-f", name)
+	require.True(t, enabled)
+	require.Equal(t, PhaseAfter, (&WasmPluginSpec{}).EffectivePhase())
+}

@@ -336,7 +336,8 @@ type Metrics struct {
 
 // AccessLog configures the JSON access-log line.
 type AccessLog struct {
-	Enabled bool `json:"enabled"`
+	// Enabled defaults to true.
+	Enabled *bool `json:"enabled,omitempty"`
 	// Sampling is the percentage of requests logged (default 100).
 	Sampling *float64 `json:"sampling,omitempty"`
 	// Fields are the fields of the log line (default: the filter's default set).

@@ -324,8 +324,7 @@ func (v *validator) trafficRoute(s *TrafficRouteSpec) {
 
 func (v *validator) faultInjection(s *FaultInjectionSpec) {
 	v.name("spec.service", s.Service)
-	triggerOn := s.TriggerHeader == nil || s.TriggerHeader.Enabled == nil || *s.TriggerHeader.Enabled
-	if len(s.Rules) == 0 && !triggerOn {
+	if _, triggerOn := s.Trigger(); len(s.Rules) == 0 && !triggerOn {
 		v.fail("spec", "no rules and the trigger header is disabled: the resource would do nothing")
 	}
 	names := map[string]bool{}

@@ -10,9 +10,11 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/wasmesh/wasmesh/controlplane/api"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
+	"github.com/wasmesh/wasmesh/controlplane/store"
 )
 
 // stdin is what `-f -` reads; tests replace it.
@@ -25,6 +27,7 @@ func runApply(args []string, stdout, stderr io.Writer) error {
 	var files stringsFlag
 	fs.Var(&files, "f", "file, folder (its *.yaml, *.yml, *.json) or - for stdin; repeatable")
 	dryRun := fs.Bool("dry-run", false, "validate everything on the server, store nothing")
+	wait := fs.Duration("wait", 0, "after applying, wait up to this long until every Envoy running the changed resources ACKs them (exit 1 on a NACK or timeout)")
 	var af apiFlags
 	af.register(fs)
 	fs.Usage = func() {
@@ -68,7 +71,61 @@ func runApply(args []string, stdout, stderr io.Writer) error {
 	for _, r := range resp.Results {
 		fmt.Fprintf(stdout, "%s/%s %s%s\n", strings.ToLower(string(r.Key.Kind)), r.Key.Name, r.Action, suffix)
 	}
-	return nil
+	if *wait <= 0 || resp.DryRun {
+		return nil
+	}
+	return waitAcked(ctx, client, resp.Results, *wait, stdout)
+}
+
+// ackPoll is how often --wait polls the status.
+const ackPoll = 50 * time.Millisecond
+
+// waitAcked polls the status until every node that runs one of the applied resources has
+// ACKed its current generation. A NACK ends the wait with the node's error.
+func waitAcked(ctx context.Context, client *api.Client, results []store.Result, timeout time.Duration, stdout io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	want := map[crd.Key]int64{}
+	for _, r := range results {
+		want[r.Key] = r.Generation
+	}
+	start := time.Now()
+	for {
+		st, err := client.Status(ctx)
+		if err != nil {
+			return fmt.Errorf("applied, but cannot read the status: %w", err)
+		}
+		nodes, pending := map[string]bool{}, map[string]bool{}
+		var nacks []string
+		for _, rs := range st.Resources {
+			gen, ok := want[rs.Key]
+			if !ok || rs.Generation < gen {
+				continue
+			}
+			for _, n := range rs.Nodes {
+				nodes[n.Node] = true
+				switch n.State {
+				case "acked":
+				case "nacked":
+					nacks = append(nacks, fmt.Sprintf("%s/%s: %s refused it: %s", strings.ToLower(string(rs.Key.Kind)), rs.Key.Name, n.Node, n.Error))
+				default:
+					pending[n.Node] = true
+				}
+			}
+		}
+		if len(nacks) > 0 {
+			return fmt.Errorf("applied, but refused by Envoy:\n  %s", strings.Join(nacks, "\n  "))
+		}
+		if len(pending) == 0 {
+			fmt.Fprintf(stdout, "acked by %d node(s) in %s\n", len(nodes), time.Since(start).Round(time.Millisecond))
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("applied, but %d node(s) have not ACKed after %s (see wasmesh status)", len(pending), timeout)
+		case <-time.After(ackPoll):
+		}
+	}
 }
 
 // reportProblems prints every problem on its own line and returns the command's error.

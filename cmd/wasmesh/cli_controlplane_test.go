@@ -58,6 +58,9 @@ func (testStatus) Nodes() []api.NodeStatus {
 }
 
 func (testStatus) ResourceNodes(key crd.Key, _ int64) []crd.NodeStatus {
+	if key.Kind == crd.KindFaultInjection {
+		return []crd.NodeStatus{{Node: "frontend.v1.0", State: "acked"}, {Node: "reviews.v1.0", State: "pending"}}
+	}
 	if key.Kind != crd.KindTrafficRoute {
 		return nil
 	}
@@ -307,4 +310,20 @@ func run2(args []string) (int, string, string) {
 	var out, errb bytes.Buffer
 	code := run(args, &out, &errb)
 	return code, out.String(), errb.String()
+}
+
+func TestApplyWait(t *testing.T) {
+	c := newCLI(t)
+	dir := t.TempDir()
+	code, out, errOut := c.run("apply", "--wait", "5s", "-f", write(t, dir, "s.yaml", servicesYAML))
+	require.Equal(t, 0, code, errOut)
+	require.Regexp(t, `^service/reviews created\nservice/ratings created\nacked by 0 node\(s\) in \S+\n$`, out)
+
+	code, _, errOut = c.run("apply", "--wait", "5s", "-f", write(t, dir, "c.yaml", canaryYAML))
+	require.Equal(t, 1, code)
+	require.Equal(t, "wasmesh apply: applied, but refused by Envoy:\n  trafficroute/reviews: reviews.v2.0 refused it: wasm: plugin failed to configure\n", errOut)
+
+	code, _, errOut = c.run("apply", "--wait", "300ms", "-f", write(t, dir, "f.yaml", head+"kind: FaultInjection\nmetadata: {name: ratings}\nspec: {service: ratings}\n"))
+	require.Equal(t, 1, code)
+	require.Equal(t, "wasmesh apply: applied, but 1 node(s) have not ACKed after 300ms (see wasmesh status)\n", errOut)
 }

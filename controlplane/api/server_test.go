@@ -277,3 +277,39 @@ func TestModules(t *testing.T) {
 	_, err = e.client.Apply(ctx, decode(t, "p.yaml", plugin("{file: x.wasm}")), false)
 	require.EqualError(t, err, "p.yaml:14: document 2 (WasmPlugin \"p\"): spec.module.sha256: required: a module file (x.wasm) is uploaded by `wasmesh apply`, which fills it")
 }
+
+// TestConcurrentAppliesSeeEachOther applies, concurrently, routes with different names for
+// one Service: validation runs inside the store transaction, so exactly one wins.
+func TestConcurrentAppliesSeeEachOther(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	_, err := e.client.Apply(ctx, decode(t, "s.yaml", reviews), false)
+	require.NoError(t, err)
+
+	const n = 6
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			y := strings.Replace(canary, "name: reviews}", fmt.Sprintf("name: route-%d}", i), 1)
+			docs, err := crd.Decode("c.yaml", []byte(y))
+			if err != nil {
+				errs <- err
+				return
+			}
+			_, err = e.client.Apply(ctx, docs, false)
+			errs <- err
+		}()
+	}
+	won := 0
+	for range n {
+		if err := <-errs; err == nil {
+			won++
+		} else {
+			require.Regexp(t, `^c\.yaml:5: document 1 \(TrafficRoute "route-\d"\): spec\.service: Service "reviews" already has TrafficRoute "route-\d"$`, err.Error())
+		}
+	}
+	require.Equal(t, 1, won)
+	set, _, err := e.store.List()
+	require.NoError(t, err)
+	require.Len(t, set.TrafficRoutes, 1)
+}

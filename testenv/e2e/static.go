@@ -35,7 +35,7 @@ type Cluster struct {
 // AdminPort is set), one HTTP listener on 127.0.0.1:ListenPort running Filters in order and
 // then envoy.filters.http.router, a route that sends requests carrying RoutingHeader to the
 // cluster it names and the rest to DefaultCluster, and the metric tag rules of the sidecar
-// bootstrap.
+// bootstrap. The two routes are named "routing-header" and "default".
 type StaticConfig struct {
 	AdminPort      int
 	ListenPort     int
@@ -114,13 +114,14 @@ func (c StaticConfig) YAML() ([]byte, error) {
 	}
 	to := strconv.Itoa(timeout) + "s"
 	routes := []any{obj{
+		"name":  "routing-header",
 		"match": obj{"prefix": "/", "headers": []any{obj{"name": RoutingHeader, "present_match": true}}},
 		"route": obj{"cluster_header": RoutingHeader, "timeout": to},
 	}}
 	if c.DefaultCluster != "" {
-		routes = append(routes, obj{"match": obj{"prefix": "/"}, "route": obj{"cluster": c.DefaultCluster, "timeout": to}})
+		routes = append(routes, obj{"name": "default", "match": obj{"prefix": "/"}, "route": obj{"cluster": c.DefaultCluster, "timeout": to}})
 	} else {
-		routes = append(routes, obj{"match": obj{"prefix": "/"}, "direct_response": obj{"status": 404, "body": obj{"inline_string": "no route\n"}}})
+		routes = append(routes, obj{"name": "default", "match": obj{"prefix": "/"}, "direct_response": obj{"status": 404, "body": obj{"inline_string": "no route\n"}}})
 	}
 	hcm := obj{
 		"@type":        "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",

@@ -21,10 +21,15 @@ func repoRoot(t testing.TB) string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// wasm returns the path of build/<name>.wasm and fails the test when it is missing.
+// wasm returns the path of build/<name>.wasm (or $WASMESH_E2E_BUILD/<name>.wasm) and fails the
+// test when it is missing.
 func wasm(t testing.TB, name string) string {
 	t.Helper()
-	p := filepath.Join(repoRoot(t), "build", name+".wasm")
+	dir := filepath.Join(repoRoot(t), "build")
+	if d := os.Getenv("WASMESH_E2E_BUILD"); d != "" { // modules from another build directory
+		dir = d
+	}
+	p := filepath.Join(dir, name+".wasm")
 	if _, err := os.Stat(p); err != nil {
 		t.Fatalf("%s missing: run make build (%v)", p, err)
 	}

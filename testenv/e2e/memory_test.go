@@ -67,3 +67,42 @@ func BenchmarkEnvoyChainRSS(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEnvoyVMRSS isolates what the bundle saves: Envoy's resident memory with no Wasm,
+// with four filters of one module sharing one vm_id (one VM per worker, like the bundle), and
+// with four filters in four vm_ids (four VMs per worker, like separate modules), using the
+// small test plugin build/hello.wasm, 2 workers.
+// Run: go test ./testenv/e2e -run '^$' -bench EnvoyVMRSS -benchtime 200x
+func BenchmarkEnvoyVMRSS(b *testing.B) {
+	for _, mode := range []struct {
+		name string
+		vms  int // 0: no Wasm filter
+	}{{"no-wasm", 0}, {"4-filters-1-vm", 1}, {"4-filters-4-vms", 4}} {
+		b.Run(mode.name, func(b *testing.B) {
+			var fs []WasmFilter
+			if mode.vms > 0 {
+				for i := range 4 {
+					fs = append(fs, WasmFilter{Name: "f" + strconv.Itoa(i), File: wasm(b, "hello"), VMID: "vm" + strconv.Itoa(i%mode.vms)})
+				}
+			}
+			up := UpstreamT(b, UpstreamOptions{Service: "reviews", Version: "v1"})
+			port := FreePortsT(b, 1)[0]
+			cfg, err := StaticConfig{ListenPort: port, Filters: fs, Clusters: []Cluster{{Name: "reviews|v1", Address: up.Addr()}}, DefaultCluster: "reviews|v1"}.YAML()
+			require.NoError(b, err)
+			e := EnvoyT(b, EnvoyOptions{Name: "vm-" + mode.name, Binary: envoyBin(b), Config: cfg, Concurrency: 2, LogLevel: "warn"})
+			c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				resp, err := c.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/")
+				require.NoError(b, err)
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				require.Equal(b, http.StatusOK, resp.StatusCode)
+			}
+			b.StopTimer()
+			rss, err := e.RSS()
+			require.NoError(b, err)
+			b.ReportMetric(float64(rss)/(1<<20), "rss_MiB")
+		})
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/wasmesh/wasmesh/controlplane"
@@ -33,6 +35,11 @@ type inProcess struct {
 // `wasmesh serve` runs) on the topology's addresses, with its store and token in dataDir and the
 // built-in filter modules from buildDir.
 func DefaultControlPlane(ctx context.Context, t Topology, dataDir, buildDir string) (ControlPlane, error) {
+	for _, m := range RequiredModules {
+		if _, err := os.Stat(filepath.Join(buildDir, m)); err != nil {
+			return nil, fmt.Errorf("filter module %s is missing: run make build", filepath.Join(buildDir, m))
+		}
+	}
 	cp, err := controlplane.Start(ctx, controlplane.Config{
 		DataDir:     dataDir,
 		XDSAddress:  t.Addr(t.XDS),

@@ -191,11 +191,6 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 	if err := s.buildFilters(ctx); err != nil {
 		return nil, err
 	}
-	for _, m := range RequiredModules {
-		if _, err := os.Stat(filepath.Join(opts.Root, "build", m)); err != nil {
-			return nil, fmt.Errorf("filter module build/%s is missing: run make build", m)
-		}
-	}
 	envoy := opts.Envoy
 	if envoy == "" {
 		bin, err := envoybin.Find(opts.Root)

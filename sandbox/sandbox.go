@@ -217,27 +217,27 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 	s.dataDir = opts.DataDir
 	if s.dataDir == "" {
 		if s.dataDir, err = os.MkdirTemp("", "wasmesh-sandbox-"); err != nil {
-			return s, fmt.Errorf("data dir: %w", err)
+			return nil, fmt.Errorf("data dir: %w", err)
 		}
 		s.tempDir = true
 	} else if err := os.MkdirAll(s.dataDir, 0o755); err != nil {
-		return s, fmt.Errorf("--data-dir: %w", err)
+		return nil, fmt.Errorf("--data-dir: %w", err)
 	}
 
 	buildDir := filepath.Join(opts.Root, "build")
 	s.cp, err = opts.ControlPlane(ctx, s.topo, filepath.Join(s.dataDir, "controlplane"), buildDir)
 	if err != nil {
-		return s, fmt.Errorf("control plane: %w", err)
+		return nil, fmt.Errorf("control plane: %w", err)
 	}
 	s.step("control plane  xDS %s, API and modules http://%s", s.topo.Addr(s.topo.XDS), s.topo.Addr(s.topo.HTTP))
 
 	paths, err := startupPaths(s.topo, filepath.Join(opts.Root, "sandbox", "crds"), s.dataDir)
 	if err != nil {
-		return s, err
+		return nil, err
 	}
 	applied, err := s.cp.Apply(ctx, paths)
 	if err != nil {
-		return s, fmt.Errorf("apply sample resources: %w", err)
+		return nil, fmt.Errorf("apply sample resources: %w", err)
 	}
 	var names []string
 	for _, p := range paths {
@@ -251,7 +251,7 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 			Next: in.Calls, Outbound: in.OutboundAddress(),
 		})
 		if err != nil {
-			return s, err
+			return nil, err
 		}
 		s.apps = append(s.apps, app)
 	}
@@ -259,20 +259,20 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 
 	logDir := filepath.Join(s.dataDir, "logs")
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
-		return s, fmt.Errorf("logs: %w", err)
+		return nil, fmt.Errorf("logs: %w", err)
 	}
 	for _, in := range s.topo.Instances {
 		b, err := opts.Bootstrap(s.topo.Sidecar(in))
 		if err != nil {
-			return s, err
+			return nil, err
 		}
 		path, err := writeFile(filepath.Join(s.dataDir, "bootstrap"), in.Name()+".yaml", b)
 		if err != nil {
-			return s, fmt.Errorf("bootstrap %s: %w", in.NodeID(), err)
+			return nil, fmt.Errorf("bootstrap %s: %w", in.NodeID(), err)
 		}
 		sc, err := startSidecar(envoy, in, path, filepath.Join(logDir, in.Name()+".log"))
 		if err != nil {
-			return s, err
+			return nil, err
 		}
 		s.sidecars = append(s.sidecars, sc)
 	}
@@ -283,20 +283,20 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 	began := time.Now()
 	for _, sc := range s.sidecars {
 		if err := sc.waitReady(rctx, sc.inst.AdminAddress()); err != nil {
-			return s, err
+			return nil, err
 		}
 		s.step("%-13s  inbound :%d  outbound :%d  admin :%d  ready after %.1fs", sc.inst.Service+" "+sc.inst.Version,
 			sc.inst.Inbound, sc.inst.Outbound, sc.inst.Admin, time.Since(began).Seconds())
 	}
 	if err := s.waitAcked(rctx); err != nil {
-		return s, err
+		return nil, err
 	}
 	s.step("all %d sidecars ACKed their config", len(s.sidecars))
 	if err := s.waitServing(rctx); err != nil {
-		return s, err
+		return nil, err
 	}
 	s.step("the frontend answers through the mesh")
-	return s, nil
+	return nil, nil
 }
 
 // buildFilters runs scripts/build-wasm.sh (it rebuilds only what changed).

@@ -28,10 +28,12 @@ lint:
 	GOOS=wasip1 GOARCH=wasm $(GO) vet ./sdk/... ./filters/... ./examples/...
 	$(GO) run $(STATICCHECK) ./...
 
-## bench: benchmarks (testenv, filters, control plane, Envoy data path) -> docs/benchmarks.md
+## bench: data path in Envoy (bare, native, each filter, chain), soak, Go benchmarks -> docs/benchmarks.md
+## (`make bench BENCHFLAGS=-quick` for short runs; see `go run ./bench -h`)
+BENCHFLAGS ?=
 bench: build
 	@ENVOY_BIN="$$(scripts/envoy.sh)" && export ENVOY_BIN && \
-	  $(GO) test -run='^$$' -bench=. -benchmem ./testenv/... ./sdk/... ./filters/...
+	  $(GO) run ./bench $(BENCHFLAGS)
 
 ## sandbox: the local mesh (control plane, demo services with sidecars, sample CRDs)
 sandbox: build

@@ -1,0 +1,24 @@
+// Package translate turns the stored wasmesh resources (a crd.Set) into the xDS resources of
+// each sidecar: a pure, deterministic function (same input → byte-identical output) with no
+// I/O and no package-level state.
+//
+// Translation has two stages. Build computes what every sidecar shares from the resources
+// alone: the clusters `<service>|<version>` with their endpoints (EDS), the outbound route
+// configuration (RDS), the built-in filters' ECDS configs (`wasmesh.telemetry`,
+// `wasmesh.fault`, `wasmesh.router`, `wasmesh.canary`, whose plugin configuration is the
+// per-service map `{"services": {...}}` covering every Service) and the WasmPlugins' ECDS
+// configs (`wasmesh.plugin.<name>`). Mesh.ForNode then adds what depends on the sidecar (its
+// node metadata): the `inbound` listener and its `inbound|app` cluster, and the `outbound`
+// listener whose filter chain is fixed (plugins before, telemetry → fault → router → canary,
+// plugins after, envoy.filters.http.router), so applying configuration changes ECDS and RDS,
+// never the listener — except adding or removing a WasmPlugin.
+//
+// The built-in filters run from one module (the bundle build/wasmesh.wasm, vm_id `wasmesh`,
+// one VM per worker for the whole chain) or, without it, from the four standalone modules
+// (vm_id `wasmesh.<filter>`); either way vm_id and code depend only on the module's sha256,
+// so a configuration change reconfigures the running VM instead of restarting it.
+//
+// Every resource name follows docs/conventions.md. Resources.Check verifies a node's
+// resources reference only what they define, ECDS names included (go-control-plane's
+// Snapshot.Consistent does not look at ECDS).
+package translate

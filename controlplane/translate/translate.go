@@ -1,0 +1,756 @@
+package translate
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	cluster "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	endpoint "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
+	wasmfilter "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/wasm/v3"
+	hcm "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	wasmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/wasm/v3"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/wasmesh/wasmesh/controlplane/crd"
+)
+
+// Resource names (docs/conventions.md).
+const (
+	ListenerInbound  = "inbound"
+	ListenerOutbound = "outbound"
+	RouteOutbound    = "outbound"
+	ClusterApp       = "inbound|app"
+	ModulesCluster   = "wasmesh-modules"
+	// BundleVMID is the vm_id of the bundle module: one VM per worker for the whole chain.
+	BundleVMID = "wasmesh"
+	// BundleFile is the bundle module's file name among the built-in modules.
+	BundleFile = "wasmesh.wasm"
+	// WasmRuntime is the Wasm runtime of stock Envoy.
+	WasmRuntime = "envoy.wasm.runtime.v8"
+	// WasmTypeURL is the only type the chain's ECDS filters accept.
+	WasmTypeURL = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"
+)
+
+// ECDSName returns the ECDS name of a built-in filter: `wasmesh.<filter>`.
+func ECDSName(filter string) string { return "wasmesh." + filter }
+
+// PluginECDSName returns the ECDS name of a WasmPlugin: `wasmesh.plugin.<name>`, with the
+// namespace before the name outside the default namespace.
+func PluginECDSName(key crd.Key) string {
+	if key.Namespace == "" || key.Namespace == crd.DefaultNamespace {
+		return "wasmesh.plugin." + key.Name
+	}
+	return "wasmesh.plugin." + key.Namespace + "." + key.Name
+}
+
+// Options are the inputs of translation that do not come from the resources.
+type Options struct {
+	// ModulesURL is the base URL Envoy fetches modules from (through the bootstrap cluster
+	// wasmesh-modules): `http://<http address>`; modules are at <ModulesURL>/modules/<sha256>.
+	ModulesURL string
+	// Builtins maps the built-in module file names (wasmesh.wasm, router.wasm, ...) to their
+	// sha256. The bundle is used when present, else the four standalone modules; with
+	// neither, the chain has no built-in filters.
+	Builtins map[string]string
+}
+
+// Node is what translation needs to know about a sidecar, from its node metadata
+// (docs/conventions.md).
+type Node struct {
+	ID              string
+	Service         string
+	Version         string
+	AppAddress      string
+	InboundAddress  string
+	OutboundAddress string
+}
+
+// Source records which xDS types carry a resource on a node, and at which generation.
+type Source struct {
+	Generation int64
+	// Types are the short xDS type names (see TypeNames) in TypeNames order.
+	Types []string
+}
+
+// Short xDS type names, as status reports them.
+const (
+	TypeListeners        = "listeners"
+	TypeRoutes           = "routes"
+	TypeClusters         = "clusters"
+	TypeEndpoints        = "endpoints"
+	TypeExtensionConfigs = "extension_configs"
+)
+
+// TypeNames returns the short xDS type names in push order.
+func TypeNames() []string {
+	return []string{TypeClusters, TypeEndpoints, TypeListeners, TypeRoutes, TypeExtensionConfigs}
+}
+
+// Resources are one node's xDS resources, each list sorted by name.
+type Resources struct {
+	Listeners        []*listener.Listener
+	Routes           []*route.RouteConfiguration
+	Clusters         []*cluster.Cluster
+	Endpoints        []*endpoint.ClusterLoadAssignment
+	ExtensionConfigs []*core.TypedExtensionConfig
+	// Sources maps every resource that shaped this node's configuration to where it went.
+	Sources map[crd.Key]Source
+}
+
+// Messages returns the resources of one type (a short type name) in name order.
+func (r *Resources) Messages(typ string) []proto.Message {
+	var out []proto.Message
+	switch typ {
+	case TypeListeners:
+		for _, m := range r.Listeners {
+			out = append(out, m)
+		}
+	case TypeRoutes:
+		for _, m := range r.Routes {
+			out = append(out, m)
+		}
+	case TypeClusters:
+		for _, m := range r.Clusters {
+			out = append(out, m)
+		}
+	case TypeEndpoints:
+		for _, m := range r.Endpoints {
+			out = append(out, m)
+		}
+	case TypeExtensionConfigs:
+		for _, m := range r.ExtensionConfigs {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Version returns a content version of one type's resources: the first 16 hex digits of the
+// sha256 of their deterministic encoding. Equal resources give equal versions, so a push
+// that changes nothing for a type sends nothing for it.
+func (r *Resources) Version(typ string) string {
+	h := sha256.New()
+	opts := proto.MarshalOptions{Deterministic: true}
+	for _, m := range r.Messages(typ) {
+		b, err := opts.Marshal(m)
+		if err != nil {
+			panic(fmt.Sprintf("translate: marshal %T: %v", m, err)) // built here, always valid
+		}
+		h.Write(strconv.AppendInt(nil, int64(len(b)), 10))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// Mesh is what every sidecar shares, computed once per store revision by Build.
+type Mesh struct {
+	opts      Options
+	clusters  []*cluster.Cluster
+	endpoints []*endpoint.ClusterLoadAssignment
+	routes    []*route.RouteConfiguration
+	builtins  []*core.TypedExtensionConfig // in chain order; empty without modules
+	plugins   []plugin                     // in chain order
+	sources   map[crd.Key]Source           // shared sources (every node)
+}
+
+type plugin struct {
+	key      crd.Key
+	gen      int64
+	phase    string
+	priority int32
+	services []string // nil: every sidecar
+	config   *core.TypedExtensionConfig
+}
+
+// Build translates the resources into what every sidecar shares. It fails only on input that
+// validation refuses (two Services with one name in different namespaces, a WasmPlugin
+// without a module sha256).
+func Build(set *crd.Set, opts Options) (*Mesh, error) {
+	configs, err := FilterConfigs(set)
+	if err != nil {
+		return nil, err
+	}
+	m := &Mesh{opts: opts, sources: map[crd.Key]Source{}}
+	routes := make(map[string]*crd.TrafficRoute, len(set.TrafficRoutes))
+	for _, r := range set.TrafficRoutes {
+		routes[r.Spec.Service] = r
+	}
+	ecds := []string{}
+	if len(opts.Builtins) > 0 {
+		if m.builtins, err = builtinConfigs(configs, opts); err != nil {
+			return nil, err
+		}
+	}
+	if len(m.builtins) > 0 {
+		ecds = []string{TypeExtensionConfigs}
+	}
+
+	services := slices.Clone(set.Services)
+	slices.SortFunc(services, func(a, b *crd.Service) int { return cmp.Compare(a.Metadata.Name, b.Metadata.Name) })
+	vhosts := make([]*route.VirtualHost, 0, len(services))
+	for _, s := range services {
+		name := s.Metadata.Name
+		for _, v := range s.Spec.Versions {
+			c, cla := versionCluster(name+"|"+v.Name, v.Endpoints)
+			m.clusters = append(m.clusters, c)
+			if cla != nil {
+				m.endpoints = append(m.endpoints, cla)
+			}
+		}
+		vhosts = append(vhosts, virtualHost(s, routes[name]))
+		m.sources[crd.KeyOf(s)] = source(s, slices.Concat([]string{TypeClusters, TypeEndpoints, TypeRoutes}, ecds))
+	}
+	slices.SortFunc(m.clusters, func(a, b *cluster.Cluster) int { return cmp.Compare(a.Name, b.Name) })
+	slices.SortFunc(m.endpoints, func(a, b *endpoint.ClusterLoadAssignment) int { return cmp.Compare(a.ClusterName, b.ClusterName) })
+	m.routes = []*route.RouteConfiguration{{
+		Name:             RouteOutbound,
+		VirtualHosts:     vhosts,
+		ValidateClusters: wrapperspb.Bool(false),
+	}}
+	for _, r := range set.TrafficRoutes {
+		types := []string{TypeRoutes}
+		if len(r.Spec.Rules) > 0 || r.Spec.Split != nil {
+			types = append(types, ecds...)
+		}
+		m.sources[crd.KeyOf(r)] = source(r, types)
+	}
+	for _, f := range set.FaultInjections {
+		m.sources[crd.KeyOf(f)] = source(f, ecds)
+	}
+	for _, t := range set.Telemetries {
+		m.sources[crd.KeyOf(t)] = source(t, ecds)
+	}
+	var errs []error
+	for _, w := range set.WasmPlugins {
+		p, err := pluginOf(w, opts)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		m.plugins = append(m.plugins, p)
+	}
+	if err := joinErrs(errs); err != nil {
+		return nil, err
+	}
+	// Chain order: phase before, then after; higher priority first; ties by name.
+	slices.SortFunc(m.plugins, func(a, b plugin) int {
+		return cmp.Or(
+			cmp.Compare(phaseIndex(a.phase), phaseIndex(b.phase)),
+			cmp.Compare(b.priority, a.priority),
+			cmp.Compare(a.config.Name, b.config.Name),
+		)
+	})
+	return m, nil
+}
+
+func phaseIndex(p string) int {
+	if p == crd.PhaseBefore {
+		return 0
+	}
+	return 1
+}
+
+func source(o crd.Object, types []string) Source {
+	return Source{Generation: o.Meta().Generation, Types: sortTypes(types)}
+}
+
+func sortTypes(types []string) []string {
+	out := slices.Clone(types)
+	slices.SortFunc(out, func(a, b string) int {
+		return cmp.Compare(slices.Index(TypeNames(), a), slices.Index(TypeNames(), b))
+	})
+	return slices.Compact(out)
+}
+
+// ForNode returns the node's resources: the shared ones plus its listeners, its app cluster
+// and the WasmPlugins its Service gets. A node without service metadata (not a wasmesh
+// sidecar) gets the shared resources only.
+func (m *Mesh) ForNode(n Node) (*Resources, error) {
+	r := &Resources{
+		Routes:    m.routes,
+		Clusters:  m.clusters,
+		Endpoints: m.endpoints,
+		Sources:   make(map[crd.Key]Source, len(m.sources)+len(m.plugins)),
+	}
+	for k, s := range m.sources {
+		r.Sources[k] = s
+	}
+	r.ExtensionConfigs = slices.Clone(m.builtins)
+	var before, after []*hcm.HttpFilter
+	for _, p := range m.plugins {
+		if p.services != nil && !slices.Contains(p.services, n.Service) {
+			continue
+		}
+		f := ecdsFilter(p.config.Name)
+		if p.phase == crd.PhaseBefore {
+			before = append(before, f)
+		} else {
+			after = append(after, f)
+		}
+		r.ExtensionConfigs = append(r.ExtensionConfigs, p.config)
+		r.Sources[p.key] = Source{Generation: p.gen, Types: []string{TypeListeners, TypeExtensionConfigs}}
+	}
+	slices.SortFunc(r.ExtensionConfigs, func(a, b *core.TypedExtensionConfig) int { return cmp.Compare(a.Name, b.Name) })
+
+	var errs []error
+	if n.InboundAddress != "" || n.AppAddress != "" {
+		in, err := address("inbound_address", n.InboundAddress)
+		errs = append(errs, err)
+		app, err := hostPort("app_address", n.AppAddress)
+		errs = append(errs, err)
+		if in != nil && app != nil {
+			r.Listeners = append(r.Listeners, inboundListener(in))
+			c := staticCluster(ClusterApp, []string{n.AppAddress})
+			r.Clusters = append(slices.Clone(r.Clusters), c)
+			slices.SortFunc(r.Clusters, func(a, b *cluster.Cluster) int { return cmp.Compare(a.Name, b.Name) })
+		}
+	}
+	if n.OutboundAddress != "" {
+		out, err := address("outbound_address", n.OutboundAddress)
+		errs = append(errs, err)
+		if out != nil {
+			chain := slices.Concat(before, m.builtinFilters(), after)
+			r.Listeners = append(r.Listeners, outboundListener(out, chain))
+		}
+	}
+	if err := joinErrs(errs); err != nil {
+		return nil, fmt.Errorf("node %s: %w", n.ID, err)
+	}
+	slices.SortFunc(r.Listeners, func(a, b *listener.Listener) int { return cmp.Compare(a.Name, b.Name) })
+	if len(r.Listeners) == 0 { // no listener carries the plugins
+		for k, s := range r.Sources {
+			if k.Kind == crd.KindWasmPlugin {
+				s.Types = []string{TypeExtensionConfigs}
+				r.Sources[k] = s
+			}
+		}
+	}
+	if err := r.Check(); err != nil {
+		return nil, fmt.Errorf("node %s: %w", n.ID, err)
+	}
+	return r, nil
+}
+
+func (m *Mesh) builtinFilters() []*hcm.HttpFilter {
+	out := make([]*hcm.HttpFilter, 0, len(m.builtins))
+	for _, c := range m.builtins {
+		out = append(out, ecdsFilter(c.Name))
+	}
+	return out
+}
+
+// Check verifies the node's resources are consistent: every cluster a route names by name
+// exists, every EDS cluster has its endpoints and every endpoint set its cluster, every route
+// configuration a listener names exists, and every ECDS name a listener's filter chain
+// references is defined (and nothing else is).
+func (r *Resources) Check() error {
+	var errs []error
+	clusters := map[string]*cluster.Cluster{}
+	for _, c := range r.Clusters {
+		clusters[c.Name] = c
+	}
+	cla := map[string]bool{}
+	for _, e := range r.Endpoints {
+		cla[e.ClusterName] = true
+		if c, ok := clusters[e.ClusterName]; !ok || c.GetType() != cluster.Cluster_EDS {
+			errs = append(errs, fmt.Errorf("endpoints %q: no EDS cluster of that name", e.ClusterName))
+		}
+	}
+	for _, c := range r.Clusters {
+		if c.GetType() == cluster.Cluster_EDS && !cla[c.Name] {
+			errs = append(errs, fmt.Errorf("cluster %q: EDS without endpoints", c.Name))
+		}
+	}
+	routeNames := map[string]bool{}
+	for _, rc := range r.Routes {
+		routeNames[rc.Name] = true
+		for _, vh := range rc.VirtualHosts {
+			for _, rt := range vh.Routes {
+				if c := rt.GetRoute().GetCluster(); c != "" && clusters[c] == nil {
+					errs = append(errs, fmt.Errorf("route %q: virtual host %q: cluster %q is not defined", rc.Name, vh.Name, c))
+				}
+			}
+		}
+	}
+	ecds := map[string]bool{}
+	for _, e := range r.ExtensionConfigs {
+		ecds[e.Name] = true
+	}
+	referenced := map[string]bool{}
+	for _, l := range r.Listeners {
+		for _, fc := range l.FilterChains {
+			for _, nf := range fc.Filters {
+				var h hcm.HttpConnectionManager
+				if nf.GetTypedConfig() == nil || nf.GetTypedConfig().UnmarshalTo(&h) != nil {
+					continue
+				}
+				if rds := h.GetRds(); rds != nil && !routeNames[rds.RouteConfigName] {
+					errs = append(errs, fmt.Errorf("listener %q: route configuration %q is not defined", l.Name, rds.RouteConfigName))
+				}
+				for _, rt := range h.GetRouteConfig().GetVirtualHosts() {
+					for _, x := range rt.Routes {
+						if c := x.GetRoute().GetCluster(); c != "" && clusters[c] == nil {
+							errs = append(errs, fmt.Errorf("listener %q: cluster %q is not defined", l.Name, c))
+						}
+					}
+				}
+				for _, f := range h.HttpFilters {
+					if cd := f.GetConfigDiscovery(); cd != nil {
+						referenced[f.Name] = true
+						if !ecds[f.Name] {
+							errs = append(errs, fmt.Errorf("listener %q: filter config %q is not defined (ECDS)", l.Name, f.Name))
+						}
+					}
+				}
+			}
+		}
+	}
+	if len(r.Listeners) > 0 {
+		for _, e := range r.ExtensionConfigs {
+			if !referenced[e.Name] {
+				errs = append(errs, fmt.Errorf("filter config %q is defined but no listener uses it (ECDS)", e.Name))
+			}
+		}
+	}
+	return joinErrs(errs)
+}
+
+// ---------------------------------------------------------------------------------------------
+// builders
+
+func mustAny(m proto.Message) *anypb.Any {
+	a := &anypb.Any{}
+	if err := anypb.MarshalFrom(a, m, proto.MarshalOptions{Deterministic: true}); err != nil {
+		panic(fmt.Sprintf("translate: marshal %T: %v", m, err)) // built here, always valid
+	}
+	return a
+}
+
+func adsSource() *core.ConfigSource {
+	return &core.ConfigSource{
+		ResourceApiVersion:    core.ApiVersion_V3,
+		ConfigSourceSpecifier: &core.ConfigSource_Ads{Ads: &core.AggregatedConfigSource{}},
+	}
+}
+
+// isIP reports whether every endpoint's host is an IP literal (EDS needs addresses; names
+// go to a STRICT_DNS cluster instead).
+func allIPs(endpoints []string) bool {
+	for _, ep := range endpoints {
+		host, _, err := net.SplitHostPort(ep)
+		if err != nil {
+			return false
+		}
+		if _, err := netip.ParseAddr(host); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func lbEndpoints(endpoints []string) []*endpoint.LbEndpoint {
+	out := make([]*endpoint.LbEndpoint, 0, len(endpoints))
+	for _, ep := range endpoints {
+		host, port, _ := net.SplitHostPort(ep) // validated by crd
+		p, _ := strconv.ParseUint(port, 10, 32)
+		out = append(out, &endpoint.LbEndpoint{HostIdentifier: &endpoint.LbEndpoint_Endpoint{Endpoint: &endpoint.Endpoint{
+			Address: socketAddress(host, uint32(p)),
+		}}})
+	}
+	return out
+}
+
+func socketAddress(host string, port uint32) *core.Address {
+	return &core.Address{Address: &core.Address_SocketAddress{SocketAddress: &core.SocketAddress{
+		Address: host, PortSpecifier: &core.SocketAddress_PortValue{PortValue: port},
+	}}}
+}
+
+// versionCluster returns the cluster of a service version: EDS with its endpoints when they
+// are IP addresses, else STRICT_DNS with the endpoints inline (and no EDS resource).
+func versionCluster(name string, endpoints []string) (*cluster.Cluster, *endpoint.ClusterLoadAssignment) {
+	if !allIPs(endpoints) {
+		return staticCluster(name, endpoints), nil
+	}
+	c := &cluster.Cluster{
+		Name:                 name,
+		ConnectTimeout:       durationpb.New(time.Second),
+		ClusterDiscoveryType: &cluster.Cluster_Type{Type: cluster.Cluster_EDS},
+		EdsClusterConfig:     &cluster.Cluster_EdsClusterConfig{EdsConfig: adsSource()},
+	}
+	cla := &endpoint.ClusterLoadAssignment{
+		ClusterName: name,
+		Endpoints:   []*endpoint.LocalityLbEndpoints{{LbEndpoints: lbEndpoints(endpoints)}},
+	}
+	return c, cla
+}
+
+// staticCluster returns a cluster with its endpoints inline: STATIC for IP addresses,
+// STRICT_DNS for names.
+func staticCluster(name string, endpoints []string) *cluster.Cluster {
+	typ := cluster.Cluster_STATIC
+	if !allIPs(endpoints) {
+		typ = cluster.Cluster_STRICT_DNS
+	}
+	return &cluster.Cluster{
+		Name:                 name,
+		ConnectTimeout:       durationpb.New(time.Second),
+		ClusterDiscoveryType: &cluster.Cluster_Type{Type: typ},
+		LoadAssignment: &endpoint.ClusterLoadAssignment{
+			ClusterName: name,
+			Endpoints:   []*endpoint.LocalityLbEndpoints{{LbEndpoints: lbEndpoints(endpoints)}},
+		},
+	}
+}
+
+func virtualHost(s *crd.Service, tr *crd.TrafficRoute) *route.VirtualHost {
+	name := s.Metadata.Name
+	action := func(rt *route.RouteAction) *route.RouteAction {
+		if tr == nil {
+			return rt
+		}
+		if t := tr.Spec.Timeout; t != nil {
+			rt.Timeout = durationpb.New(t.Duration)
+		}
+		if r := tr.Spec.Retries; r != nil {
+			on := r.RetryOn
+			if len(on) == 0 {
+				on = []string{"5xx"}
+			}
+			rt.RetryPolicy = &route.RetryPolicy{RetryOn: strings.Join(on, ","), NumRetries: wrapperspb.UInt32(r.Attempts)}
+			if r.PerTryTimeout != nil {
+				rt.RetryPolicy.PerTryTimeout = durationpb.New(r.PerTryTimeout.Duration)
+			}
+		}
+		return rt
+	}
+	return &route.VirtualHost{
+		Name:    name,
+		Domains: []string{name, name + ":" + strconv.FormatUint(uint64(s.Spec.Port), 10)},
+		Routes: []*route.Route{
+			{
+				Name: name + "|routed",
+				Match: &route.RouteMatch{
+					PathSpecifier: &route.RouteMatch_Prefix{Prefix: "/"},
+					Headers: []*route.HeaderMatcher{{
+						Name:                 crd.RoutingHeader,
+						HeaderMatchSpecifier: &route.HeaderMatcher_PresentMatch{PresentMatch: true},
+					}},
+				},
+				Action: &route.Route_Route{Route: action(&route.RouteAction{
+					ClusterSpecifier: &route.RouteAction_ClusterHeader{ClusterHeader: crd.RoutingHeader},
+				})},
+			},
+			{
+				Name:  name + "|default",
+				Match: &route.RouteMatch{PathSpecifier: &route.RouteMatch_Prefix{Prefix: "/"}},
+				Action: &route.Route_Route{Route: action(&route.RouteAction{
+					ClusterSpecifier: &route.RouteAction_Cluster{Cluster: name + "|" + s.EffectiveDefaultVersion()},
+				})},
+			},
+		},
+	}
+}
+
+func routerFilter() *hcm.HttpFilter {
+	return &hcm.HttpFilter{
+		Name:       "envoy.filters.http.router",
+		ConfigType: &hcm.HttpFilter_TypedConfig{TypedConfig: mustAny(&routerv3.Router{})},
+	}
+}
+
+func ecdsFilter(name string) *hcm.HttpFilter {
+	return &hcm.HttpFilter{
+		Name: name,
+		ConfigType: &hcm.HttpFilter_ConfigDiscovery{ConfigDiscovery: &core.ExtensionConfigSource{
+			ConfigSource: adsSource(),
+			TypeUrls:     []string{WasmTypeURL},
+		}},
+	}
+}
+
+func httpListener(name string, addr *core.Address, h *hcm.HttpConnectionManager) *listener.Listener {
+	return &listener.Listener{
+		Name:    name,
+		Address: addr,
+		FilterChains: []*listener.FilterChain{{Filters: []*listener.Filter{{
+			Name:       "envoy.filters.network.http_connection_manager",
+			ConfigType: &listener.Filter_TypedConfig{TypedConfig: mustAny(h)},
+		}}}},
+	}
+}
+
+func inboundListener(addr *core.Address) *listener.Listener {
+	return httpListener(ListenerInbound, addr, &hcm.HttpConnectionManager{
+		StatPrefix: ListenerInbound,
+		RouteSpecifier: &hcm.HttpConnectionManager_RouteConfig{RouteConfig: &route.RouteConfiguration{
+			Name: ListenerInbound,
+			VirtualHosts: []*route.VirtualHost{{
+				Name:    ListenerInbound,
+				Domains: []string{"*"},
+				Routes: []*route.Route{{
+					Name:  ListenerInbound,
+					Match: &route.RouteMatch{PathSpecifier: &route.RouteMatch_Prefix{Prefix: "/"}},
+					Action: &route.Route_Route{Route: &route.RouteAction{
+						ClusterSpecifier: &route.RouteAction_Cluster{Cluster: ClusterApp},
+						// The caller's outbound route carries the timeout.
+						Timeout: durationpb.New(0),
+					}},
+				}},
+			}},
+		}},
+		HttpFilters: []*hcm.HttpFilter{routerFilter()},
+	})
+}
+
+func outboundListener(addr *core.Address, chain []*hcm.HttpFilter) *listener.Listener {
+	return httpListener(ListenerOutbound, addr, &hcm.HttpConnectionManager{
+		StatPrefix: ListenerOutbound,
+		RouteSpecifier: &hcm.HttpConnectionManager_Rds{Rds: &hcm.Rds{
+			ConfigSource:    adsSource(),
+			RouteConfigName: RouteOutbound,
+		}},
+		HttpFilters: append(slices.Clone(chain), routerFilter()),
+	})
+}
+
+func hostPort(field, s string) (*core.Address, error) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" {
+		return nil, fmt.Errorf("metadata %s: %q is not host:port", field, s)
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil || p == 0 {
+		return nil, fmt.Errorf("metadata %s: %q: port must be between 1 and 65535", field, s)
+	}
+	return socketAddress(host, uint32(p)), nil
+}
+
+// address is hostPort for a listener address, which must be an IP.
+func address(field, s string) (*core.Address, error) {
+	a, err := hostPort(field, s)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := netip.ParseAddr(a.GetSocketAddress().GetAddress()); err != nil {
+		return nil, fmt.Errorf("metadata %s: %q: a listener binds an IP address, not a name", field, s)
+	}
+	return a, nil
+}
+
+// moduleCode is the remote data source Envoy fetches a module from: the module server,
+// through the bootstrap cluster wasmesh-modules, checked against sha256, with retries.
+func moduleCode(opts Options, sha string) *core.AsyncDataSource {
+	return &core.AsyncDataSource{Specifier: &core.AsyncDataSource_Remote{Remote: &core.RemoteDataSource{
+		HttpUri: &core.HttpUri{
+			Uri:              strings.TrimSuffix(opts.ModulesURL, "/") + "/modules/" + sha,
+			HttpUpstreamType: &core.HttpUri_Cluster{Cluster: ModulesCluster},
+			Timeout:          durationpb.New(30 * time.Second),
+		},
+		Sha256: sha,
+		RetryPolicy: &core.RetryPolicy{
+			NumRetries: wrapperspb.UInt32(10),
+			RetryBackOff: &core.BackoffStrategy{
+				BaseInterval: durationpb.New(200 * time.Millisecond),
+				MaxInterval:  durationpb.New(5 * time.Second),
+			},
+		},
+	}}}
+}
+
+func wasmConfig(name, rootID, vmID string, code *core.AsyncDataSource, configuration string, failOpen bool) *core.TypedExtensionConfig {
+	policy := wasmv3.FailurePolicy_FAIL_CLOSED
+	if failOpen {
+		policy = wasmv3.FailurePolicy_FAIL_OPEN
+	}
+	w := &wasmfilter.Wasm{Config: &wasmv3.PluginConfig{
+		Name:   name,
+		RootId: rootID,
+		Vm: &wasmv3.PluginConfig_VmConfig{VmConfig: &wasmv3.VmConfig{
+			VmId:    vmID,
+			Runtime: WasmRuntime,
+			Code:    code,
+		}},
+		Configuration: mustAny(wrapperspb.String(configuration)),
+		FailurePolicy: policy,
+	}}
+	return &core.TypedExtensionConfig{Name: name, TypedConfig: mustAny(w)}
+}
+
+// builtinConfigs returns the built-in filters' ECDS configs in chain order, from the bundle
+// when it is among the modules, else from the standalone modules.
+func builtinConfigs(configs map[string][]byte, opts Options) ([]*core.TypedExtensionConfig, error) {
+	bundle := opts.Builtins[BundleFile]
+	var out []*core.TypedExtensionConfig
+	var missing []string
+	for _, f := range Filters() {
+		sha, vmID := bundle, BundleVMID
+		if sha == "" {
+			sha, vmID = opts.Builtins[f+".wasm"], "wasmesh."+f
+		}
+		if sha == "" {
+			missing = append(missing, f+".wasm")
+			continue
+		}
+		out = append(out, wasmConfig(ECDSName(f), f, vmID, moduleCode(opts, sha), string(configs[f]), false))
+	}
+	if len(missing) == len(Filters()) {
+		return nil, nil // no built-in modules at all: a chain without built-in filters
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("built-in modules: neither %s nor %s is present (run make build)", BundleFile, strings.Join(missing, ", "))
+	}
+	return out, nil
+}
+
+func pluginOf(w *crd.WasmPlugin, opts Options) (plugin, error) {
+	key := crd.KeyOf(w)
+	if w.Spec.Module.SHA256 == "" {
+		return plugin{}, &crd.ObjectError{Key: key, Err: &crd.FieldError{Path: "spec.module.sha256", Err: errors.New("required (the module was never uploaded)")}}
+	}
+	configuration := ""
+	if len(w.Spec.Config) > 0 && string(w.Spec.Config) != "null" {
+		var s string
+		if err := json.Unmarshal(w.Spec.Config, &s); err == nil {
+			configuration = s // a string is passed as is
+		} else {
+			var v any
+			if err := json.Unmarshal(w.Spec.Config, &v); err != nil {
+				return plugin{}, &crd.ObjectError{Key: key, Err: &crd.FieldError{Path: "spec.config", Err: err}}
+			}
+			b, _ := json.Marshal(v) // canonical: sorted keys, no spaces
+			configuration = string(b)
+		}
+	}
+	name := PluginECDSName(key)
+	rootID := w.Spec.RootID
+	p := plugin{
+		key: key, gen: w.Metadata.Generation, phase: w.Spec.EffectivePhase(), priority: w.Spec.Priority,
+		config: wasmConfig(name, rootID, name, moduleCode(opts, w.Spec.Module.SHA256), configuration, w.Spec.FailOpen),
+	}
+	if len(w.Spec.Selector.Services) > 0 {
+		p.services = slices.Sorted(slices.Values(w.Spec.Selector.Services))
+	}
+	return p, nil
+}
+
+func joinErrs(errs []error) error {
+	return errors.Join(slices.DeleteFunc(errs, func(e error) bool { return e == nil })...)
+}

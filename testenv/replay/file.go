@@ -1,0 +1,180 @@
+package replay
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// File is a parsed replay file.
+type File struct {
+	Path    string // the file as named by the caller
+	Filters []Filter
+	Cases   []Case
+}
+
+// Filter is one plugin of the chain.
+type Filter struct {
+	// Wasm is the module's path: absolute, or as written when the file was parsed from bytes
+	// without a directory to resolve it against.
+	Wasm string
+	// Config is the plugin configuration: a YAML string as-is, any other value as JSON; nil
+	// when the file has none.
+	Config []byte
+	RootID string
+	Line   int // where the filter starts in the file
+}
+
+// Headers are header pairs in file order; names are lowercase.
+type Headers [][2]string
+
+// Get returns the value of the first header called name, and whether there is one.
+func (h Headers) Get(name string) (string, bool) {
+	for _, kv := range h {
+		if kv[0] == name {
+			return kv[1], true
+		}
+	}
+	return "", false
+}
+
+// Map returns the headers as a map (the last value of a repeated name wins).
+func (h Headers) Map() map[string]string {
+	m := make(map[string]string, len(h))
+	for _, kv := range h {
+		m[kv[0]] = kv[1]
+	}
+	return m
+}
+
+// Request is the request a case sends. The "host" (or ":authority") header is the authority.
+type Request struct {
+	Method  string // default GET
+	Path    string // default /
+	Headers Headers
+	Body    string
+}
+
+// Authority is the request's :authority: its "host" or ":authority" header, "" when neither.
+func (r Request) Authority() string {
+	if v, ok := r.Headers.Get(":authority"); ok {
+		return v
+	}
+	v, _ := r.Headers.Get("host")
+	return v
+}
+
+// Upstream is the upstream's answer to whatever reaches it.
+type Upstream struct {
+	Status  int // default 200
+	Headers Headers
+	Body    string
+}
+
+// Case is one HTTP exchange and what is expected of it.
+type Case struct {
+	Name     string
+	Line     int // where the case starts in the file
+	Request  Request
+	Upstream Upstream
+	// Advance is simulated time that passes before the upstream answers.
+	Advance time.Duration
+	Expect  Expect
+}
+
+// Expect is what a case checks; what the file leaves out is not checked.
+type Expect struct {
+	// UpstreamRequest is what must reach the upstream; nil when not checked or when NoUpstream.
+	UpstreamRequest *ExpectUpstream
+	// NoUpstream is `upstreamRequest: null`: the request must not reach any upstream.
+	NoUpstream bool
+	Response   *ExpectResponse
+	// Metrics are plugin-defined metric values after the case, by the name the plugin gave.
+	Metrics map[string]float64
+}
+
+// ExpectUpstream is the expected request at the upstream; empty fields and nil Body are not
+// checked, Headers is a subset.
+type ExpectUpstream struct {
+	Cluster   string // the cluster the route chose, e.g. "reviews|v2"
+	Authority string
+	Method    string
+	Path      string
+	Headers   map[string]string // lowercase names
+	Body      *string
+}
+
+// ExpectResponse is the expected response downstream; Status 0 and nil Body are not checked,
+// Headers is a subset.
+type ExpectResponse struct {
+	Status  int
+	Headers map[string]string // lowercase names
+	Body    *string
+}
+
+// Error is a problem at one place of a replay file.
+type Error struct {
+	File string
+	Line int    // 0 when the problem is the whole file
+	Key  string // e.g. "cases[1].expect.response.status"; "" for YAML syntax errors
+	Err  error
+}
+
+func (e *Error) Error() string {
+	where := e.File
+	if e.Line > 0 {
+		where = fmt.Sprintf("%s:%d", e.File, e.Line)
+	}
+	if e.Key == "" {
+		return fmt.Sprintf("%s: %v", where, e.Err)
+	}
+	return fmt.Sprintf("%s: %s: %v", where, e.Key, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrMissingModule is wrapped by the error for a filter whose .wasm does not exist.
+var ErrMissingModule = errors.New("no such module (run make build or wasmesh build)")
+
+// ReadFile reads, parses and checks a replay file: filter paths are resolved against the
+// file's directory and each module must exist. Every problem is reported, joined.
+func ReadFile(path string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	f, err := Parse(path, data)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var errs []error
+	for i := range f.Filters {
+		fl := &f.Filters[i]
+		written := fl.Wasm
+		if !filepath.IsAbs(fl.Wasm) {
+			fl.Wasm = filepath.Join(dir, fl.Wasm)
+		}
+		st, err := os.Stat(fl.Wasm)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			errs = append(errs, &Error{File: path, Line: fl.Line, Key: fmt.Sprintf("filters[%d].wasm", i),
+				Err: fmt.Errorf("%s: %w", written, ErrMissingModule)})
+		case err != nil:
+			errs = append(errs, &Error{File: path, Line: fl.Line, Key: fmt.Sprintf("filters[%d].wasm", i), Err: err})
+		case st.IsDir():
+			errs = append(errs, &Error{File: path, Line: fl.Line, Key: fmt.Sprintf("filters[%d].wasm", i),
+				Err: fmt.Errorf("%s is a directory, not a .wasm file", written)})
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return f, nil
+}

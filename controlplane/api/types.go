@@ -82,8 +82,13 @@ type NodeStatus struct {
 	// Types is per xDS type (short name: listeners, routes, clusters, endpoints,
 	// extension_configs).
 	Types []TypeStatus `json:"types"`
-	// LastSeen is when the node last sent a request.
+	// LastSeen is when the node last sent a request (or disconnected).
 	LastSeen *time.Time `json:"lastSeen,omitempty"`
+	// Revision is the store revision the node's current configuration was built from.
+	Revision uint64 `json:"revision,omitempty"`
+	// Error says why the control plane could not build the node's configuration (e.g. its
+	// node metadata holds an unusable address); the node keeps its previous one.
+	Error string `json:"error,omitempty"`
 }
 
 // TypeStatus is the state of one xDS type on one node.

@@ -1,0 +1,470 @@
+package xds
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
+	cache "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
+	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
+
+	"github.com/wasmesh/wasmesh/controlplane/api"
+	"github.com/wasmesh/wasmesh/controlplane/crd"
+	"github.com/wasmesh/wasmesh/controlplane/translate"
+)
+
+// typeURLs maps the short type names to xDS type URLs.
+var typeURLs = map[string]string{
+	translate.TypeListeners:        resource.ListenerType,
+	translate.TypeRoutes:           resource.RouteType,
+	translate.TypeClusters:         resource.ClusterType,
+	translate.TypeEndpoints:        resource.EndpointType,
+	translate.TypeExtensionConfigs: resource.ExtensionConfigType,
+}
+
+var responseTypes = map[string]types.ResponseType{
+	translate.TypeListeners:        types.Listener,
+	translate.TypeRoutes:           types.Route,
+	translate.TypeClusters:         types.Cluster,
+	translate.TypeEndpoints:        types.Endpoint,
+	translate.TypeExtensionConfigs: types.ExtensionConfig,
+}
+
+// shortType returns the short name of a type URL ("" when wasmesh does not serve it).
+func shortType(url string) string {
+	for short, u := range typeURLs {
+		if u == url {
+			return short
+		}
+	}
+	return ""
+}
+
+// Config configures a Server.
+type Config struct {
+	// Options are the translation options (module server URL, built-in modules).
+	Options translate.Options
+	// Log receives the server's log (default: discarded).
+	Log *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Server is the ADS server with per-node snapshots and ACK/NACK bookkeeping. It implements
+// api.StatusSource.
+type Server struct {
+	cfg   Config
+	cache cache.SnapshotCache
+	xds   serverv3.Server
+
+	mu       sync.Mutex
+	mesh     *translate.Mesh
+	meshErr  error
+	revision uint64
+	nodes    map[string]*nodeState
+	streams  map[int64]*streamState
+	changed  chan struct{} // closed and replaced on every bookkeeping change
+}
+
+var _ api.StatusSource = (*Server)(nil)
+
+type nodeState struct {
+	node     translate.Node
+	streams  int
+	lastSeen time.Time
+	// The current snapshot: what it carries and its version per type.
+	revision uint64
+	sources  map[crd.Key]translate.Source
+	versions map[string]string
+	err      error // why the node has no current snapshot
+	types    map[string]*typeState
+}
+
+type typeState struct {
+	acked, sent       string
+	nack, nackVersion string
+}
+
+type streamState struct {
+	nodeID string
+	// nonces maps, per type URL, the nonces sent on this stream to their versions.
+	nonces map[string]map[string]string
+}
+
+// New returns a Server. It serves nothing until Serve, and gives nodes an empty
+// configuration until the first Update.
+func New(cfg Config) *Server {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{
+		cfg:     cfg,
+		cache:   cache.NewSnapshotCache(true, cache.IDHash{}, nil),
+		nodes:   map[string]*nodeState{},
+		streams: map[int64]*streamState{},
+		changed: make(chan struct{}),
+	}
+	s.mesh, s.meshErr = translate.Build(&crd.Set{}, cfg.Options)
+	s.xds = serverv3.NewServer(context.Background(), s.cache, s)
+	return s
+}
+
+// Serve serves ADS on the listener until ctx ends (then it stops gracefully, giving open
+// streams a second) and returns nil, or until serving fails.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	gs := grpc.NewServer(
+		grpc.MaxConcurrentStreams(1<<20),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 5 * time.Second}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+	)
+	discovery.RegisterAggregatedDiscoveryServiceServer(gs, s.xds)
+	done := make(chan error, 1)
+	go func() { done <- gs.Serve(ln) }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("serve ads: %w", err)
+	case <-ctx.Done():
+	}
+	stopped := make(chan struct{})
+	go func() { gs.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(time.Second):
+		gs.Stop() // ADS streams never end on their own
+	}
+	<-done
+	return nil
+}
+
+// Update translates the resources at a store revision and pushes every known node its new
+// snapshot. When the resources cannot be translated (validation refuses such sets, so this
+// is a bug), nodes keep their current snapshot and their status names the error.
+func (s *Server) Update(set *crd.Set, revision uint64) {
+	mesh, err := translate.Build(set, s.cfg.Options)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.revision = revision
+	if err != nil {
+		s.meshErr = fmt.Errorf("revision %d: %w", revision, err)
+		s.cfg.Log.Error("translate", "revision", revision, "err", err)
+		s.notifyLocked()
+		return
+	}
+	s.mesh, s.meshErr = mesh, nil
+	for _, id := range slices.Sorted(maps.Keys(s.nodes)) {
+		s.pushLocked(s.nodes[id])
+	}
+	s.notifyLocked()
+}
+
+// pushLocked builds the node's snapshot from the current mesh and sets it in the cache.
+func (s *Server) pushLocked(n *nodeState) {
+	if s.meshErr != nil {
+		n.err = s.meshErr
+		return
+	}
+	res, err := s.mesh.ForNode(n.node)
+	if err != nil {
+		n.err = err
+		s.cfg.Log.Error("translate node", "node", n.node.ID, "err", err)
+		return
+	}
+	snap := &cache.Snapshot{}
+	versions := map[string]string{}
+	for _, typ := range translate.TypeNames() {
+		v := res.Version(typ)
+		versions[typ] = v
+		msgs := res.Messages(typ)
+		items := make([]types.Resource, len(msgs))
+		for i, m := range msgs {
+			items[i] = m
+		}
+		snap.Resources[responseTypes[typ]] = cache.NewResources(v, items)
+	}
+	if err := snap.Consistent(); err != nil {
+		n.err = fmt.Errorf("snapshot: %w", err)
+		return
+	}
+	if err := s.cache.SetSnapshot(context.Background(), n.node.ID, snap); err != nil {
+		n.err = fmt.Errorf("snapshot: %w", err)
+		return
+	}
+	n.err, n.revision, n.sources, n.versions = nil, s.revision, res.Sources, versions
+	// A node already running the new version of a type (a rejected change was undone) gets
+	// no push for it: its rejection is history.
+	for typ, ts := range n.types {
+		if ts.acked == versions[typ] {
+			ts.nack, ts.nackVersion = "", ""
+		}
+	}
+}
+
+func (s *Server) notifyLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// Changed returns a channel closed at the next change of the bookkeeping (a push, an ACK or
+// NACK, a connect or disconnect): tests and benchmarks wait on it instead of polling.
+func (s *Server) Changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
+}
+
+// ---------------------------------------------------------------------------------------------
+// go-control-plane callbacks (invoked synchronously on the stream's goroutine)
+
+// OnStreamOpen implements serverv3.Callbacks.
+func (s *Server) OnStreamOpen(_ context.Context, id int64, _ string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.streams[id] = &streamState{nonces: map[string]map[string]string{}}
+	return nil
+}
+
+// OnStreamClosed implements serverv3.Callbacks.
+func (s *Server) OnStreamClosed(id int64, _ *core.Node) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.streams[id]
+	delete(s.streams, id)
+	if st == nil || st.nodeID == "" {
+		return
+	}
+	if n := s.nodes[st.nodeID]; n != nil {
+		n.streams--
+		n.lastSeen = s.cfg.Now()
+	}
+	s.notifyLocked()
+}
+
+// OnStreamRequest implements serverv3.Callbacks: it registers the node on its first request
+// (and builds its snapshot before the cache answers) and records ACKs and NACKs.
+func (s *Server) OnStreamRequest(id int64, req *discovery.DiscoveryRequest) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.streams[id]
+	if st == nil {
+		return fmt.Errorf("stream %d: not open", id)
+	}
+	if st.nodeID == "" {
+		if req.GetNode().GetId() == "" {
+			return errors.New("the first request of a stream must carry the node id")
+		}
+		node := translate.NodeFromProto(req.GetNode())
+		st.nodeID = node.ID
+		n := s.nodes[node.ID]
+		if n == nil {
+			n = &nodeState{types: map[string]*typeState{}}
+			s.nodes[node.ID] = n
+		}
+		n.streams++
+		if n.node != node || n.versions == nil {
+			n.node = node
+			s.pushLocked(n)
+		}
+	}
+	n := s.nodes[st.nodeID]
+	n.lastSeen = s.cfg.Now()
+	typ := shortType(req.GetTypeUrl())
+	if typ == "" {
+		s.notifyLocked()
+		return nil
+	}
+	ts := n.types[typ]
+	if ts == nil {
+		ts = &typeState{}
+		n.types[typ] = ts
+	}
+	switch {
+	case req.GetResponseNonce() == "":
+		// A new subscription; after a reconnect it names the version the node runs.
+		if v := req.GetVersionInfo(); v != "" {
+			ts.acked = v
+		}
+	case req.GetErrorDetail() != nil:
+		ts.nack = req.GetErrorDetail().GetMessage()
+		ts.nackVersion = st.nonces[req.GetTypeUrl()][req.GetResponseNonce()]
+		if ts.nack == "" {
+			ts.nack = "rejected (no error detail)"
+		}
+		s.cfg.Log.Warn("xds nack", "node", n.node.ID, "type", typ, "version", ts.nackVersion, "error", ts.nack)
+	default:
+		ts.acked = req.GetVersionInfo()
+		// An ACK of what was sent, or of the current version, makes any rejection history.
+		if ts.acked == st.nonces[req.GetTypeUrl()][req.GetResponseNonce()] || ts.acked == n.versions[typ] {
+			ts.nack, ts.nackVersion = "", ""
+		}
+	}
+	if req.GetResponseNonce() != "" {
+		delete(st.nonces[req.GetTypeUrl()], req.GetResponseNonce())
+	}
+	s.notifyLocked()
+	return nil
+}
+
+// OnStreamResponse implements serverv3.Callbacks: it records what was sent.
+func (s *Server) OnStreamResponse(_ context.Context, id int64, _ *discovery.DiscoveryRequest, resp *discovery.DiscoveryResponse) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.streams[id]
+	if st == nil || st.nodeID == "" {
+		return
+	}
+	url := resp.GetTypeUrl()
+	if st.nonces[url] == nil {
+		st.nonces[url] = map[string]string{}
+	}
+	st.nonces[url][resp.GetNonce()] = resp.GetVersionInfo()
+	if typ := shortType(url); typ != "" {
+		ts := s.nodes[st.nodeID].types[typ]
+		if ts == nil {
+			ts = &typeState{}
+			s.nodes[st.nodeID].types[typ] = ts
+		}
+		ts.sent = resp.GetVersionInfo()
+	}
+	s.notifyLocked()
+}
+
+// OnFetchRequest implements serverv3.Callbacks (REST is not served).
+func (s *Server) OnFetchRequest(context.Context, *discovery.DiscoveryRequest) error {
+	return errors.New("wasmesh serves ADS only")
+}
+
+// OnFetchResponse implements serverv3.Callbacks.
+func (s *Server) OnFetchResponse(*discovery.DiscoveryRequest, *discovery.DiscoveryResponse) {}
+
+// OnDeltaStreamOpen implements serverv3.Callbacks: wasmesh serves state-of-the-world ADS.
+func (s *Server) OnDeltaStreamOpen(context.Context, int64, string) error {
+	return errors.New("wasmesh serves state-of-the-world ADS, not delta xDS")
+}
+
+// OnDeltaStreamClosed implements serverv3.Callbacks.
+func (s *Server) OnDeltaStreamClosed(int64, *core.Node) {}
+
+// OnStreamDeltaRequest implements serverv3.Callbacks.
+func (s *Server) OnStreamDeltaRequest(int64, *discovery.DeltaDiscoveryRequest) error { return nil }
+
+// OnStreamDeltaResponse implements serverv3.Callbacks.
+func (s *Server) OnStreamDeltaResponse(int64, *discovery.DeltaDiscoveryRequest, *discovery.DeltaDiscoveryResponse) {
+}
+
+// ---------------------------------------------------------------------------------------------
+// status
+
+// Nodes implements api.StatusSource: every node the server has seen, sorted by id.
+func (s *Server) Nodes() []api.NodeStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]api.NodeStatus, 0, len(s.nodes))
+	for _, id := range slices.Sorted(maps.Keys(s.nodes)) {
+		n := s.nodes[id]
+		ns := api.NodeStatus{ID: id, Service: n.node.Service, Version: n.node.Version, Connected: n.streams > 0, Types: []api.TypeStatus{}}
+		if !n.lastSeen.IsZero() {
+			t := n.lastSeen
+			ns.LastSeen = &t
+		}
+		if n.err != nil {
+			ns.Error = n.err.Error()
+		}
+		if n.versions != nil {
+			ns.Revision = n.revision
+		}
+		for _, typ := range translate.TypeNames() {
+			ts := n.types[typ]
+			if ts == nil {
+				continue
+			}
+			ns.Types = append(ns.Types, api.TypeStatus{
+				Type: typ, Acked: ts.acked, Sent: ts.sent,
+				Pending: ts.sent != "" && ts.sent != ts.acked && ts.sent != ts.nackVersion,
+				NACK:    ts.nack, NACKVersion: ts.nackVersion,
+			})
+		}
+		out = append(out, ns)
+	}
+	return out
+}
+
+// ResourceNodes implements api.StatusSource: the connected nodes whose current snapshot
+// carries the resource. A node is "acked" when it acknowledged the current version of every
+// xDS type carrying the resource, "nacked" when it rejected one of them (Error names the type
+// and quotes the node), else "pending"; a snapshot built from an older generation of the
+// resource is "pending" too. Version is the store revision the snapshot was built from.
+func (s *Server) ResourceNodes(key crd.Key, generation int64) []crd.NodeStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []crd.NodeStatus
+	for _, id := range slices.Sorted(maps.Keys(s.nodes)) {
+		n := s.nodes[id]
+		src, ok := n.sources[key]
+		if !ok || n.streams == 0 || len(src.Types) == 0 {
+			continue
+		}
+		ns := crd.NodeStatus{Node: id, State: "acked", Version: strconv.FormatUint(n.revision, 10)}
+		if src.Generation != generation {
+			ns.State = "pending"
+		}
+		for _, typ := range src.Types {
+			ts, want := n.types[typ], n.versions[typ]
+			switch {
+			case ts != nil && ts.nack != "" && ts.nackVersion == want:
+				ns.State, ns.Error = "nacked", typ+": "+ts.nack
+			case ns.State == "acked" && (ts == nil || ts.acked != want):
+				ns.State = "pending"
+			}
+			if ns.State == "nacked" {
+				break
+			}
+		}
+		out = append(out, ns)
+	}
+	return out
+}
+
+// WaitAcked blocks until every connected node has acknowledged the current version of every
+// type it subscribed to (or rejected it), or ctx ends.
+func (s *Server) WaitAcked(ctx context.Context) error {
+	for {
+		s.mu.Lock()
+		done := true
+		for _, n := range s.nodes {
+			if n.streams == 0 {
+				continue
+			}
+			for typ, ts := range n.types {
+				if want := n.versions[typ]; ts.acked != want && ts.nackVersion != want {
+					done = false
+				}
+			}
+		}
+		ch := s.changed
+		s.mu.Unlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+		}
+	}
+}

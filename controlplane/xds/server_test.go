@@ -1,0 +1,330 @@
+package xds_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	wasmfilter "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/wasm/v3"
+	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/wasmesh/wasmesh/controlplane/api"
+	"github.com/wasmesh/wasmesh/controlplane/crd"
+	"github.com/wasmesh/wasmesh/controlplane/translate"
+	"github.com/wasmesh/wasmesh/controlplane/xds"
+	"github.com/wasmesh/wasmesh/controlplane/xds/xdstest"
+)
+
+const bundleSHA = "b000000000000000000000000000000000000000000000000000000000000001"
+
+func startServer(t testing.TB) (*xds.Server, string) {
+	t.Helper()
+	srv := xds.New(xds.Config{Options: translate.Options{
+		ModulesURL: "http://127.0.0.1:18001",
+		Builtins:   map[string]string{translate.BundleFile: bundleSHA},
+	}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+	return srv, ln.Addr().String()
+}
+
+// mesh returns the resources: frontend and reviews (v1, v2) with a 90/10 split on reviews,
+// plus the extra objects.
+func mesh(t testing.TB, v1, v2 uint32, extra ...crd.Object) *crd.Set {
+	t.Helper()
+	objs := []crd.Object{
+		&crd.Service{Metadata: crd.ObjectMeta{Name: "frontend", Generation: 1}, Spec: crd.ServiceSpec{Port: 9080,
+			Versions: []crd.ServiceVersion{{Name: "v1", Endpoints: []string{"127.0.0.1:15100"}}}}},
+		&crd.Service{Metadata: crd.ObjectMeta{Name: "reviews", Generation: 1}, Spec: crd.ServiceSpec{Port: 9080,
+			Versions: []crd.ServiceVersion{{Name: "v1", Endpoints: []string{"127.0.0.1:15101"}}, {Name: "v2", Endpoints: []string{"127.0.0.1:15102"}}}}},
+		&crd.TrafficRoute{Metadata: crd.ObjectMeta{Name: "reviews", Generation: int64(v2 + 1)}, Spec: crd.TrafficRouteSpec{Service: "reviews",
+			Split: &crd.Split{Weights: map[string]uint32{"v1": v1, "v2": v2}}}},
+	}
+	for _, o := range append(objs, extra...) {
+		require.Empty(t, crd.Validate(o), "%s", crd.KeyOf(o))
+	}
+	return crd.NewSet(append(objs, extra...)...)
+}
+
+func plugin(name, service string, gen int64) *crd.WasmPlugin {
+	p := &crd.WasmPlugin{Metadata: crd.ObjectMeta{Name: name, Generation: gen}, Spec: crd.WasmPluginSpec{
+		Module: crd.Module{SHA256: strings.Repeat("c", 64)},
+	}}
+	if service != "" {
+		p.Spec.Selector.Services = []string{service}
+	}
+	return p
+}
+
+func sidecar(service, version string, port int) translate.Node {
+	return translate.Node{
+		ID: fmt.Sprintf("%s.%s.0", service, version), Service: service, Version: version,
+		AppAddress:      fmt.Sprintf("127.0.0.1:%d", port),
+		InboundAddress:  fmt.Sprintf("127.0.0.1:%d", port+1),
+		OutboundAddress: fmt.Sprintf("127.0.0.1:%d", port+2),
+	}
+}
+
+func dial(t testing.TB, addr string, n translate.Node, reject func(string, []*anypb.Any) error) *xdstest.Client {
+	t.Helper()
+	c, err := xdstest.Dial(addr, xdstest.NodeProto(n), reject)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func waitAcked(t testing.TB, srv *xds.Server) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, srv.WaitAcked(ctx))
+}
+
+// waitFor waits until every node the client holds has all five types.
+func waitComplete(t testing.TB, c *xdstest.Client) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, c.Wait(ctx, func(c *xdstest.Client) bool {
+		for _, typ := range xdstest.Types {
+			if c.State(typ).Version == "" {
+				return false
+			}
+		}
+		return true
+	}))
+}
+
+func ecdsConfig(t testing.TB, c *xdstest.Client, name string) string {
+	t.Helper()
+	for _, a := range c.State(resource.ExtensionConfigType).Resources {
+		var tec core.TypedExtensionConfig
+		require.NoError(t, a.UnmarshalTo(&tec))
+		if tec.Name != name {
+			continue
+		}
+		var w wasmfilter.Wasm
+		require.NoError(t, tec.TypedConfig.UnmarshalTo(&w))
+		var s wrapperspb.StringValue
+		require.NoError(t, w.Config.Configuration.UnmarshalTo(&s))
+		return s.Value
+	}
+	return ""
+}
+
+func listenerAddrs(t testing.TB, c *xdstest.Client) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, a := range c.State(resource.ListenerType).Resources {
+		var l listener.Listener
+		require.NoError(t, a.UnmarshalTo(&l))
+		sa := l.Address.GetSocketAddress()
+		out[l.Name] = fmt.Sprintf("%s:%d", sa.Address, sa.GetPortValue())
+	}
+	return out
+}
+
+// Each node gets its own snapshot: its listeners from its metadata, the plugins its Service
+// is selected for, and the shared clusters, routes and filter configs.
+func TestSnapshotPerNode(t *testing.T) {
+	srv, addr := startServer(t)
+	srv.Update(mesh(t, 90, 10, plugin("auth", "reviews", 1)), 1)
+	fe, rv := sidecar("frontend", "v1", 20000), sidecar("reviews", "v1", 20010)
+	cf, cr := dial(t, addr, fe, nil), dial(t, addr, rv, nil)
+	waitComplete(t, cf)
+	waitComplete(t, cr)
+	waitAcked(t, srv)
+
+	require.Equal(t, map[string]string{"inbound": fe.InboundAddress, "outbound": fe.OutboundAddress}, listenerAddrs(t, cf))
+	require.Equal(t, map[string]string{"inbound": rv.InboundAddress, "outbound": rv.OutboundAddress}, listenerAddrs(t, cr))
+	builtins := []string{"wasmesh.canary", "wasmesh.fault", "wasmesh.router", "wasmesh.telemetry"}
+	require.Equal(t, builtins, cf.State(resource.ExtensionConfigType).Names)
+	require.Equal(t, slices.Sorted(slices.Values(append(slices.Clone(builtins), "wasmesh.plugin.auth"))), cr.State(resource.ExtensionConfigType).Names)
+	require.Equal(t, []string{"frontend|v1", "reviews|v1", "reviews|v2"}, cf.State(resource.EndpointType).Names)
+	require.JSONEq(t, `{"services":{"frontend":{},"reviews":{"weights":{"v1":90,"v2":10}}}}`, ecdsConfig(t, cf, "wasmesh.canary"))
+
+	nodes := srv.Nodes()
+	require.Len(t, nodes, 2)
+	for _, n := range nodes {
+		require.True(t, n.Connected, n.ID)
+		require.EqualValues(t, 1, n.Revision, n.ID)
+		require.Len(t, n.Types, 5, n.ID)
+		for _, ts := range n.Types {
+			require.Equal(t, ts.Sent, ts.Acked, "%s %s", n.ID, ts.Type)
+			require.False(t, ts.Pending)
+			require.Empty(t, ts.NACK)
+		}
+	}
+	require.Equal(t, []crd.NodeStatus{{Node: "reviews.v1.0", State: "acked", Version: "1"}},
+		srv.ResourceNodes(crd.Key{Kind: crd.KindWasmPlugin, Namespace: "default", Name: "auth"}, 1))
+	require.Equal(t, []crd.NodeStatus{{Node: "frontend.v1.0", State: "acked", Version: "1"}, {Node: "reviews.v1.0", State: "acked", Version: "1"}},
+		srv.ResourceNodes(crd.Key{Kind: crd.KindTrafficRoute, Namespace: "default", Name: "reviews"}, 11))
+	// A generation the snapshots were not built from yet is pending.
+	require.Equal(t, "pending", srv.ResourceNodes(crd.Key{Kind: crd.KindTrafficRoute, Namespace: "default", Name: "reviews"}, 12)[0].State)
+	require.Nil(t, srv.ResourceNodes(crd.Key{Kind: crd.KindService, Namespace: "default", Name: "nope"}, 1))
+}
+
+// A new split is an ECDS push only: the other types keep their versions, and the client
+// receives nothing else.
+func TestUpdatePushesOnlyWhatChanged(t *testing.T) {
+	srv, addr := startServer(t)
+	srv.Update(mesh(t, 90, 10), 1)
+	c := dial(t, addr, sidecar("frontend", "v1", 20000), nil)
+	waitComplete(t, c)
+	waitAcked(t, srv)
+	before := map[string]string{}
+	for _, typ := range xdstest.Types {
+		before[typ] = c.State(typ).Version
+	}
+	responses := c.Responses()
+
+	srv.Update(mesh(t, 0, 100), 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, c.Wait(ctx, func(c *xdstest.Client) bool {
+		return c.State(resource.ExtensionConfigType).Version != before[resource.ExtensionConfigType]
+	}))
+	waitAcked(t, srv)
+	require.JSONEq(t, `{"services":{"frontend":{},"reviews":{"weights":{"v1":0,"v2":100}}}}`, ecdsConfig(t, c, "wasmesh.canary"))
+	for _, typ := range []string{resource.ClusterType, resource.EndpointType, resource.ListenerType, resource.RouteType} {
+		require.Equal(t, before[typ], c.State(typ).Version, typ)
+	}
+	require.Equal(t, responses+1, c.Responses())
+}
+
+// A rejected update is a NACK with the node's error text, per node, type and resource; the
+// node keeps running its last accepted version; a later accepted update clears it.
+func TestNACKBookkeeping(t *testing.T) {
+	srv, addr := startServer(t)
+	srv.Update(mesh(t, 90, 10), 1)
+	reject := func(typeURL string, res []*anypb.Any) error {
+		if typeURL != resource.ExtensionConfigType {
+			return nil
+		}
+		for _, a := range res {
+			var tec core.TypedExtensionConfig
+			if a.UnmarshalTo(&tec) == nil && tec.Name == "wasmesh.plugin.broken" {
+				return errors.New("Unable to create Wasm plugin wasmesh.plugin.broken")
+			}
+		}
+		return nil
+	}
+	fe, rv := sidecar("frontend", "v1", 20000), sidecar("reviews", "v1", 20010)
+	cf, cr := dial(t, addr, fe, reject), dial(t, addr, rv, reject)
+	waitComplete(t, cf)
+	waitComplete(t, cr)
+	waitAcked(t, srv)
+	good := cf.State(resource.ExtensionConfigType).Version
+
+	broken := plugin("broken", "frontend", 1)
+	srv.Update(mesh(t, 90, 10, broken), 2)
+	waitAcked(t, srv)
+	require.Equal(t, "Unable to create Wasm plugin wasmesh.plugin.broken", cf.State(resource.ExtensionConfigType).NACK)
+	require.Equal(t, good, cf.State(resource.ExtensionConfigType).Version, "the node keeps its accepted config")
+
+	var fn api.NodeStatus
+	for _, n := range srv.Nodes() {
+		if n.ID == fe.ID {
+			fn = n
+		}
+	}
+	var ecds api.TypeStatus
+	for _, ts := range fn.Types {
+		if ts.Type == translate.TypeExtensionConfigs {
+			ecds = ts
+		}
+	}
+	require.Equal(t, "Unable to create Wasm plugin wasmesh.plugin.broken", ecds.NACK)
+	require.Equal(t, ecds.Sent, ecds.NACKVersion)
+	require.Equal(t, good, ecds.Acked)
+	require.False(t, ecds.Pending)
+
+	key := crd.Key{Kind: crd.KindWasmPlugin, Namespace: "default", Name: "broken"}
+	require.Equal(t, []crd.NodeStatus{{Node: fe.ID, State: "nacked", Version: "2",
+		Error: "extension_configs: Unable to create Wasm plugin wasmesh.plugin.broken"}}, srv.ResourceNodes(key, 1))
+	// The reviews sidecar does not get the plugin and ACKed everything.
+	for _, ns := range srv.ResourceNodes(crd.Key{Kind: crd.KindService, Namespace: "default", Name: "reviews"}, 1) {
+		if ns.Node == rv.ID {
+			require.Equal(t, "acked", ns.State)
+		}
+	}
+
+	// Removing the plugin: accepted, the NACK is gone.
+	srv.Update(mesh(t, 90, 10), 3)
+	waitAcked(t, srv)
+	for _, n := range srv.Nodes() {
+		for _, ts := range n.Types {
+			require.Empty(t, ts.NACK, "%s %s", n.ID, ts.Type)
+		}
+	}
+	require.Equal(t, good, cf.State(resource.ExtensionConfigType).Version)
+}
+
+// A node that reconnects gets the latest snapshot, including changes made while it was
+// away; status shows it disconnected meanwhile.
+func TestReconnect(t *testing.T) {
+	srv, addr := startServer(t)
+	srv.Update(mesh(t, 90, 10), 1)
+	n := sidecar("frontend", "v1", 20000)
+	c := dial(t, addr, n, nil)
+	waitComplete(t, c)
+	waitAcked(t, srv)
+	require.NoError(t, c.Close())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for srv.Nodes()[0].Connected {
+		select {
+		case <-srv.Changed():
+		case <-ctx.Done():
+			t.Fatal("the node never showed as disconnected")
+		}
+	}
+	require.Nil(t, srv.ResourceNodes(crd.Key{Kind: crd.KindService, Namespace: "default", Name: "reviews"}, 1))
+
+	srv.Update(mesh(t, 50, 50), 2)
+	c2 := dial(t, addr, n, nil)
+	waitComplete(t, c2)
+	waitAcked(t, srv)
+	require.JSONEq(t, `{"services":{"frontend":{},"reviews":{"weights":{"v1":50,"v2":50}}}}`, ecdsConfig(t, c2, "wasmesh.canary"))
+	nodes := srv.Nodes()
+	require.Len(t, nodes, 1)
+	require.True(t, nodes[0].Connected)
+	require.EqualValues(t, 2, nodes[0].Revision)
+}
+
+// A node whose metadata cannot be translated gets no snapshot, and its status says why.
+func TestNodeError(t *testing.T) {
+	srv, addr := startServer(t)
+	srv.Update(mesh(t, 90, 10), 1)
+	n := sidecar("frontend", "v1", 20000)
+	n.OutboundAddress = "localhost:15001"
+	_ = dial(t, addr, n, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for len(srv.Nodes()) == 0 {
+		select {
+		case <-srv.Changed():
+		case <-ctx.Done():
+			t.Fatal("the node never showed up")
+		}
+	}
+	require.Equal(t, `node frontend.v1.0: metadata outbound_address: "localhost:15001": a listener binds an IP address, not a name`, srv.Nodes()[0].Error)
+}

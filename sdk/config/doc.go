@@ -1,0 +1,7 @@
+// Package config decodes plugin configuration strictly: the JSON must be valid, unknown keys
+// and wrong types are rejected, and every problem is reported in one pass, each prefixed with
+// its JSON path (`rules[2].match.headers[0].regex: missing closing )`).
+//
+// It is built on gjson (no reflection, small in Go wasm): a filter's ParseConfig walks its
+// Object with typed getters and finally calls Close to reject unknown keys.
+package config

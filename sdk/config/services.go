@@ -1,0 +1,59 @@
+package config
+
+import "strings"
+
+// DecodeServices decodes the shape the built-in filters share: either one policy at the root,
+// or a per-service map {"services": {"<service>": policy, ...}}. decode reads one policy object
+// (and closes it). With the map form the root policy is the zero value and services is
+// non-nil.
+func DecodeServices[P any](root Object, decode func(Object) P) (policy P, services map[string]P) {
+	sv, ok := root.Get("services")
+	if !ok {
+		if root.Has("services") { // "services": null
+			root.ErrorfAt("services", "want an object, got null")
+		}
+		return decode(root), nil
+	}
+	for _, k := range root.Keys() {
+		if k != "services" {
+			root.ErrorfAt(k, "unknown key (a config with \"services\" holds nothing else)")
+		}
+	}
+	so, ok := sv.Object()
+	services = map[string]P{}
+	if !ok {
+		return policy, services
+	}
+	so.Each(func(name string, v Value) {
+		if err := CheckName(name); err != nil {
+			v.Errorf("service name: %v", err)
+		}
+		po, ok := v.Object()
+		if !ok {
+			return
+		}
+		services[name] = decode(po)
+	})
+	return policy, services
+}
+
+// CheckName validates a service or version name as used in the routing header and cluster
+// names (`<service>|<version>`): non-empty, without '|', ':', ';', '=', ',' or spaces.
+func CheckName(name string) error {
+	if name == "" {
+		return errEmptyName
+	}
+	if strings.ContainsAny(name, "|:;=, \t\"") {
+		return errBadName
+	}
+	return nil
+}
+
+var (
+	errEmptyName = errorString("must not be empty")
+	errBadName   = errorString("must not contain '|', ':', ';', '=', ',', quotes or spaces")
+)
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }

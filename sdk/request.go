@@ -1,0 +1,89 @@
+package sdk
+
+import "strings"
+
+// Headers is an ordered header list; names are lowercase (as Envoy hands them to filters).
+type Headers [][2]string
+
+// Get returns the first value of name, and whether it is present.
+func (h Headers) Get(name string) (string, bool) {
+	for _, kv := range h {
+		if kv[0] == name {
+			return kv[1], true
+		}
+	}
+	return "", false
+}
+
+// Value returns the first value of name, or "".
+func (h Headers) Value(name string) string {
+	v, _ := h.Get(name)
+	return v
+}
+
+// Request is the view of an HTTP request a filter decides on.
+type Request struct {
+	Method    string
+	Path      string // with the query string, as in :path
+	Authority string
+	Scheme    string
+	Headers   Headers // regular headers (pseudo-headers are in the fields above)
+	Body      []byte  // the buffered body, when the filter asked for it
+}
+
+// Service is the request's service: its authority host without the port ("reviews:9080" →
+// "reviews").
+func (r *Request) Service() string { return ServiceOf(r.Authority) }
+
+// ServiceOf returns an authority's host without the port.
+func ServiceOf(authority string) string {
+	if strings.HasPrefix(authority, "[") { // [v6]:port
+		if i := strings.IndexByte(authority, ']'); i > 0 {
+			return authority[:i+1]
+		}
+		return authority
+	}
+	if i := strings.IndexByte(authority, ':'); i >= 0 {
+		return authority[:i]
+	}
+	return authority
+}
+
+// PathOnly returns the path without the query string.
+func (r *Request) PathOnly() string {
+	if i := strings.IndexByte(r.Path, '?'); i >= 0 {
+		return r.Path[:i]
+	}
+	return r.Path
+}
+
+// RawQuery returns the query string without '?', or "".
+func (r *Request) RawQuery() string {
+	if i := strings.IndexByte(r.Path, '?'); i >= 0 {
+		return r.Path[i+1:]
+	}
+	return ""
+}
+
+// Cookie returns the value of the cookie name from the cookie headers.
+func (r *Request) Cookie(name string) (string, bool) {
+	for _, kv := range r.Headers {
+		if kv[0] != "cookie" {
+			continue
+		}
+		s := kv[1]
+		for s != "" {
+			var part string
+			if i := strings.IndexByte(s, ';'); i >= 0 {
+				part, s = s[:i], s[i+1:]
+			} else {
+				part, s = s, ""
+			}
+			part = strings.TrimSpace(part)
+			if len(part) > len(name) && part[len(name)] == '=' && part[:len(name)] == name {
+				return strings.Trim(part[len(name)+1:], `"`), true
+			}
+		}
+	}
+	return "", false
+}

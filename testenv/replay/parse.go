@@ -79,11 +79,30 @@ type parser struct {
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
+// parserProblems are the YAML parser's (not scanner's) messages: yaml.v3 reports their line
+// 0-based (the scanner's 1-based), so syntax adds one.
+var parserProblems = map[string]bool{
+	"did not find expected ',' or '}'":       true,
+	"did not find expected ',' or ']'":       true,
+	"did not find expected key":              true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected node content":     true,
+	"did not find expected <document start>": true,
+	"did not find expected <stream-start>":   true,
+	"found undefined tag handle":             true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found duplicate %TAG directive":         true,
+}
+
 // syntax turns a YAML syntax error into an *Error with the line.
 func (p *parser) syntax(err error) error {
 	msg := err.Error()
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
+		if parserProblems[m[2]] {
+			line++
+		}
 		return &Error{File: p.file, Line: line, Err: errors.New(m[2])}
 	}
 	return &Error{File: p.file, Err: errors.New(strings.TrimPrefix(msg, "yaml: "))}

@@ -1,0 +1,181 @@
+package replay
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+const goodFile = `# a chain of two filters
+filters:
+- wasm: ../build/canary.wasm
+  config: {weights: {v1: 90, v2: 10}, list: [1, "two", true, null, 2.5]}
+  rootId: canary
+- wasm: /abs/raw.wasm
+  config: "plain text, passed as-is"
+cases:
+- name: header override goes to v2
+  request: {method: GET, path: /, headers: {Host: reviews, x-canary: always}, body: ""}
+  upstream: {status: 200, headers: {content-type: text/plain}, body: ok}
+  advance: 0s
+  expect:
+    upstreamRequest: {headers: {X-Wasmesh-Cluster: reviews|v2}, body: "", cluster: reviews|v2, authority: reviews}
+    response: {status: 200, headers: {x-wasmesh-version: v2}, body: ok}
+    metrics: {some_metric_name: 1, ratio: 0.5}
+- name: blocked
+  request: {method: POST, path: /admin, body: secret}
+  advance: 1.5s
+  expect:
+    upstreamRequest: null
+    response: {status: 403}
+- name: defaults
+`
+
+func TestParse(t *testing.T) {
+	f, err := Parse("cases.yaml", []byte(goodFile))
+	require.NoError(t, err)
+	ok, empty := "ok", ""
+	require.Equal(t, &File{
+		Path: "cases.yaml",
+		Filters: []Filter{
+			{Wasm: "../build/canary.wasm", Config: []byte(`{"weights":{"v1":90,"v2":10},"list":[1,"two",true,null,2.5]}`), RootID: "canary", Line: 3},
+			{Wasm: "/abs/raw.wasm", Config: []byte("plain text, passed as-is"), Line: 6},
+		},
+		Cases: []Case{
+			{
+				Name: "header override goes to v2", Line: 9,
+				Request:  Request{Method: "GET", Path: "/", Headers: Headers{{"host", "reviews"}, {"x-canary", "always"}}},
+				Upstream: Upstream{Status: 200, Headers: Headers{{"content-type", "text/plain"}}, Body: "ok"},
+				Expect: Expect{
+					UpstreamRequest: &ExpectUpstream{Cluster: "reviews|v2", Authority: "reviews", Headers: map[string]string{"x-wasmesh-cluster": "reviews|v2"}, Body: &empty},
+					Response:        &ExpectResponse{Status: 200, Headers: map[string]string{"x-wasmesh-version": "v2"}, Body: &ok},
+					Metrics:         map[string]float64{"some_metric_name": 1, "ratio": 0.5},
+				},
+			},
+			{
+				Name: "blocked", Line: 17,
+				Request:  Request{Method: "POST", Path: "/admin", Body: "secret"},
+				Upstream: Upstream{Status: 200},
+				Advance:  1500 * time.Millisecond,
+				Expect:   Expect{NoUpstream: true, Response: &ExpectResponse{Status: 403}},
+			},
+			{Name: "defaults", Line: 23, Request: Request{Method: "GET", Path: "/"}, Upstream: Upstream{Status: 200}},
+		},
+	}, f)
+	require.Equal(t, "reviews", f.Cases[0].Request.Authority())
+	require.Equal(t, []string{"reviews|v1", "reviews|v2"}, f.Clusters())
+}
+
+func TestParseErrors(t *testing.T) {
+	const head = "filters: [{wasm: a.wasm}]\n"
+	tests := []struct{ name, yaml, want string }{
+		{"yaml syntax", "filters:\n- wasm: a.wasm\n  config: {a: 1\ncases: []\n",
+			"f.yaml:3: did not find expected ',' or '}'"},
+		{"block mapping", "filters:\n  - wasm: a\n x: 1\n", "f.yaml:3: did not find expected key"},
+		{"tab indentation", "filters:\n\t- wasm: a\n", "f.yaml:2: found character that cannot start any token"},
+		{"empty file", "", "f.yaml: empty file (want the keys filters and cases)"},
+		{"only a comment", "# nothing\n", "f.yaml: empty file (want the keys filters and cases)"},
+		{"two documents", head + "cases: [{name: x}]\n---\nfilters: []\n", "f.yaml:3: a second YAML document: a replay file holds one"},
+		{"top level sequence", "- a\n- b\n", "f.yaml:1: (top level): want a mapping, got a sequence"},
+		{"unknown top key", head + "cases: [{name: x}]\ncase: []\n", "f.yaml:3: case: unknown key (known: filters, cases)"},
+		{"repeated top key", head + "cases: [{name: x}]\ncases: [{name: y}]\n", "f.yaml:3: cases: repeated key"},
+		{"missing keys", "{}\n", "f.yaml:1: filters: required\nf.yaml:1: cases: required"},
+		{"null filters", "filters:\ncases: [{name: x}]\n", "f.yaml:1: filters: required, got null"},
+		{"filters not a list", "filters: {wasm: a.wasm}\ncases: [{name: x}]\n", "f.yaml:1: filters: want a sequence, got a mapping"},
+		{"no filters", "filters: []\ncases: [{name: x}]\n", "f.yaml:1: filters: at least one filter is required"},
+		{"no cases", head + "cases: []\n", "f.yaml:2: cases: at least one case is required"},
+		{"filter keys", "filters:\n- wasm: a.wasm\n  rootid: x\n- config: {}\ncases: [{name: x}]\n",
+			"f.yaml:3: filters[0].rootid: unknown key (known: wasm, config, rootId)\nf.yaml:4: filters[1].wasm: required"},
+		{"wasm not a string", "filters: [{wasm: [a]}]\ncases: [{name: x}]\n", "f.yaml:1: filters[0].wasm: want a string, got a sequence"},
+		{"case not a mapping", head + "cases: [just a name]\n", `f.yaml:2: cases[0]: want a mapping, got the string "just a name"`},
+		{"case name", head + "cases:\n- request: {}\n- name: \" \"\n",
+			"f.yaml:3: cases[0].name: required\nf.yaml:4: cases[1].name: required, got an empty string"},
+		{"repeated case name", head + "cases:\n- name: a\n- name: b\n- name: a\n", `f.yaml:5: cases[2].name: "a" repeats the name of cases[0]`},
+		{"request keys", head + "cases:\n- name: a\n  request: {methd: GET, path: x, headers: [a, b], body: {a: 1}}\n",
+			"f.yaml:4: cases[0].request.methd: unknown key (known: method, path, headers, body)\n" +
+				`f.yaml:4: cases[0].request.path: "x" does not start with /` + "\n" +
+				"f.yaml:4: cases[0].request.headers: want a mapping of header names to values, got a sequence\n" +
+				"f.yaml:4: cases[0].request.body: want a string, got a mapping"},
+		{"header value", head + "cases:\n- name: a\n  request:\n    headers:\n      x-a: [1]\n      X-B: b\n      x-b: c\n",
+			"f.yaml:6: cases[0].request.headers.x-a: want a string, got a sequence\nf.yaml:8: cases[0].request.headers.x-b: repeated header"},
+		{"upstream status", head + "cases:\n- name: a\n  upstream: {status: \"200\"}\n- name: b\n  upstream: {status: 42}\n",
+			`f.yaml:4: cases[0].upstream.status: want an HTTP status code, got the string "200"` + "\n" +
+				"f.yaml:6: cases[1].upstream.status: 42 is not an HTTP status code (100-599)"},
+		{"advance", head + "cases:\n- name: a\n  advance: soon\n- name: b\n  advance: 5\n- name: c\n  advance: -1s\n",
+			`f.yaml:4: cases[0].advance: "soon" is not a duration (like 200ms or 1.5s)` + "\n" +
+				"f.yaml:6: cases[1].advance: want a duration like 200ms or 1.5s, got the number 5\n" +
+				`f.yaml:8: cases[2].advance: "-1s" is negative`},
+		{"expect keys", head + "cases:\n- name: a\n  expect:\n    respons: {status: 200}\n    upstreamRequest: {header: {}}\n",
+			"f.yaml:5: cases[0].expect.respons: unknown key (known: upstreamRequest, response, metrics)\n" +
+				"f.yaml:6: cases[0].expect.upstreamRequest.header: unknown key (known: headers, body, cluster, authority, method, path)"},
+		{"expect response", head + "cases:\n- name: a\n  expect:\n    response: {status: ok, headers: x, body: [1]}\n",
+			"f.yaml:5: cases[0].expect.response.status: want an HTTP status code, got the string \"ok\"\n" +
+				"f.yaml:5: cases[0].expect.response.headers: want a mapping of header names to values, got the string \"x\"\n" +
+				"f.yaml:5: cases[0].expect.response.body: want a string, got a sequence"},
+		{"metrics", head + "cases:\n- name: a\n  expect:\n    metrics: {a: one, b: .nan, c: 2}\n- name: b\n  expect: {metrics: [a]}\n",
+			"f.yaml:5: cases[0].expect.metrics.a: want a number, got the string \"one\"\n" +
+				"f.yaml:5: cases[0].expect.metrics.b: .nan is not a finite number\n" +
+				"f.yaml:7: cases[1].expect.metrics: want a mapping of metric names to values, got a sequence"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("f.yaml", []byte(tt.yaml))
+			require.EqualError(t, err, tt.want)
+			var pe *Error
+			require.True(t, errors.As(err, &pe), "every problem is an *Error")
+			require.Equal(t, "f.yaml", pe.File)
+		})
+	}
+}
+
+func TestReadFile(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "build"), 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "cases"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "build", "a.wasm"), []byte("\x00asm"), 0o644))
+	write := func(name, s string) string {
+		p := filepath.Join(dir, "cases", name)
+		require.NoError(t, os.WriteFile(p, []byte(s), 0o644))
+		return p
+	}
+
+	p := write("good.yaml", "filters: [{wasm: ../build/a.wasm}]\ncases: [{name: x}]\n")
+	f, err := ReadFile(p)
+	require.NoError(t, err)
+	require.Equal(t, filepath.Join(dir, "build", "a.wasm"), f.Filters[0].Wasm, "relative to the file")
+
+	p = write("missing.yaml", "filters:\n- wasm: ../build/a.wasm\n- wasm: ../build/b.wasm\n- wasm: ../build\ncases: [{name: x}]\n")
+	_, err = ReadFile(p)
+	require.EqualError(t, err, p+":3: filters[1].wasm: ../build/b.wasm: no such module (run make build or wasmesh build)\n"+
+		p+":4: filters[2].wasm: ../build is a directory, not a .wasm file")
+	require.ErrorIs(t, err, ErrMissingModule)
+
+	_, err = ReadFile(filepath.Join(dir, "nope.yaml"))
+	require.ErrorIs(t, err, fs.ErrNotExist)
+	require.EqualError(t, err, "open "+filepath.Join(dir, "nope.yaml")+": no such file or directory")
+
+	p = write("bad.yaml", "filters: [{wasm: ../build/b.wasm}]\ncases: [{name: x, expect: {response: {status: 0}}}]\n")
+	_, err = ReadFile(p)
+	require.EqualError(t, err, p+":2: cases[0].expect.response.status: 0 is not an HTTP status code (100-599)",
+		"syntax and schema problems come before module checks")
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(goodFile))
+	f.Add([]byte("filters: [{wasm: a}]\ncases: [{name: x, expect: {upstreamRequest: null}}]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		file, err := Parse("f.yaml", data)
+		if err == nil {
+			require.NotEmpty(t, file.Filters)
+			require.NotEmpty(t, file.Cases)
+			return
+		}
+		var pe *Error
+		require.True(t, errors.As(err, &pe), "%v", err)
+	})
+}

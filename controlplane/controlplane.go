@@ -15,6 +15,7 @@ import (
 	"github.com/wasmesh/wasmesh/controlplane/api/dryrun"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/controlplane/store"
+	"github.com/wasmesh/wasmesh/controlplane/xds"
 )
 
 // Config configures Start. Zero values take the documented defaults.
@@ -50,6 +51,8 @@ type ControlPlane struct {
 	DataDir string
 	// Builtins maps the built-in module file names to their sha256.
 	Builtins map[string]string
+	// XDS is the xDS server (its status and WaitAcked are what tests and tools wait on).
+	XDS *xds.Server
 
 	log     *slog.Logger
 	httpSrv *http.Server
@@ -102,11 +105,26 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	}
 	cp.Builtins = mods.Builtins()
 
-	x, err := startXDS(ctx, cfg, st, mods)
+	// The HTTP listener first: Envoy fetches modules from its address.
+	ln, err := net.Listen("tcp", cfg.HTTPAddress)
+	if err != nil {
+		return nil, fmt.Errorf("http: %w", err)
+	}
+	cp.HTTPAddr = ln.Addr().String()
+	cp.closers = append(cp.closers, func() error {
+		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			return err
+		}
+		return nil
+	})
+
+	x, err := startXDS(ctx, cfg, st, mods, cp.HTTPAddr)
 	if err != nil {
 		return nil, err
 	}
 	cp.XDSAddr = x.addr
+	cp.XDS = x.server
+	cp.closers = append(cp.closers, x.close)
 
 	checkers := append([]crd.Checker{}, x.checkers...)
 	if cfg.DryRunner == nil {
@@ -123,11 +141,6 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	mux := http.NewServeMux()
 	mux.Handle(api.Prefix+"/", apiSrv)
 	mux.Handle("GET /modules/", mods)
-	ln, err := net.Listen("tcp", cfg.HTTPAddress)
-	if err != nil {
-		return nil, fmt.Errorf("http: %w", err)
-	}
-	cp.HTTPAddr = ln.Addr().String()
 	cp.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	cp.cancel = cancel

@@ -2,10 +2,19 @@ package controlplane
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net"
 
 	"github.com/wasmesh/wasmesh/controlplane/api"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/controlplane/store"
+	"github.com/wasmesh/wasmesh/controlplane/translate"
+	"github.com/wasmesh/wasmesh/controlplane/xds"
+	"github.com/wasmesh/wasmesh/filters/canary/canary"
+	"github.com/wasmesh/wasmesh/filters/fault/fault"
+	"github.com/wasmesh/wasmesh/filters/router/router"
+	"github.com/wasmesh/wasmesh/filters/telemetry/telemetry"
 )
 
 // xdsSide is what the xDS part of the control plane contributes to Start: its listen address,
@@ -15,23 +24,73 @@ type xdsSide struct {
 	run      func(ctx context.Context) error
 	checkers []crd.Checker
 	status   api.StatusSource
+	server   *xds.Server
+	// close releases the listener when run never ran.
+	close func() error
 }
 
-// startXDS wires the translator and the xDS server into the control plane.
+// BuiltinParsers returns the built-in filters' own config parsers
+// (filters/<name>/<name>.ParseConfig), keyed by filter name: the control plane runs each on
+// the config the translator generates for it, so a config a filter would refuse never
+// reaches Envoy.
+func BuiltinParsers() map[string]FilterParser {
+	return map[string]FilterParser{
+		translate.FilterRouter:    func(b []byte) error { _, err := router.ParseConfig(b); return err },
+		translate.FilterCanary:    func(b []byte) error { _, err := canary.ParseConfig(b); return err },
+		translate.FilterFault:     func(b []byte) error { _, err := fault.ParseConfig(b); return err },
+		translate.FilterTelemetry: func(b []byte) error { _, err := telemetry.ParseConfig(b); return err },
+	}
+}
+
+// startXDS binds the ADS listener and wires the translator and the xDS server into the
+// control plane:
 //
-// The packages it needs (controlplane/translate, controlplane/xds) are not in the tree yet;
-// until they land the control plane serves the API and the modules only, XDSAddr stays empty
-// and status reports no nodes. The wiring, once they exist, is:
+//   - the server starts from the store's current state, then run keeps it current:
+//     st.Watch calls back after every change (coalesced) and each call translates the
+//     resources and pushes every node its snapshot;
+//   - checkers = FilterChecker(translate.FilterConfigs, BuiltinParsers()), so a config a
+//     filter would refuse never reaches Envoy;
+//   - status = the server's per-node, per-type and per-resource ACK/NACK bookkeeping.
 //
-//   - bind cfg.XDSAddress, serve ADS; run = the server's Serve loop;
-//   - st.Watch(ctx, func(set, rev) { snapshots := translate(set, builtin module sha256s); push })
-//     — the store calls back with the current state, then after every change (coalesced);
-//   - checkers = FilterChecker(<translator's per-filter config generation>, {router, canary,
-//     fault, telemetry ParseConfig}) so a config a filter would refuse never reaches Envoy;
-//   - status = an api.StatusSource over the server's per-node ACK/NACK bookkeeping: Nodes()
-//     (id, service/version from node metadata, per xDS type: last ACKed and last sent
-//     version, pending, last NACK error and version) and ResourceNodes(key, generation) (the
-//     nodes whose current snapshot was built from the resource, acked/pending/nacked).
-func startXDS(_ context.Context, _ Config, _ *store.Store, _ *dirModules) (*xdsSide, error) {
-	return &xdsSide{}, nil
+// httpAddr is the bound module server address Envoy fetches modules from.
+func startXDS(_ context.Context, cfg Config, st *store.Store, mods *dirModules, httpAddr string) (*xdsSide, error) {
+	srv := xds.New(xds.Config{
+		Options: translate.Options{ModulesURL: "http://" + httpAddr, Builtins: mods.Builtins()},
+		Log:     cfg.Log,
+	})
+	set, rev, err := st.List()
+	if err != nil {
+		return nil, err
+	}
+	srv.Update(set, rev)
+	ln, err := net.Listen("tcp", cfg.XDSAddress)
+	if err != nil {
+		return nil, fmt.Errorf("xds: %w", err)
+	}
+	run := func(ctx context.Context) error {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		served := make(chan error, 1)
+		go func() { served <- srv.Serve(ctx, ln) }()
+		werr := st.Watch(ctx, srv.Update)
+		cancel()
+		serr := <-served
+		if errors.Is(werr, context.Canceled) {
+			werr = nil
+		}
+		return errors.Join(werr, serr)
+	}
+	return &xdsSide{
+		addr:     ln.Addr().String(),
+		run:      run,
+		checkers: []crd.Checker{FilterChecker(translate.FilterConfigs, BuiltinParsers())},
+		status:   srv,
+		server:   srv,
+		close: func() error {
+			if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			return nil
+		},
+	}, nil
 }

@@ -10,7 +10,7 @@ import (
 
 // RoutingHeader is the request header the outbound route takes the cluster from
 // (docs/conventions.md).
-const RoutingHeader = "x-wasmesh-cluster"
+const RoutingHeader = sdk.RoutingHeader
 
 // Filter is a compiled canary configuration.
 type Filter struct {

@@ -117,10 +117,14 @@ func (f *Filter) DecideWith(r *sdk.Request, draw Draw) Fault {
 	return flt
 }
 
-// DecideErr is DecideWith that also reports a malformed trigger header value.
+// DecideErr is DecideWith that also reports a malformed trigger header value; a nil draw
+// draws at random.
 func (f *Filter) DecideErr(r *sdk.Request, draw Draw) (Fault, error) { return f.decide(r, draw) }
 
 func (f *Filter) decide(r *sdk.Request, draw Draw) (Fault, error) {
+	if draw == nil {
+		draw = split.Chance
+	}
 	p := f.all
 	if f.services != nil {
 		var ok bool

@@ -9,7 +9,7 @@ import (
 
 // RoutingHeader is the request header the outbound route takes the cluster from
 // (docs/conventions.md).
-const RoutingHeader = "x-wasmesh-cluster"
+const RoutingHeader = sdk.RoutingHeader
 
 var (
 	errPseudo  = errors.New("pseudo-headers cannot be edited")
@@ -140,4 +140,14 @@ func sortedKeys(m map[string]string) []string {
 		}
 	}
 	return keys
+}
+
+func withoutHeader(h sdk.Headers, name string) sdk.Headers {
+	out := h[:0]
+	for _, kv := range h {
+		if kv[0] != name {
+			out = append(out, kv)
+		}
+	}
+	return out
 }

@@ -33,6 +33,7 @@ type Compiled struct {
 	Propagate       bool
 	StartWhenAbsent bool
 	NeedsRoute      bool
+	dimsKey         string
 }
 
 // New compiles cfg (already validated by ParseConfig), applying the defaults.
@@ -250,4 +251,41 @@ func DurationMS(d time.Duration) uint64 {
 		return 0
 	}
 	return uint64(d.Milliseconds())
+}
+
+// dimsKey identifies a policy's dimension list inside the metric-ID cache key (two services may
+// tag by different dimensions).
+func dimsKey(p *Compiled) string {
+	if p.dimsKey == "" {
+		b := []byte{}
+		for _, d := range p.Dims {
+			b = append(b, d...)
+			b = append(b, ',')
+		}
+		p.dimsKey = string(b)
+	}
+	return p.dimsKey
+}
+
+// versionOf returns the version part of `<service>|<version>` ("" when there is none).
+func versionOf(cluster string) string {
+	for i := len(cluster) - 1; i >= 0; i-- {
+		if cluster[i] == '|' {
+			return cluster[i+1:]
+		}
+	}
+	return ""
+}
+
+// atoi parses a non-negative decimal status; 0 on anything else.
+func atoi(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' || n > 1e6 {
+			return 0
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
 }

@@ -25,8 +25,8 @@ const (
 			{"match": {"headers": [{"name": "x-canary", "exact": "never"}]}, "version": "v1"}],
 		"sticky": {"header": "x-user"},
 		"responseHeader": "x-wasmesh-version"}}}`
-	faultDelayConfig = `{"services": {"reviews": {"delay": {"duration": "150ms", "percentage": 100}}}}`
-	faultAbortConfig = `{"services": {"reviews": {"abort": {"status": 503, "percentage": 25}}}}`
+	faultDelayConfig = `{"services": {"reviews": {"rules": [{"name": "delay", "delay": {"fixed": "150ms", "percentage": 100}}]}}}`
+	faultAbortConfig = `{"services": {"reviews": {"rules": [{"name": "abort", "abort": {"httpStatus": 503, "percentage": 25}}]}}}`
 	faultNoneConfig  = `{"services": {"reviews": {}}}`
 	telemetryConfig  = `{"services": {"reviews": {
 		"metrics": {"dimensions": ["source_service", "destination_service", "destination_version", "method", "response_code_class"]},

@@ -9,6 +9,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,6 +62,9 @@ type Config struct {
 	Log *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// RetryBase and RetryMax bound the backoff between re-pushes of a rejected version
+	// (defaults 1s and 30s).
+	RetryBase, RetryMax time.Duration
 }
 
 // Server is the ADS server with per-node snapshots and ACK/NACK bookkeeping. It implements
@@ -76,6 +80,7 @@ type Server struct {
 	revision uint64
 	nodes    map[string]*nodeState
 	streams  map[int64]*streamState
+	seq      uint64        // responses sent
 	changed  chan struct{} // closed and replaced on every bookkeeping change
 }
 
@@ -91,17 +96,39 @@ type nodeState struct {
 	versions map[string]string
 	err      error // why the node has no current snapshot
 	types    map[string]*typeState
+	res      *translate.Resources // what the current snapshot was built from
 }
 
 type typeState struct {
 	acked, sent       string
 	nack, nackVersion string
+	nackSeq           uint64 // the sequence number of the rejected response
+	// retries counts the re-pushes of a rejected version (reset by a new version); retry is
+	// the pending re-push.
+	retries int
+	retry   *time.Timer
 }
 
 type streamState struct {
 	nodeID string
-	// nonces maps, per type URL, the nonces sent on this stream to their versions.
-	nonces map[string]map[string]string
+	// nonces holds, per type URL, the last responses sent on this stream.
+	nonces map[string][]sent
+}
+
+// sent is one response: its nonce, version and a server-wide sequence number, so that an
+// acknowledgement can be told apart from a request that merely repeats an old nonce.
+type sent struct {
+	nonce, version string
+	seq            uint64
+}
+
+func (st *streamState) lookup(url, nonce string) sent {
+	for _, x := range st.nonces[url] {
+		if x.nonce == nonce {
+			return x
+		}
+	}
+	return sent{}
 }
 
 // New returns a Server. It serves nothing until Serve, and gives nodes an empty
@@ -112,6 +139,12 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.RetryBase <= 0 {
+		cfg.RetryBase = time.Second
+	}
+	if cfg.RetryMax <= 0 {
+		cfg.RetryMax = 30 * time.Second
 	}
 	s := &Server{
 		cfg:     cfg,
@@ -185,10 +218,26 @@ func (s *Server) pushLocked(n *nodeState) {
 		s.cfg.Log.Error("translate node", "node", n.node.ID, "err", err)
 		return
 	}
+	n.revision = s.revision
+	s.setLocked(n, res)
+}
+
+// setLocked sets the node's snapshot from res. A type whose content did not change keeps its
+// version, so the node is sent nothing for it; a rejected type being retried gets a version
+// suffix (`+retry<n>`), so the same content is sent again.
+func (s *Server) setLocked(n *nodeState, res *translate.Resources) {
 	snap := &cache.Snapshot{}
 	versions := map[string]string{}
 	for _, typ := range translate.TypeNames() {
 		v := res.Version(typ)
+		if ts := n.types[typ]; ts != nil {
+			if base, _, _ := strings.Cut(n.versions[typ], "+"); base != v {
+				ts.retries = 0 // new content: a fresh start
+				stopTimer(ts)
+			} else if ts.retries > 0 {
+				v += "+retry" + strconv.Itoa(ts.retries)
+			}
+		}
 		versions[typ] = v
 		msgs := res.Messages(typ)
 		items := make([]types.Resource, len(msgs))
@@ -205,14 +254,50 @@ func (s *Server) pushLocked(n *nodeState) {
 		n.err = fmt.Errorf("snapshot: %w", err)
 		return
 	}
-	n.err, n.revision, n.sources, n.versions = nil, s.revision, res.Sources, versions
+	n.err, n.res, n.sources, n.versions = nil, res, res.Sources, versions
 	// A node already running the new version of a type (a rejected change was undone) gets
 	// no push for it: its rejection is history.
 	for typ, ts := range n.types {
-		if ts.acked == versions[typ] {
-			ts.nack, ts.nackVersion = "", ""
+		if ts.acked == versions[typ] && ts.nackVersion != versions[typ] {
+			ts.nack, ts.nackVersion, ts.nackSeq = "", "", 0
+			stopTimer(ts)
 		}
 	}
+}
+
+func stopTimer(ts *typeState) {
+	if ts.retry != nil {
+		ts.retry.Stop()
+		ts.retry = nil
+	}
+}
+
+// scheduleRetryLocked re-pushes a rejected version after a backoff: a rejection can be
+// transient (Envoy refuses a Wasm filter whose module it is still fetching, then has it in
+// its cache), and a node that never rejected anything pays nothing.
+func (s *Server) scheduleRetryLocked(n *nodeState, typ string, ts *typeState) {
+	if ts.retry != nil {
+		return
+	}
+	delay := s.cfg.RetryBase << min(ts.retries, 16)
+	delay = min(delay, s.cfg.RetryMax)
+	rejected := ts.nackVersion
+	id := n.node.ID
+	ts.retry = time.AfterFunc(delay, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		n := s.nodes[id]
+		if n == nil || n.types[typ] != ts || ts.retry == nil {
+			return
+		}
+		ts.retry = nil
+		if n.streams == 0 || n.res == nil || n.versions[typ] != rejected || ts.nackVersion != rejected {
+			return // disconnected, changed or accepted meanwhile
+		}
+		ts.retries++
+		s.setLocked(n, n.res)
+		s.notifyLocked()
+	})
 }
 
 func (s *Server) notifyLocked() {
@@ -235,7 +320,7 @@ func (s *Server) Changed() <-chan struct{} {
 func (s *Server) OnStreamOpen(_ context.Context, id int64, _ string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.streams[id] = &streamState{nonces: map[string]map[string]string{}}
+	s.streams[id] = &streamState{nonces: map[string][]sent{}}
 	return nil
 }
 
@@ -293,6 +378,7 @@ func (s *Server) OnStreamRequest(id int64, req *discovery.DiscoveryRequest) erro
 		ts = &typeState{}
 		n.types[typ] = ts
 	}
+	resp := st.lookup(req.GetTypeUrl(), req.GetResponseNonce())
 	switch {
 	case req.GetResponseNonce() == "":
 		// A new subscription; after a reconnect it names the version the node runs.
@@ -300,21 +386,33 @@ func (s *Server) OnStreamRequest(id int64, req *discovery.DiscoveryRequest) erro
 			ts.acked = v
 		}
 	case req.GetErrorDetail() != nil:
-		ts.nack = req.GetErrorDetail().GetMessage()
-		ts.nackVersion = st.nonces[req.GetTypeUrl()][req.GetResponseNonce()]
+		ts.nack, ts.nackVersion, ts.nackSeq = req.GetErrorDetail().GetMessage(), resp.version, resp.seq
 		if ts.nack == "" {
 			ts.nack = "rejected (no error detail)"
 		}
 		s.cfg.Log.Warn("xds nack", "node", n.node.ID, "type", typ, "version", ts.nackVersion, "error", ts.nack)
+		// go-control-plane's cache answers a request whose version differs from the
+		// snapshot's at once, so a NACK (which names the last accepted version) would get
+		// the rejected version back in a tight loop. Answer it as if the node held the
+		// rejected version: the cache then waits for a new snapshot, and the retry below
+		// makes one.
+		if ts.nackVersion != "" && ts.nackVersion == n.versions[typ] {
+			req.VersionInfo = ts.nackVersion
+			s.scheduleRetryLocked(n, typ, ts)
+		}
 	default:
 		ts.acked = req.GetVersionInfo()
-		// An ACK of what was sent, or of the current version, makes any rejection history.
-		if ts.acked == st.nonces[req.GetTypeUrl()][req.GetResponseNonce()] || ts.acked == n.versions[typ] {
-			ts.nack, ts.nackVersion = "", ""
+		// Only the acknowledgement of a response sent after the rejected one makes the
+		// rejection history: with state of the world, one version can be accepted for some
+		// resource names and rejected for more (a listener subscribing a new ECDS name), and
+		// Envoy repeats the rejected response's nonce when it changes its subscription.
+		if resp.seq > ts.nackSeq && resp.version == ts.acked {
+			ts.nack, ts.nackVersion, ts.nackSeq = "", "", 0
+			stopTimer(ts)
 		}
-	}
-	if req.GetResponseNonce() != "" {
-		delete(st.nonces[req.GetTypeUrl()], req.GetResponseNonce())
+		if ts.nackVersion != "" && ts.nackVersion == n.versions[typ] {
+			req.VersionInfo = ts.nackVersion // still rejected: no resend before the retry
+		}
 	}
 	s.notifyLocked()
 	return nil
@@ -329,10 +427,12 @@ func (s *Server) OnStreamResponse(_ context.Context, id int64, _ *discovery.Disc
 		return
 	}
 	url := resp.GetTypeUrl()
-	if st.nonces[url] == nil {
-		st.nonces[url] = map[string]string{}
+	s.seq++
+	// Envoy answers the latest response; a few older ones cover requests in flight.
+	if len(st.nonces[url]) >= 8 {
+		st.nonces[url] = slices.Delete(st.nonces[url], 0, 1)
 	}
-	st.nonces[url][resp.GetNonce()] = resp.GetVersionInfo()
+	st.nonces[url] = append(st.nonces[url], sent{nonce: resp.GetNonce(), version: resp.GetVersionInfo(), seq: s.seq})
 	if typ := shortType(url); typ != "" {
 		ts := s.nodes[st.nodeID].types[typ]
 		if ts == nil {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,12 +28,16 @@ import (
 
 const bundleSHA = "b000000000000000000000000000000000000000000000000000000000000001"
 
-func startServer(t testing.TB) (*xds.Server, string) {
+func startServer(t testing.TB, opts ...func(*xds.Config)) (*xds.Server, string) {
 	t.Helper()
-	srv := xds.New(xds.Config{Options: translate.Options{
+	cfg := xds.Config{Options: translate.Options{
 		ModulesURL: "http://127.0.0.1:18001",
 		Builtins:   map[string]string{translate.BundleFile: bundleSHA},
-	}})
+	}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv := xds.New(cfg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -327,4 +332,49 @@ func TestNodeError(t *testing.T) {
 		}
 	}
 	require.Equal(t, `node frontend.v1.0: metadata outbound_address: "localhost:15001": a listener binds an IP address, not a name`, srv.Nodes()[0].Error)
+}
+
+// A rejected version is not sent again at once (go-control-plane alone would answer the NACK
+// with the same version, in a loop) but retried with backoff, so a transient rejection — Envoy
+// refusing a Wasm filter whose module it is still fetching — heals by itself.
+func TestNACKRetry(t *testing.T) {
+	srv, addr := startServer(t, func(c *xds.Config) { c.RetryBase, c.RetryMax = 20*time.Millisecond, 40*time.Millisecond })
+	srv.Update(mesh(t, 90, 10), 1)
+	var mu sync.Mutex
+	rejections := 0
+	transient := func(typeURL string, res []*anypb.Any) error {
+		if typeURL != resource.ExtensionConfigType || len(res) < 5 {
+			return nil
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if rejections < 3 {
+			rejections++
+			return errors.New("Unable to create Wasm HTTP filter wasmesh.plugin.late")
+		}
+		return nil
+	}
+	c := dial(t, addr, sidecar("frontend", "v1", 20000), transient)
+	waitComplete(t, c)
+	waitAcked(t, srv)
+	before := c.Responses()
+
+	srv.Update(mesh(t, 90, 10, plugin("late", "", 1)), 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, c.Wait(ctx, func(c *xdstest.Client) bool {
+		return slices.Contains(c.State(resource.ExtensionConfigType).Names, "wasmesh.plugin.late") && ecdsConfig(t, c, "wasmesh.plugin.late") == "" &&
+			c.State(resource.ExtensionConfigType).NACK == "" && strings.Contains(c.State(resource.ExtensionConfigType).Version, "+retry3")
+	}))
+	waitAcked(t, srv)
+	key := crd.Key{Kind: crd.KindWasmPlugin, Namespace: "default", Name: "late"}
+	require.Equal(t, "acked", srv.ResourceNodes(key, 1)[0].State)
+	for _, n := range srv.Nodes() {
+		for _, ts := range n.Types {
+			require.Empty(t, ts.NACK, ts.Type)
+		}
+	}
+	// LDS, then ECDS: once rejected and retried three times; nothing in a loop.
+	time.Sleep(100 * time.Millisecond)
+	require.LessOrEqual(t, c.Responses()-before, 6)
 }

@@ -202,13 +202,12 @@ spec:
 metadata: {name: t}
 spec:
   services: [reviews, reviews]
-  metrics: {dimensions: [method, colour], durationBuckets: [10, 5]}
+  metrics: {dimensions: [method, colour]}
   accessLog: {enabled: yes, sampling: 150}
 `,
 			want: []string{
 				`t.yaml:5: document 1 (Telemetry "t"): spec.services[1]: service "reviews" is listed twice`,
 				`t.yaml:6: document 1 (Telemetry "t"): spec.metrics.dimensions[1]: unknown dimension "colour" (known: source_service, source_version, destination_service, destination_version, route, method, response_code_class)`,
-				`t.yaml:6: document 1 (Telemetry "t"): spec.metrics.durationBuckets[1]: buckets must be strictly increasing, got 5 after 10`,
 				`t.yaml:7: document 1 (Telemetry "t"): spec.accessLog.enabled: expected true or false, got "yes"`,
 				`t.yaml:7: document 1 (Telemetry "t"): spec.accessLog.sampling: must be between 0 and 100, got 150`,
 			},
@@ -246,6 +245,12 @@ spec:
     f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]
 `,
 			want: []string{`t.yaml:6: document 1 (WasmPlugin "p"): spec.config: the document expands to more than 100000 YAML nodes (aliases included)`},
+		},
+		{
+			// The duration histogram's buckets are Envoy's (bootstrap), not the Telemetry's.
+			name: "durationBuckets is not a field",
+			yaml: head + "kind: Telemetry\nmetadata: {name: t}\nspec:\n  metrics: {durationBuckets: [1, 5, 10]}\n",
+			want: []string{`t.yaml:5: document 1 (Telemetry "t"): spec.metrics.durationBuckets: unknown field (known: enabled, dimensions)`},
 		},
 		{
 			name: "a misspelled required field is reported once",

@@ -328,10 +328,9 @@ type Metrics struct {
 	Enabled *bool `json:"enabled,omitempty"`
 	// Dimensions are the metric tags, from: source_service, source_version,
 	// destination_service, destination_version, route, method, response_code_class.
+	// (The request-duration histogram's buckets are Envoy's: the sidecar bootstrap's
+	// stats_config.histogram_bucket_settings, docs/filters.md.)
 	Dimensions []string `json:"dimensions,omitempty"`
-	// DurationBuckets are the request-duration histogram bucket bounds in milliseconds,
-	// strictly increasing.
-	DurationBuckets []float64 `json:"durationBuckets,omitempty"`
 }
 
 // AccessLog configures the JSON access-log line.

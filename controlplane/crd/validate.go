@@ -388,15 +388,6 @@ func (v *validator) telemetry(s *TelemetrySpec) {
 			}
 			dims[d] = true
 		}
-		for i, b := range m.DurationBuckets {
-			p := fmt.Sprintf("spec.metrics.durationBuckets[%d]", i)
-			switch {
-			case b <= 0:
-				v.fail(p, "must be positive, got %v", b)
-			case i > 0 && b <= m.DurationBuckets[i-1]:
-				v.fail(p, "buckets must be strictly increasing, got %v after %v", b, m.DurationBuckets[i-1])
-			}
-		}
 	}
 	if a := s.AccessLog; a != nil {
 		if a.Sampling != nil {

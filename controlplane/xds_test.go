@@ -120,7 +120,9 @@ spec:
 		want := fmt.Sprintf(`{"services":{"reviews":{"weights":{"v1":%d,"v2":%d}}}}`, w[0], w[1])
 		require.NoError(t, sc.Wait(ctx, func(c *xdstest.Client) bool { return canaryConfig(c) == want }))
 	}
-	require.NoError(t, cp.XDS.WaitAcked(ctx))
+	rev, err := cp.Store.Revision()
+	require.NoError(t, err)
+	require.NoError(t, cp.XDS.WaitAcked(ctx, rev))
 
 	st, err := client.Status(ctx)
 	require.NoError(t, err)

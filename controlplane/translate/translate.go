@@ -112,6 +112,8 @@ type Resources struct {
 	ExtensionConfigs []*core.TypedExtensionConfig
 	// Sources maps every resource that shaped this node's configuration to where it went.
 	Sources map[crd.Key]Source
+
+	digests map[proto.Message][sha256.Size]byte // of the shared resources, computed once
 }
 
 // Messages returns the resources of one type (a short type name) in name order.
@@ -142,21 +144,27 @@ func (r *Resources) Messages(typ string) []proto.Message {
 	return out
 }
 
-// Version returns a content version of one type's resources: the first 16 hex digits of the
-// sha256 of their deterministic encoding. Equal resources give equal versions, so a push
-// that changes nothing for a type sends nothing for it.
+// Version returns a content version of one type's resources: the first 16 hex digits of a
+// sha256 over the sha256 of each resource's deterministic encoding. Equal resources give
+// equal versions, so a push that changes nothing for a type sends nothing for it.
 func (r *Resources) Version(typ string) string {
 	h := sha256.New()
-	opts := proto.MarshalOptions{Deterministic: true}
 	for _, m := range r.Messages(typ) {
-		b, err := opts.Marshal(m)
-		if err != nil {
-			panic(fmt.Sprintf("translate: marshal %T: %v", m, err)) // built here, always valid
+		d, ok := r.digests[m]
+		if !ok {
+			d = digest(m)
 		}
-		h.Write(strconv.AppendInt(nil, int64(len(b)), 10))
-		h.Write(b)
+		h.Write(d[:])
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+func digest(m proto.Message) [sha256.Size]byte {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		panic(fmt.Sprintf("translate: marshal %T: %v", m, err)) // built here, always valid
+	}
+	return sha256.Sum256(b)
 }
 
 // Mesh is what every sidecar shares, computed once per store revision by Build.
@@ -168,6 +176,7 @@ type Mesh struct {
 	builtins  []*core.TypedExtensionConfig // in chain order; empty without modules
 	plugins   []plugin                     // in chain order
 	sources   map[crd.Key]Source           // shared sources (every node)
+	digests   map[proto.Message][sha256.Size]byte
 }
 
 type plugin struct {
@@ -257,7 +266,26 @@ func Build(set *crd.Set, opts Options) (*Mesh, error) {
 			cmp.Compare(a.config.Name, b.config.Name),
 		)
 	})
+	m.digests = map[proto.Message][sha256.Size]byte{}
+	for _, msgs := range [][]proto.Message{
+		asMessages(m.clusters), asMessages(m.endpoints), asMessages(m.routes), asMessages(m.builtins),
+	} {
+		for _, x := range msgs {
+			m.digests[x] = digest(x)
+		}
+	}
+	for _, p := range m.plugins {
+		m.digests[p.config] = digest(p.config)
+	}
 	return m, nil
+}
+
+func asMessages[M proto.Message](in []M) []proto.Message {
+	out := make([]proto.Message, len(in))
+	for i, m := range in {
+		out[i] = m
+	}
+	return out
 }
 
 func phaseIndex(p string) int {
@@ -288,6 +316,7 @@ func (m *Mesh) ForNode(n Node) (*Resources, error) {
 		Clusters:  m.clusters,
 		Endpoints: m.endpoints,
 		Sources:   make(map[crd.Key]Source, len(m.sources)+len(m.plugins)),
+		digests:   m.digests,
 	}
 	for k, s := range m.sources {
 		r.Sources[k] = s

@@ -246,10 +246,8 @@ func (s *Server) setLocked(n *nodeState, res *translate.Resources) {
 		}
 		snap.Resources[responseTypes[typ]] = cache.NewResources(v, items)
 	}
-	if err := snap.Consistent(); err != nil {
-		n.err = fmt.Errorf("snapshot: %w", err)
-		return
-	}
+	// No snap.Consistent(): translate's Resources.Check (run by ForNode) checks the same
+	// references (EDS clusters and their endpoints, RDS names) and the ECDS names it skips.
 	if err := s.cache.SetSnapshot(context.Background(), n.node.ID, snap); err != nil {
 		n.err = fmt.Errorf("snapshot: %w", err)
 		return
@@ -540,15 +538,21 @@ func (s *Server) ResourceNodes(key crd.Key, generation int64) []crd.NodeStatus {
 	return out
 }
 
-// WaitAcked blocks until every connected node has acknowledged the current version of every
-// type it subscribed to (or rejected it), or ctx ends.
-func (s *Server) WaitAcked(ctx context.Context) error {
+// WaitAcked blocks until the server has translated the store revision (or a later one) and
+// every connected node has answered its current snapshot: acknowledged the current version
+// of every type it subscribed to, or rejected it. A node whose configuration cannot be built
+// counts as answered. It returns ctx's error when ctx ends first.
+func (s *Server) WaitAcked(ctx context.Context, revision uint64) error {
 	for {
 		s.mu.Lock()
-		done := true
+		done := s.revision >= revision
 		for _, n := range s.nodes {
-			if n.streams == 0 {
+			if n.streams == 0 || !done || n.err != nil {
 				continue
+			}
+			if n.revision < revision {
+				done = false
+				break
 			}
 			for typ, ts := range n.types {
 				if want := n.versions[typ]; ts.acked != want && ts.nackVersion != want {

@@ -99,7 +99,7 @@ func waitAcked(t testing.TB, srv *xds.Server) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	require.NoError(t, srv.WaitAcked(ctx))
+	require.NoError(t, srv.WaitAcked(ctx, 0))
 }
 
 // waitFor waits until every node the client holds has all five types.

@@ -3,7 +3,6 @@ package match
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"regexp"
 	"regexp/syntax"
 	"strings"
@@ -391,19 +390,47 @@ func queryParam(q, name string) (string, bool) {
 		}
 		k, v, _ := strings.Cut(part, "=")
 		if strings.ContainsAny(k, "%+") {
-			if u, err := url.QueryUnescape(k); err == nil {
-				k = u
-			}
+			k = unescape(k)
 		}
 		if k != name {
 			continue
 		}
 		if strings.ContainsAny(v, "%+") {
-			if u, err := url.QueryUnescape(v); err == nil {
-				v = u
-			}
+			v = unescape(v)
 		}
 		return v, true
 	}
 	return "", false
+}
+
+// unescape decodes a query component ('+' is a space, %XX a byte); a malformed escape is kept
+// as is. (net/url would add ~100 KB to every module.)
+func unescape(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '+':
+			b = append(b, ' ')
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
 }

@@ -91,3 +91,10 @@ func ExampleDecode() {
 	fmt.Println(m.Matches(req))
 	// Output: true
 }
+
+func TestUnescape(t *testing.T) {
+	tests := map[string]string{"a+b": "a b", "a%20b": "a b", "%zz": "%zz", "%4": "%4", "%41%42": "AB", "x%2": "x%2"}
+	for in, want := range tests {
+		require.Equal(t, want, unescape(in), in)
+	}
+}

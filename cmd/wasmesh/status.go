@@ -67,7 +67,7 @@ func printStatus(w io.Writer, st *api.StatusResponse) {
 		head = append(head, t.title)
 	}
 	fmt.Fprintln(tw, strings.Join(append(head, "PENDING"), "\t"))
-	var nacks []string
+	var nacks, errs []string
 	for _, n := range st.Nodes {
 		row := []string{n.ID, orDash(n.Service), orDash(n.Version), yesNo(n.Connected)}
 		byType := map[string]api.TypeStatus{}
@@ -75,14 +75,17 @@ func printStatus(w io.Writer, st *api.StatusResponse) {
 		for _, t := range n.Types {
 			byType[t.Type] = t
 			if t.Pending {
-				pending = append(pending, t.Type+"@"+t.Sent)
+				pending = append(pending, t.Type+"@"+shortVersion(t.Sent))
 			}
 			if t.NACK != "" {
 				nacks = append(nacks, fmt.Sprintf("%s %s version %s: %s", n.ID, t.Type, orDash(t.NACKVersion), t.NACK))
 			}
 		}
+		if n.Error != "" {
+			errs = append(errs, n.ID+": "+n.Error)
+		}
 		for _, t := range statusTypes {
-			cell := orDash(byType[t.name].Acked)
+			cell := orDash(shortVersion(byType[t.name].Acked))
 			if byType[t.name].NACK != "" {
 				cell += "!"
 			}
@@ -96,6 +99,12 @@ func printStatus(w io.Writer, st *api.StatusResponse) {
 		fmt.Fprintln(w, "\nNACKs (! above: the node refused a version and runs its last ACKed one):")
 		for _, n := range nacks {
 			fmt.Fprintln(w, "  "+n)
+		}
+	}
+	if len(errs) > 0 {
+		fmt.Fprintln(w, "\nErrors (the control plane cannot build these nodes' configuration; they keep their last one):")
+		for _, e := range errs {
+			fmt.Fprintln(w, "  "+e)
 		}
 	}
 	fmt.Fprintln(w)
@@ -113,6 +122,19 @@ func printStatus(w io.Writer, st *api.StatusResponse) {
 		fmt.Fprintf(tw, "%s/%s\t%d\t%s\n", strings.ToLower(string(r.Key.Kind)), r.Key.Name, r.Generation, orDash(strings.Join(ns, ", ")))
 	}
 	_ = tw.Flush()
+}
+
+// shortVersion shortens the xDS server's content versions (16 hex digits, `+retry<n>` when a
+// rejected version is pushed again) to 8 digits for the table; -o json has them whole.
+func shortVersion(v string) string {
+	base, retry, ok := strings.Cut(v, "+")
+	if len(base) > 8 {
+		base = base[:8]
+	}
+	if ok {
+		return base + "+" + retry
+	}
+	return base
 }
 
 func yesNo(b bool) string {

@@ -150,7 +150,7 @@ func (h *httpContext[F]) OnHttpRequestHeaders(_ int, endOfStream bool) types.Act
 	if h.plugin.body && !endOfStream {
 		return types.ActionPause // decide once the body is complete
 	}
-	return h.decide(false)
+	return h.decide()
 }
 
 func (h *httpContext[F]) OnHttpRequestBody(size int, endOfStream bool) types.Action {
@@ -167,10 +167,10 @@ func (h *httpContext[F]) OnHttpRequestBody(size int, endOfStream bool) types.Act
 		}
 		h.req.Body = b
 	}
-	return h.decide(true)
+	return h.decide()
 }
 
-func (h *httpContext[F]) decide(inBody bool) types.Action {
+func (h *httpContext[F]) decide() types.Action {
 	h.decided = true
 	d := h.plugin.filter.OnRequest(&h.req)
 	if d.after > 0 {
@@ -188,10 +188,7 @@ func (h *httpContext[F]) decide(inBody bool) types.Action {
 	if !h.apply(d) {
 		return types.ActionPause
 	}
-	if inBody {
-		// Headers were held with the body; continuing the body releases both.
-		return types.ActionContinue
-	}
+	// In the body callback, continuing releases the held headers with the buffered body.
 	return types.ActionContinue
 }
 

@@ -1,0 +1,27 @@
+package accesslog
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestWriter(t *testing.T) {
+	b := Object([]byte("prefix ")).String("s", "a\"b\n<").Int("i", -3).Float("f", 1.25).Bool("b", true).
+		Time("t", time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.FixedZone("x", 3600))).Close()
+	require.Equal(t, `prefix {"s":"a\"b\n\u003c","i":-3,"f":1.25,"b":true,"t":"2026-01-02T02:04:05.006Z"}`, string(b))
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(b[len("prefix "):], &m))
+	require.Equal(t, "a\"b\n<", m["s"])
+	require.Equal(t, "{}", string(Object(nil).Close()))
+}
+
+func ExampleObject() {
+	var buf []byte // reuse across requests
+	buf = Object(buf[:0]).String("method", "GET").Int("status", 200).Close()
+	fmt.Println(string(buf))
+	// Output: {"method":"GET","status":200}
+}

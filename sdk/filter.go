@@ -154,6 +154,9 @@ func (h *httpContext[F]) OnHttpRequestHeaders(_ int, endOfStream bool) types.Act
 }
 
 func (h *httpContext[F]) OnHttpRequestBody(size int, endOfStream bool) types.Action {
+	if h.timer != 0 {
+		return types.ActionPause // delayed: hold the body too, or Envoy would resume the headers
+	}
 	if h.decided || !h.plugin.body {
 		return types.ActionContinue
 	}

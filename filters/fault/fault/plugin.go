@@ -92,6 +92,15 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 	return types.ActionContinue
 }
 
+// OnHttpRequestBody holds the body of a delayed stream: in Envoy, a body callback returning
+// Continue would resume the headers the delay stopped.
+func (h *httpContext) OnHttpRequestBody(int, bool) types.Action {
+	if h.timer != 0 {
+		return types.ActionPause
+	}
+	return types.ActionContinue
+}
+
 // resume runs on the root context's tick when the delay is over.
 func (h *httpContext) resume() {
 	h.timer = 0

@@ -52,3 +52,18 @@ func TestPluginAbortNative(t *testing.T) {
 	require.NotNil(t, resp)
 	require.Equal(t, uint32(503), resp.StatusCode)
 }
+
+// A body arriving while the stream is delayed is held: continuing it would resume the stream.
+func TestPluginDelayHoldsBodyNative(t *testing.T) {
+	opt := proxytest.NewEmulatorOption().WithPluginContext(NewPluginContext).
+		WithPluginConfiguration([]byte(`{"rules":[{"delay":{"fixed":"20ms"}}]}`))
+	host, reset := proxytest.NewHostEmulator(opt)
+	defer reset()
+	require.Equal(t, types.OnPluginStartStatusOK, host.StartPlugin())
+	id := host.InitializeHttpContext()
+	require.Equal(t, types.ActionPause, host.CallOnRequestHeaders(id, [][2]string{{":method", "POST"}, {":path", "/"}, {":authority", "reviews"}}, false))
+	require.Equal(t, types.ActionPause, host.CallOnRequestBody(id, []byte("data"), true))
+	time.Sleep(25 * time.Millisecond)
+	host.Tick()
+	require.Equal(t, types.ActionContinue, host.GetCurrentHttpStreamAction(id))
+}

@@ -19,10 +19,12 @@ import (
 	endpoint "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	faultv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/fault/v3"
 	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	wasmfilter "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/wasm/v3"
 	hcm "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	wasmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/wasm/v3"
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -44,8 +46,10 @@ const (
 	BundleFile = "wasmesh.wasm"
 	// WasmRuntime is the Wasm runtime of stock Envoy.
 	WasmRuntime = "envoy.wasm.runtime.v8"
-	// WasmTypeURL is the only type the chain's ECDS filters accept.
+	// WasmTypeURL is the type of every ECDS filter config wasmesh sends.
 	WasmTypeURL = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"
+	// FaultTypeURL is the type of a WasmPlugin slot's default config (see pluginFilter).
+	FaultTypeURL = "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault"
 )
 
 // ECDSName returns the ECDS name of a built-in filter: `wasmesh.<filter>`.
@@ -185,6 +189,7 @@ type plugin struct {
 	phase    string
 	priority int32
 	services []string // nil: every sidecar
+	failOpen bool
 	config   *core.TypedExtensionConfig
 }
 
@@ -327,7 +332,7 @@ func (m *Mesh) ForNode(n Node) (*Resources, error) {
 		if p.services != nil && !slices.Contains(p.services, n.Service) {
 			continue
 		}
-		f := ecdsFilter(p.config.Name)
+		f := pluginFilter(p.config.Name, p.failOpen)
 		if p.phase == crd.PhaseBefore {
 			before = append(before, f)
 		} else {
@@ -615,6 +620,26 @@ func ecdsFilter(name string) *hcm.HttpFilter {
 	}
 }
 
+// pluginFilter is a WasmPlugin's slot in the chain: its ECDS config and, while Envoy has
+// accepted none (a new plugin whose module Envoy is still fetching, or whose config Envoy
+// refuses), a default that does what the plugin's failure policy says: Envoy's fault filter
+// doing nothing (fail open) or answering 503 (fail closed, as Envoy answers for a Wasm
+// filter that failed to load).
+func pluginFilter(name string, failOpen bool) *hcm.HttpFilter {
+	def := &faultv3.HTTPFault{}
+	if !failOpen {
+		def.Abort = &faultv3.FaultAbort{
+			ErrorType:  &faultv3.FaultAbort_HttpStatus{HttpStatus: 503},
+			Percentage: &typev3.FractionalPercent{Numerator: 100, Denominator: typev3.FractionalPercent_HUNDRED},
+		}
+	}
+	f := ecdsFilter(name)
+	cd := f.GetConfigDiscovery()
+	cd.TypeUrls = append(cd.TypeUrls, FaultTypeURL)
+	cd.DefaultConfig = mustAny(def)
+	return f
+}
+
 func httpListener(name string, addr *core.Address, h *hcm.HttpConnectionManager) *listener.Listener {
 	return &listener.Listener{
 		Name:    name,
@@ -704,7 +729,7 @@ func moduleCode(opts Options, sha string) *core.AsyncDataSource {
 	}}}
 }
 
-func wasmConfig(name, rootID, vmID string, code *core.AsyncDataSource, configuration string, failOpen bool) *core.TypedExtensionConfig {
+func wasmConfig(name, rootID, vmID string, code *core.AsyncDataSource, configuration string, failOpen, nackOnMiss bool) *core.TypedExtensionConfig {
 	policy := wasmv3.FailurePolicy_FAIL_CLOSED
 	if failOpen {
 		policy = wasmv3.FailurePolicy_FAIL_OPEN
@@ -713,14 +738,41 @@ func wasmConfig(name, rootID, vmID string, code *core.AsyncDataSource, configura
 		Name:   name,
 		RootId: rootID,
 		Vm: &wasmv3.PluginConfig_VmConfig{VmConfig: &wasmv3.VmConfig{
-			VmId:    vmID,
-			Runtime: WasmRuntime,
-			Code:    code,
+			VmId:                vmID,
+			Runtime:             WasmRuntime,
+			Code:                code,
+			NackOnCodeCacheMiss: nackOnMiss,
 		}},
 		Configuration: mustAny(wrapperspb.String(configuration)),
 		FailurePolicy: policy,
 	}}
 	return &core.TypedExtensionConfig{Name: name, TypedConfig: mustAny(w)}
+}
+
+// AttemptEnv is the VM environment variable that numbers a WasmPlugin config's pushes after
+// a rejection (see WithAttempt).
+const AttemptEnv = "WASMESH_ATTEMPT"
+
+// WithAttempt returns the resources with every WasmPlugin ECDS config marked as push attempt
+// n (the VM environment variable WASMESH_ATTEMPT=n). Envoy skips an ECDS config equal to one
+// it saw, even one it refused on a module cache miss, so the xDS server's re-push after a
+// rejection must differ; the marker leaves the VM (keyed by vm_id, its configuration and
+// code) and the plugin configuration as they are.
+func (r *Resources) WithAttempt(n int) *Resources {
+	out := *r
+	out.ExtensionConfigs = make([]*core.TypedExtensionConfig, len(r.ExtensionConfigs))
+	for i, c := range r.ExtensionConfigs {
+		out.ExtensionConfigs[i] = c
+		var w wasmfilter.Wasm
+		if c.GetTypedConfig().UnmarshalTo(&w) != nil || !w.GetConfig().GetVmConfig().GetNackOnCodeCacheMiss() {
+			continue
+		}
+		w.Config.GetVmConfig().EnvironmentVariables = &wasmv3.EnvironmentVariables{
+			KeyValues: map[string]string{AttemptEnv: strconv.Itoa(n)},
+		}
+		out.ExtensionConfigs[i] = &core.TypedExtensionConfig{Name: c.Name, TypedConfig: mustAny(&w)}
+	}
+	return &out
 }
 
 // builtinConfigs returns the built-in filters' ECDS configs in chain order, from the bundle
@@ -738,7 +790,7 @@ func builtinConfigs(configs map[string][]byte, opts Options) ([]*core.TypedExten
 			missing = append(missing, f+".wasm")
 			continue
 		}
-		out = append(out, wasmConfig(ECDSName(f), f, vmID, moduleCode(opts, sha), string(configs[f]), false))
+		out = append(out, wasmConfig(ECDSName(f), f, vmID, moduleCode(opts, sha), string(configs[f]), false, false))
 	}
 	if len(missing) == len(Filters()) {
 		return nil, nil // no built-in modules at all: a chain without built-in filters
@@ -771,8 +823,12 @@ func pluginOf(w *crd.WasmPlugin, opts Options) (plugin, error) {
 	name := PluginECDSName(key)
 	rootID := w.Spec.RootID
 	p := plugin{
-		key: key, gen: w.Metadata.Generation, phase: w.Spec.EffectivePhase(), priority: w.Spec.Priority,
-		config: wasmConfig(name, rootID, name, moduleCode(opts, w.Spec.Module.SHA256), configuration, w.Spec.FailOpen),
+		key: key, gen: w.Metadata.Generation, phase: w.Spec.EffectivePhase(), priority: w.Spec.Priority, failOpen: w.Spec.FailOpen,
+		// Envoy builds a Wasm filter at once, and so can refuse a config the plugin rejects
+		// (a NACK naming it), only when it holds the module; fetching it is asynchronous and
+		// a failure then goes unreported. So on a cache miss Envoy refuses the config and
+		// fetches the module, and the xDS server pushes it again (see WithAttempt).
+		config: wasmConfig(name, rootID, name, moduleCode(opts, w.Spec.Module.SHA256), configuration, w.Spec.FailOpen, true),
 	}
 	if len(w.Spec.Selector.Services) > 0 {
 		p.services = slices.Sorted(slices.Values(w.Spec.Selector.Services))

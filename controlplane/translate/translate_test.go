@@ -331,3 +331,31 @@ func FuzzTranslate(f *testing.F) {
 		}
 	})
 }
+
+// A re-push after a rejection marks the WasmPlugin configs only: Envoy then builds them again
+// (it skips a config equal to one it saw), while the built-in filters' configs, and so their
+// VMs, stay as they are.
+func TestWithAttempt(t *testing.T) {
+	data, err := os.ReadFile("testdata/full.in.yaml")
+	require.NoError(t, err)
+	res, err := translate(loadCase(t, data))
+	require.NoError(t, err)
+	again := res.WithAttempt(2)
+	require.NotEqual(t, res.Version(TypeExtensionConfigs), again.Version(TypeExtensionConfigs))
+	require.Equal(t, res.Version(TypeListeners), again.Version(TypeListeners))
+	for i, c := range res.ExtensionConfigs {
+		a := again.ExtensionConfigs[i]
+		require.Equal(t, c.Name, a.Name)
+		w, wa := wasmOf(t, c), wasmOf(t, a)
+		if !strings.HasPrefix(c.Name, "wasmesh.plugin.") {
+			require.Same(t, c, a, c.Name)
+			require.False(t, w.Config.GetVmConfig().GetNackOnCodeCacheMiss(), c.Name)
+			continue
+		}
+		require.True(t, wa.Config.GetVmConfig().GetNackOnCodeCacheMiss(), c.Name)
+		require.Equal(t, map[string]string{AttemptEnv: "2"}, wa.Config.GetVmConfig().GetEnvironmentVariables().GetKeyValues(), c.Name)
+		wa.Config.GetVmConfig().EnvironmentVariables = nil
+		require.True(t, proto.Equal(w, wa), c.Name)
+	}
+	require.Nil(t, wasmOf(t, res.ExtensionConfigs[2]).Config.GetVmConfig().GetEnvironmentVariables(), "the original is untouched")
+}

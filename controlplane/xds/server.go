@@ -63,7 +63,7 @@ type Config struct {
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// RetryBase and RetryMax bound the backoff between re-pushes of a rejected version
-	// (defaults 1s and 30s).
+	// (defaults 500ms and 30s).
 	RetryBase, RetryMax time.Duration
 }
 
@@ -141,7 +141,7 @@ func New(cfg Config) *Server {
 		cfg.Now = time.Now
 	}
 	if cfg.RetryBase <= 0 {
-		cfg.RetryBase = time.Second
+		cfg.RetryBase = 500 * time.Millisecond
 	}
 	if cfg.RetryMax <= 0 {
 		cfg.RetryMax = 30 * time.Second
@@ -230,16 +230,19 @@ func (s *Server) setLocked(n *nodeState, res *translate.Resources) {
 	versions := map[string]string{}
 	for _, typ := range translate.TypeNames() {
 		v := res.Version(typ)
+		msgs := res.Messages(typ)
 		if ts := n.types[typ]; ts != nil {
 			if base, _, _ := strings.Cut(n.versions[typ], "+"); base != v {
 				ts.retries = 0 // new content: a fresh start
 				stopTimer(ts)
 			} else if ts.retries > 0 {
 				v += "+retry" + strconv.Itoa(ts.retries)
+				if typ == translate.TypeExtensionConfigs {
+					msgs = res.WithAttempt(ts.retries).Messages(typ)
+				}
 			}
 		}
 		versions[typ] = v
-		msgs := res.Messages(typ)
 		items := make([]types.Resource, len(msgs))
 		for i, m := range msgs {
 			items[i] = m

@@ -77,7 +77,11 @@ func Decode(v config.Value) Spec {
 			if re, ok := rv.String(); ok {
 				n++
 				p.Regex = re
-				checkRegex(rv, re)
+				if re == "" {
+					rv.Errorf("must not be empty")
+				} else {
+					checkRegex(rv, re)
+				}
 			}
 		}
 		if n != 1 {

@@ -63,6 +63,7 @@ func TestDecodeErrors(t *testing.T) {
 	tests := []struct{ match, want string }{
 		{`{"path":{"regex":"(a"}}`, "match.path.regex: missing closing )"},
 		{`{"path":{}}`, "match.path: want exactly one of exact, prefix, regex"},
+		{`{"path":{"regex":""}}`, "match.path.regex: must not be empty"},
 		{`{"headers":[{"name":"x","exact":"a","prefix":"b"}]}`, "match.headers[0]: want exactly one of exact, prefix, regex, present, absent"},
 		{`{"headers":[{"name":"X-User","present":true}]}`, `match.headers[0].name: header name "X-User" must be lowercase`},
 		{`{"query":[{"name":"a","absent":true}]}`, "match.query[0]: want exactly one of exact, prefix, regex, present\nmatch.query[0].absent: unknown key"},

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -181,6 +182,7 @@ type Mesh struct {
 	plugins   []plugin                     // in chain order
 	sources   map[crd.Key]Source           // shared sources (every node)
 	digests   map[proto.Message][sha256.Size]byte
+	index     *index // of the shared clusters and routes, checked
 }
 
 type plugin struct {
@@ -271,6 +273,9 @@ func Build(set *crd.Set, opts Options) (*Mesh, error) {
 			cmp.Compare(a.config.Name, b.config.Name),
 		)
 	})
+	if m.index, err = newIndex(m.clusters, m.endpoints, m.routes); err != nil {
+		return nil, fmt.Errorf("inconsistent translation: %w", err)
+	}
 	m.digests = map[proto.Message][sha256.Size]byte{}
 	for _, msgs := range [][]proto.Message{
 		asMessages(m.clusters), asMessages(m.endpoints), asMessages(m.routes), asMessages(m.builtins),
@@ -376,7 +381,14 @@ func (m *Mesh) ForNode(n Node) (*Resources, error) {
 			}
 		}
 	}
-	if err := r.Check(); err != nil {
+	// The shared resources were checked once by Build; the node adds listeners and the
+	// inbound|app cluster.
+	idx := m.index
+	if len(r.Clusters) != len(m.clusters) {
+		idx = &index{clusters: maps.Clone(m.index.clusters), routes: m.index.routes}
+		idx.clusters[ClusterApp] = cluster.Cluster_STATIC
+	}
+	if err := r.checkListeners(idx); err != nil {
 		return nil, fmt.Errorf("node %s: %w", n.ID, err)
 	}
 	return r, nil
@@ -395,34 +407,60 @@ func (m *Mesh) builtinFilters() []*hcm.HttpFilter {
 // configuration a listener names exists, and every ECDS name a listener's filter chain
 // references is defined (and nothing else is).
 func (r *Resources) Check() error {
+	idx, err := newIndex(r.Clusters, r.Endpoints, r.Routes)
+	return errors.Join(err, r.checkListeners(idx))
+}
+
+// index holds the names listeners may refer to: the clusters (name → type) and the route
+// configurations.
+type index struct {
+	clusters map[string]cluster.Cluster_DiscoveryType
+	routes   map[string]bool
+}
+
+// newIndex indexes clusters and route configurations and checks them against each other:
+// every EDS cluster has its endpoints, every endpoint set its EDS cluster, every cluster a
+// route names exists.
+func newIndex(clusters []*cluster.Cluster, endpoints []*endpoint.ClusterLoadAssignment, routes []*route.RouteConfiguration) (*index, error) {
 	var errs []error
-	clusters := map[string]*cluster.Cluster{}
-	for _, c := range r.Clusters {
-		clusters[c.Name] = c
+	idx := &index{clusters: make(map[string]cluster.Cluster_DiscoveryType, len(clusters)), routes: map[string]bool{}}
+	for _, c := range clusters {
+		idx.clusters[c.Name] = c.GetType()
 	}
-	cla := map[string]bool{}
-	for _, e := range r.Endpoints {
+	cla := make(map[string]bool, len(endpoints))
+	for _, e := range endpoints {
 		cla[e.ClusterName] = true
-		if c, ok := clusters[e.ClusterName]; !ok || c.GetType() != cluster.Cluster_EDS {
+		if t, ok := idx.clusters[e.ClusterName]; !ok || t != cluster.Cluster_EDS {
 			errs = append(errs, fmt.Errorf("endpoints %q: no EDS cluster of that name", e.ClusterName))
 		}
 	}
-	for _, c := range r.Clusters {
+	for _, c := range clusters {
 		if c.GetType() == cluster.Cluster_EDS && !cla[c.Name] {
 			errs = append(errs, fmt.Errorf("cluster %q: EDS without endpoints", c.Name))
 		}
 	}
-	routeNames := map[string]bool{}
-	for _, rc := range r.Routes {
-		routeNames[rc.Name] = true
+	for _, rc := range routes {
+		idx.routes[rc.Name] = true
 		for _, vh := range rc.VirtualHosts {
 			for _, rt := range vh.Routes {
-				if c := rt.GetRoute().GetCluster(); c != "" && clusters[c] == nil {
+				if c := rt.GetRoute().GetCluster(); c != "" && !idx.hasCluster(c) {
 					errs = append(errs, fmt.Errorf("route %q: virtual host %q: cluster %q is not defined", rc.Name, vh.Name, c))
 				}
 			}
 		}
 	}
+	return idx, joinErrs(errs)
+}
+
+func (idx *index) hasCluster(name string) bool {
+	_, ok := idx.clusters[name]
+	return ok
+}
+
+// checkListeners checks what the listeners refer to: route configurations, clusters of
+// inline routes, and ECDS names (each referenced one defined, each defined one referenced).
+func (r *Resources) checkListeners(idx *index) error {
+	var errs []error
 	ecds := map[string]bool{}
 	for _, e := range r.ExtensionConfigs {
 		ecds[e.Name] = true
@@ -435,12 +473,12 @@ func (r *Resources) Check() error {
 				if nf.GetTypedConfig() == nil || nf.GetTypedConfig().UnmarshalTo(&h) != nil {
 					continue
 				}
-				if rds := h.GetRds(); rds != nil && !routeNames[rds.RouteConfigName] {
+				if rds := h.GetRds(); rds != nil && !idx.routes[rds.RouteConfigName] {
 					errs = append(errs, fmt.Errorf("listener %q: route configuration %q is not defined", l.Name, rds.RouteConfigName))
 				}
 				for _, rt := range h.GetRouteConfig().GetVirtualHosts() {
 					for _, x := range rt.Routes {
-						if c := x.GetRoute().GetCluster(); c != "" && clusters[c] == nil {
+						if c := x.GetRoute().GetCluster(); c != "" && !idx.hasCluster(c) {
 							errs = append(errs, fmt.Errorf("listener %q: cluster %q is not defined", l.Name, c))
 						}
 					}

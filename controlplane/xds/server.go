@@ -508,8 +508,9 @@ func (s *Server) Nodes() []api.NodeStatus {
 // ResourceNodes implements api.StatusSource: the connected nodes whose current snapshot
 // carries the resource. A node is "acked" when it acknowledged the current version of every
 // xDS type carrying the resource, "nacked" when it rejected one of them (Error names the type
-// and quotes the node), else "pending"; a snapshot built from an older generation of the
-// resource is "pending" too. Version is the store revision the snapshot was built from.
+// and quotes the node) and the retry was rejected too, else "pending"; a snapshot built from
+// an older generation of the resource is "pending" too. Version is the store revision the
+// snapshot was built from.
 func (s *Server) ResourceNodes(key crd.Key, generation int64) []crd.NodeStatus {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -527,6 +528,10 @@ func (s *Server) ResourceNodes(key crd.Key, generation int64) []crd.NodeStatus {
 		for _, typ := range src.Types {
 			ts, want := n.types[typ], n.versions[typ]
 			switch {
+			case ts != nil && ts.nack != "" && ts.nackVersion == want && ts.retries == 0 && ts.retry != nil:
+				// A first refusal is retried before it counts: Envoy refuses a WasmPlugin
+				// whose module it is still fetching.
+				ns.State, ns.Error = "pending", typ+": refused once, retrying: "+ts.nack
 			case ts != nil && ts.nack != "" && ts.nackVersion == want:
 				ns.State, ns.Error = "nacked", typ+": "+ts.nack
 			case ns.State == "acked" && (ts == nil || ts.acked != want):

@@ -215,9 +215,10 @@ func TestUpdatePushesOnlyWhatChanged(t *testing.T) {
 }
 
 // A rejected update is a NACK with the node's error text, per node, type and resource; the
-// node keeps running its last accepted version; a later accepted update clears it.
+// node keeps running its last accepted version; the first refusal counts once its retry is
+// refused too; a later accepted update clears it.
 func TestNACKBookkeeping(t *testing.T) {
-	srv, addr := startServer(t)
+	srv, addr := startServer(t, func(c *xds.Config) { c.RetryBase, c.RetryMax = 10*time.Millisecond, 10*time.Millisecond })
 	srv.Update(mesh(t, 90, 10), 1)
 	reject := func(typeURL string, res []*anypb.Any) error {
 		if typeURL != resource.ExtensionConfigType {
@@ -240,6 +241,23 @@ func TestNACKBookkeeping(t *testing.T) {
 
 	broken := plugin("broken", "frontend", 1)
 	srv.Update(mesh(t, 90, 10, broken), 2)
+	key := crd.Key{Kind: crd.KindWasmPlugin, Namespace: "default", Name: "broken"}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		ns := srv.ResourceNodes(key, 1)
+		if len(ns) == 1 && ns[0].State == "nacked" {
+			break
+		}
+		if len(ns) == 1 && ns[0].State == "pending" && ns[0].Error != "" {
+			require.Equal(t, "extension_configs: refused once, retrying: Unable to create Wasm plugin wasmesh.plugin.broken", ns[0].Error)
+		}
+		select {
+		case <-srv.Changed():
+		case <-ctx.Done():
+			t.Fatalf("never nacked: %+v", ns)
+		}
+	}
 	waitAcked(t, srv)
 	require.Equal(t, "Unable to create Wasm plugin wasmesh.plugin.broken", cf.State(resource.ExtensionConfigType).NACK)
 	require.Equal(t, good, cf.State(resource.ExtensionConfigType).Version, "the node keeps its accepted config")
@@ -257,11 +275,9 @@ func TestNACKBookkeeping(t *testing.T) {
 		}
 	}
 	require.Equal(t, "Unable to create Wasm plugin wasmesh.plugin.broken", ecds.NACK)
-	require.Equal(t, ecds.Sent, ecds.NACKVersion)
+	require.Contains(t, ecds.NACKVersion, "+retry")
 	require.Equal(t, good, ecds.Acked)
-	require.False(t, ecds.Pending)
 
-	key := crd.Key{Kind: crd.KindWasmPlugin, Namespace: "default", Name: "broken"}
 	require.Equal(t, []crd.NodeStatus{{Node: fe.ID, State: "nacked", Version: "2",
 		Error: "extension_configs: Unable to create Wasm plugin wasmesh.plugin.broken"}}, srv.ResourceNodes(key, 1))
 	// The reviews sidecar does not get the plugin and ACKed everything.

@@ -28,10 +28,15 @@ const (
 	faultDelayConfig = `{"services": {"reviews": {"rules": [{"name": "delay", "delay": {"fixed": "150ms", "percentage": 100}}]}}}`
 	faultAbortConfig = `{"services": {"reviews": {"rules": [{"name": "abort", "abort": {"httpStatus": 503, "percentage": 25}}]}}}`
 	faultNoneConfig  = `{"services": {"reviews": {}}}`
-	telemetryConfig  = `{"services": {"reviews": {
-		"metrics": {"dimensions": ["source_service", "destination_service", "destination_version", "method", "response_code_class"]},
-		"accessLog": {"sampling": 100},
-		"tracing": {}}}}`
+	telemetryConfig  = `{"services": {
+		"reviews": {
+			"metrics": {"dimensions": ["source_service", "destination_service", "destination_version", "method", "response_code_class"]},
+			"accessLog": {"sampling": 100},
+			"tracing": {}},
+		"ratings": {
+			"metrics": {"dimensions": ["source_service", "destination_service", "destination_version", "method", "response_code_class"]},
+			"accessLog": {"sampling": 100},
+			"tracing": {}}}}`
 )
 
 // mesh is one Envoy with a filter chain in front of reviews v1 and v2 upstreams.

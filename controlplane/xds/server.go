@@ -273,11 +273,16 @@ func stopTimer(ts *typeState) {
 	}
 }
 
+// maxRetries bounds the re-pushes of one rejected version: what still fails then (about half
+// a minute later with the default backoff) is a real refusal, and Envoy would only log it
+// again. A new version starts over.
+const maxRetries = 6
+
 // scheduleRetryLocked re-pushes a rejected version after a backoff: a rejection can be
 // transient (Envoy refuses a Wasm filter whose module it is still fetching, then has it in
 // its cache), and a node that never rejected anything pays nothing.
 func (s *Server) scheduleRetryLocked(n *nodeState, typ string, ts *typeState) {
-	if ts.retry != nil {
+	if ts.retry != nil || ts.retries >= maxRetries {
 		return
 	}
 	delay := s.cfg.RetryBase << min(ts.retries, 16)
@@ -494,11 +499,15 @@ func (s *Server) Nodes() []api.NodeStatus {
 			if ts == nil {
 				continue
 			}
-			ns.Types = append(ns.Types, api.TypeStatus{
+			tstat := api.TypeStatus{
 				Type: typ, Acked: ts.acked, Sent: ts.sent,
-				Pending: ts.sent != "" && ts.sent != ts.acked && ts.sent != ts.nackVersion,
+				Pending: ts.sent != "" && ts.sent != ts.acked && !sameContent(ts.sent, ts.nackVersion),
 				NACK:    ts.nack, NACKVersion: ts.nackVersion,
-			})
+			}
+			if firstRefusal(ts) { // retried before it counts (see ResourceNodes)
+				tstat.Pending, tstat.NACK, tstat.NACKVersion = true, "", ""
+			}
+			ns.Types = append(ns.Types, tstat)
 		}
 		out = append(out, ns)
 	}
@@ -528,11 +537,11 @@ func (s *Server) ResourceNodes(key crd.Key, generation int64) []crd.NodeStatus {
 		for _, typ := range src.Types {
 			ts, want := n.types[typ], n.versions[typ]
 			switch {
-			case ts != nil && ts.nack != "" && ts.nackVersion == want && ts.retries == 0 && ts.retry != nil:
+			case ts != nil && sameContent(ts.nackVersion, want) && firstRefusal(ts):
 				// A first refusal is retried before it counts: Envoy refuses a WasmPlugin
 				// whose module it is still fetching.
 				ns.State, ns.Error = "pending", typ+": refused once, retrying: "+ts.nack
-			case ts != nil && ts.nack != "" && ts.nackVersion == want:
+			case ts != nil && ts.nack != "" && sameContent(ts.nackVersion, want):
 				ns.State, ns.Error = "nacked", typ+": "+ts.nack
 			case ns.State == "acked" && (ts == nil || ts.acked != want):
 				ns.State = "pending"
@@ -544,6 +553,23 @@ func (s *Server) ResourceNodes(key crd.Key, generation int64) []crd.NodeStatus {
 		out = append(out, ns)
 	}
 	return out
+}
+
+// sameContent reports whether two versions carry the same resources: equal but for the
+// `+retry<n>` suffix of a re-push.
+func sameContent(a, b string) bool {
+	if a == "" || b == "" {
+		return a == b
+	}
+	a, _, _ = strings.Cut(a, "+")
+	b, _, _ = strings.Cut(b, "+")
+	return a == b
+}
+
+// firstRefusal reports whether the type's rejection is a first one whose retry is pending: it
+// does not count yet, since Envoy refuses a WasmPlugin whose module it is still fetching.
+func firstRefusal(ts *typeState) bool {
+	return ts.nack != "" && ts.retries == 0 && ts.retry != nil
 }
 
 // WaitAcked blocks until the server has translated the store revision (or a later one) and

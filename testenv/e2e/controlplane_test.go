@@ -230,7 +230,9 @@ func TestControlPlaneEndToEnd(t *testing.T) {
 		require.NoError(t, err)
 		t.Logf("keep-alive: %d requests (%d after the apply), %d on a reused connection, %d failed", sent.Load(), sent.Load()-before, reused.Load(), failed.Load())
 		require.Zero(t, failed.Load(), "first failure: %v", firstErr.Load())
-		require.Equal(t, sent.Load()-1, reused.Load(), "the connection was not kept alive")
+		// The client's one connection may already be open (earlier subtests): at most the
+		// first request dials.
+		require.GreaterOrEqual(t, reused.Load(), sent.Load()-1, "the connection was not kept alive")
 		m.applyCanary(t, 90, 10)
 	})
 	t.Run("a filter that fails only in Envoy is a NACK", func(t *testing.T) {

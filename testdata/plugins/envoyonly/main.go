@@ -22,7 +22,8 @@ func (*vmContext) NewPluginContext(uint32) types.PluginContext { return &pluginC
 type pluginContext struct{ types.DefaultPluginContext }
 
 func (*pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
-	id, err := proxywasm.GetProperty([]string{"node", "id"})
+	// Envoy 1.40 has the node under xds.node (a bare "node" property is not found).
+	id, err := proxywasm.GetProperty([]string{"xds", "node", "id"})
 	if err != nil || len(id) == 0 {
 		return types.OnPluginStartStatusOK
 	}

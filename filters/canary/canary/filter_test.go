@@ -104,3 +104,13 @@ func TestNoWeights(t *testing.T) {
 	d = f.Decide(&sdk.Request{Authority: "reviews", Path: "/"}, "")
 	require.Equal(t, Decision{How: ByNothing, Service: "reviews"}, d)
 }
+
+func BenchmarkDecideSticky(b *testing.B) {
+	c, _ := ParseConfig([]byte(reviewsConfig))
+	f, _ := New(c)
+	req := sdk.Request{Method: "GET", Path: "/", Authority: "reviews", Headers: sdk.Headers{{"x-user", "user-123"}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		f.Decide(&req, "")
+	}
+}

@@ -118,3 +118,13 @@ func TestAbortRate(t *testing.T) {
 	}
 	require.InDelta(t, 25, 100*float64(aborted)/float64(n), 1.5)
 }
+
+func BenchmarkDecideNoFault(b *testing.B) {
+	c, _ := ParseConfig([]byte(`{"services":{"reviews":{"rules":[{"match":{"path":{"prefix":"/slow"}},"delay":{"fixed":"1s"}}]}}}`))
+	f, _ := New(c)
+	req := sdk.Request{Method: "GET", Path: "/", Authority: "reviews", Headers: sdk.Headers{{"user-agent", "curl"}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		f.Decide(&req)
+	}
+}

@@ -58,3 +58,13 @@ func TestRewriteRootPrefix(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, "/v2/items", d.Path)
 }
+
+func BenchmarkDecide(b *testing.B) {
+	c, _ := ParseConfig([]byte(`{"services":{"reviews":{"rules":[{"match":{"headers":[{"name":"x-user","regex":"^tester-"}]},"destination":{"version":"v3"}},{"match":{"headers":[{"name":"x-user","exact":"jason"}]},"destination":{"version":"v2"}}]}}}`))
+	f, _ := New(c)
+	req := sdk.Request{Method: "GET", Path: "/r/1", Authority: "reviews:9080", Headers: sdk.Headers{{"user-agent", "curl"}, {"x-user", "jason"}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		f.Decide(&req)
+	}
+}

@@ -79,8 +79,9 @@ type empty struct{}
 
 // FilterConfigs returns the JSON configuration of each built-in filter (keyed by filter
 // name) for the resources: the per-service map `{"services": {...}}` with an entry for every
-// Service (`{}` when no resource configures the filter for it). The output is deterministic:
-// services and map keys are sorted.
+// Service (`{}` when no resource configures the filter for it, except the fault filter's
+// `{"triggerHeader":{"enabled":false}}`: its trigger header is on by default). The output is
+// deterministic: services and map keys are sorted.
 func FilterConfigs(set *crd.Set) (map[string][]byte, error) {
 	if err := checkServiceNames(set); err != nil {
 		return nil, err
@@ -93,6 +94,9 @@ func FilterConfigs(set *crd.Set) (map[string][]byte, error) {
 		for _, f := range Filters() {
 			maps[f][s.Metadata.Name] = empty{}
 		}
+		// The fault filter's trigger header is on unless turned off, and belongs to a
+		// FaultInjection: a Service without one takes no faults, triggered or not.
+		maps[FilterFault][s.Metadata.Name] = faultPolicy{TriggerHeader: &triggerHeader{Enabled: false}}
 	}
 	for _, r := range set.TrafficRoutes {
 		if len(r.Spec.Rules) > 0 {

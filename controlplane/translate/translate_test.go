@@ -199,6 +199,9 @@ func TestConfigChangeKeepsListenerAndVM(t *testing.T) {
 	}
 }
 
+// Each built-in filter's JSON is the matching part of the resources' specs, defaults resolved;
+// a Service no FaultInjection targets takes no triggered faults (the fault filter's trigger
+// header is on by default).
 func TestFilterConfigs(t *testing.T) {
 	data, err := os.ReadFile("testdata/full.in.yaml")
 	require.NoError(t, err)
@@ -212,7 +215,7 @@ func TestFilterConfigs(t *testing.T) {
 		"ratings":{"rules":[{"name":"slow","match":{"path":{"prefix":"/ratings"}},"delay":{"fixed":"500ms","percentage":10}},
 		                    {"name":"flaky","abort":{"httpStatus":503,"grpcStatus":14,"percentage":5.5}}],
 		           "triggerHeader":{"enabled":false},"maxActiveDelays":100},
-		"reviews":{}}}`, string(got["fault"]))
+		"reviews":{"triggerHeader":{"enabled":false}}}}`, string(got["fault"]))
 	require.JSONEq(t, `{"services":{
 		"ratings":{"metrics":{"enabled":false}},
 		"reviews":{"metrics":{"enabled":true,"dimensions":["source_service","destination_service"]},

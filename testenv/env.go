@@ -1,0 +1,427 @@
+package testenv
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Env is one proxy-wasm host running a filter chain: its VMs, the simulated clock, logs,
+// metrics, shared data and queues. An Env is single-threaded, like an Envoy worker: its methods
+// serialize on a mutex. Use a Pool for parallel streams.
+type Env struct {
+	mu      sync.Mutex
+	opts    options
+	rt      *runtime
+	vms     []*vm
+	plugins []*plugin
+
+	start    time.Time // simulated clock origin
+	now      time.Time // simulated now
+	realBase time.Time
+
+	logs    []Log
+	metrics *metricStore
+	shared  *sharedStore
+	queues  map[uint32]*queue
+	queueBy map[[2]string]*queue
+	nextQ   uint32
+
+	async     []func()
+	nextToken uint32
+	calls     []*UpstreamRequest
+	stream    *stream
+
+	clearRouteCalls int
+	closed          bool
+}
+
+// plugin is one filter of the chain: a root context in its VM.
+type plugin struct {
+	index  int
+	name   string
+	rootID string
+	config []byte
+	vm     *vm
+	root   *wctx
+	failed error
+
+	tick     time.Duration // 0: no tick
+	nextTick time.Time
+
+	configuring bool // during proxy_on_configure: the plugin configuration buffer is readable
+	pendingDone bool // proxy_on_done returned false: waits for proxy_done
+}
+
+// ErrStuck is wrapped by Result.Err when a paused stream can never resume (nothing scheduled
+// would continue it) or did not resume within the maximum wait.
+var ErrStuck = errors.New("stream stuck")
+
+// New loads and starts the chain (VM start and plugin configure for each filter) and fails the
+// test with the plugins' logs if anything refuses. Close is registered with t.Cleanup.
+func New(t testing.TB, filters []Filter, opts ...Option) *Env {
+	t.Helper()
+	e, err := Start(filters, opts...)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	return e
+}
+
+// Start is New for non-test callers.
+func Start(filters []Filter, opts ...Option) (*Env, error) {
+	return start(filters, nil, nil, opts)
+}
+
+func start(filters []Filter, metrics *metricStore, shared *sharedStore, opts []Option) (*Env, error) {
+	if len(filters) == 0 {
+		return nil, errors.New("no filters")
+	}
+	o := options{defaultCluster: "default", nodeID: "testenv", start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), maxWait: 10 * time.Minute}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	rt, err := getRuntime()
+	if err != nil {
+		return nil, err
+	}
+	if metrics == nil {
+		metrics = newMetricStore()
+	}
+	if shared == nil {
+		shared = newSharedStore()
+	}
+	e := &Env{opts: o, rt: rt, start: o.start, now: o.start, realBase: time.Now(), metrics: metrics, shared: shared,
+		queues: map[uint32]*queue{}, queueBy: map[[2]string]*queue{}, nextQ: 1, nextToken: 1}
+	vms := map[string]*vm{}
+	for i, f := range filters {
+		name := f.Name
+		if name == "" {
+			name = strings.TrimSuffix(filepath.Base(f.Wasm), filepath.Ext(f.Wasm))
+		}
+		c, err := rt.load(f.Wasm)
+		if err != nil {
+			e.Close()
+			return nil, fmt.Errorf("filter %q: %w", name, err)
+		}
+		p := &plugin{index: i, name: name, rootID: f.RootID, config: f.Config}
+		e.plugins = append(e.plugins, p)
+		key := f.Wasm + "\x00" + c.info.SHA256 + "\x00" + f.VMID + "\x00" + string(f.VMConfig)
+		v := vms[key]
+		if v == nil {
+			if v, err = newVM(e, c, key, f.VMID, f.VMConfig); err != nil {
+				e.Close()
+				return nil, fmt.Errorf("filter %q: %w", name, err)
+			}
+			vms[key] = v
+			e.vms = append(e.vms, v)
+			if err := v.start(p); err != nil {
+				e.Close()
+				return nil, fmt.Errorf("filter %q: start the VM: %w%s", name, err, e.recentErrors(p))
+			}
+		}
+		p.vm = v
+		v.plugins = append(v.plugins, p)
+		if err := e.startPlugin(p); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// startPlugin creates the root context, then proxy_on_vm_start and proxy_on_configure, as
+// proxy-wasm-cpp-host's ContextBase::onStart/onConfigure do.
+func (e *Env) startPlugin(p *plugin) error {
+	v := p.vm
+	p.root = v.newContext(p, true)
+	if _, err := v.call(v.onContextCreate, p.root, uint64(p.root.id), 0); err != nil {
+		return fmt.Errorf("filter %q: %w", p.name, err)
+	}
+	e.runAsyncAll()
+	ok, err := v.call(v.onVMStart, p.root, uint64(p.root.id), uint64(len(v.config)))
+	if err != nil {
+		return fmt.Errorf("filter %q: %w", p.name, err)
+	}
+	if v.onVMStart != nil && ok == 0 {
+		return fmt.Errorf("filter %q: proxy_on_vm_start refused the vm configuration (Envoy: \"Failed to start base Wasm\")%s", p.name, e.recentErrors(p))
+	}
+	e.runAsyncAll()
+	p.configuring = true
+	ok, err = v.call(v.onConfigure, p.root, uint64(p.root.id), uint64(len(p.config)))
+	p.configuring = false
+	if err != nil {
+		return fmt.Errorf("filter %q: %w", p.name, err)
+	}
+	if v.onConfigure != nil && ok == 0 {
+		return fmt.Errorf("filter %q: proxy_on_configure refused the plugin configuration (Envoy: \"Failed to configure base Wasm plugin\")%s", p.name, e.recentErrors(p))
+	}
+	e.runAsyncAll()
+	return nil
+}
+
+// recentErrors quotes the plugin's error and critical log lines (what explains a refusal).
+func (e *Env) recentErrors(p *plugin) string {
+	if p == nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, l := range e.logs {
+		if l.Filter == p.name && l.Level >= Error {
+			b.WriteString("\n  [")
+			b.WriteString(l.Level.String())
+			b.WriteString("] ")
+			b.WriteString(l.Message)
+		}
+	}
+	return b.String()
+}
+
+func (e *Env) log(p *plugin, level LogLevel, msg string) {
+	name := ""
+	if p != nil {
+		name = p.name
+	}
+	e.logs = append(e.logs, Log{Filter: name, Level: level, Message: msg})
+	if w := e.opts.logOutput; w != nil {
+		fmt.Fprintf(w, "[%s] %s: %s\n", level, name, msg)
+	}
+}
+
+// Close ends every VM (proxy_on_done and proxy_on_delete on the root contexts) and frees them.
+func (e *Env) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	for _, p := range e.plugins {
+		if p.root != nil && p.vm.failed == nil {
+			if done, err := p.vm.call(p.vm.onDone, p.root, uint64(p.root.id)); err == nil && (done != 0 || p.vm.onDone == nil) {
+				_, _ = p.vm.call(p.vm.onDelete, p.root, uint64(p.root.id))
+			} else if err == nil {
+				p.pendingDone = true
+			}
+		}
+	}
+	for _, v := range e.vms {
+		v.close()
+	}
+	return nil
+}
+
+// Now is the Env's clock (simulated unless WithRealClock).
+func (e *Env) Now() time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.clock()
+}
+
+func (e *Env) clock() time.Time {
+	if e.opts.realClock {
+		return e.start.Add(time.Since(e.realBase))
+	}
+	return e.now
+}
+
+// Advance moves the simulated clock by d; ticks fire in time order (ties in chain order), each
+// followed by what it triggered (HTTP call responses, queue notifications).
+func (e *Env) Advance(d time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.runAsyncAll()
+	target := e.clock().Add(d)
+	for {
+		p := e.nextTicker()
+		if p == nil || p.nextTick.After(target) {
+			break
+		}
+		e.fireTick(p)
+	}
+	if !e.opts.realClock {
+		e.now = target
+	} else if wait := time.Until(e.realBase.Add(target.Sub(e.start))); wait > 0 {
+		time.Sleep(wait)
+	}
+}
+
+func (e *Env) nextTicker() *plugin {
+	var next *plugin
+	for _, p := range e.plugins {
+		if p.tick > 0 && p.failed == nil && (next == nil || p.nextTick.Before(next.nextTick)) {
+			next = p
+		}
+	}
+	return next
+}
+
+// fireTick moves the clock to p's next tick and runs it.
+func (e *Env) fireTick(p *plugin) {
+	if e.opts.realClock {
+		if wait := time.Until(e.realBase.Add(p.nextTick.Sub(e.start))); wait > 0 {
+			time.Sleep(wait)
+		}
+	} else if p.nextTick.After(e.now) {
+		e.now = p.nextTick
+	}
+	p.nextTick = p.nextTick.Add(p.tick)
+	_, err := p.vm.call(p.vm.onTick, p.root, uint64(p.root.id))
+	e.afterCall(err)
+	e.runAsyncAll()
+}
+
+// afterCall handles a trap outside a stream callback: the stream (if the failed VM is in it)
+// fails.
+func (e *Env) afterCall(err error) {
+	if err != nil && e.stream != nil && e.stream.err == nil {
+		e.stream.fail(err)
+	}
+	if e.stream != nil {
+		e.stream.runActions()
+	}
+}
+
+// runAsync runs one pending asynchronous event; false when there is none.
+func (e *Env) runAsync() bool {
+	if len(e.async) == 0 {
+		return false
+	}
+	fn := e.async[0]
+	e.async = e.async[1:]
+	fn()
+	return true
+}
+
+func (e *Env) runAsyncAll() {
+	for i := 0; i < 100000 && e.runAsync(); i++ {
+	}
+}
+
+// Metrics returns counter and gauge values by the name the plugin defined (what Envoy shows
+// after "wasmcustom.").
+func (e *Env) Metrics() map[string]float64 { return e.metrics.values() }
+
+// Histogram returns the values recorded into the histogram name, in order.
+func (e *Env) Histogram(name string) []float64 { return e.metrics.histogram(name) }
+
+// Logs returns every plugin log line so far.
+func (e *Env) Logs() []Log {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]Log(nil), e.logs...)
+}
+
+// ClearRouteCacheCalls counts the clear_route_cache foreign calls so far.
+func (e *Env) ClearRouteCacheCalls() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.clearRouteCalls
+}
+
+// SharedData returns the value stored under key with proxy_set_shared_data, and whether it
+// exists.
+func (e *Env) SharedData(key string) ([]byte, bool) {
+	v, _, ok := e.shared.get(key)
+	return v, ok
+}
+
+// metric is one plugin-defined metric (shared by every VM, like Envoy's stats store).
+type metric struct {
+	kind  uint32 // 0 counter, 1 gauge, 2 histogram
+	value uint64
+	hist  []float64
+}
+
+type metricStore struct {
+	mu     sync.Mutex
+	byName map[string]*metric
+}
+
+func newMetricStore() *metricStore { return &metricStore{byName: map[string]*metric{}} }
+
+func (s *metricStore) define(kind uint32, name string) (*metric, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.byName[name]
+	if m == nil {
+		m = &metric{kind: kind}
+		s.byName[name] = m
+	}
+	return m, m.kind == kind
+}
+
+func (s *metricStore) values() map[string]float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]float64{}
+	for n, m := range s.byName {
+		if m.kind != 2 {
+			out[n] = float64(m.value)
+		}
+	}
+	return out
+}
+
+func (s *metricStore) histogram(name string) []float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m := s.byName[name]; m != nil {
+		return append([]float64(nil), m.hist...)
+	}
+	return nil
+}
+
+// sharedStore is proxy_{get,set}_shared_data (Envoy: per vm_id, process-wide).
+type sharedStore struct {
+	mu   sync.Mutex
+	data map[string]sharedValue
+	cas  uint32
+}
+
+type sharedValue struct {
+	value []byte
+	cas   uint32
+}
+
+func newSharedStore() *sharedStore { return &sharedStore{data: map[string]sharedValue{}} }
+
+func (s *sharedStore) get(key string) ([]byte, uint32, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.data[key]
+	return v.value, v.cas, ok
+}
+
+func (s *sharedStore) set(key string, value []byte, cas uint32) status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur, ok := s.data[key]; ok && cas != 0 && cas != cur.cas {
+		return statusCasMismatch
+	}
+	s.cas++
+	if s.cas == 0 {
+		s.cas++
+	}
+	s.data[key] = sharedValue{value: append([]byte(nil), value...), cas: s.cas}
+	return statusOK
+}
+
+// queue is a shared queue registered by a root context.
+type queue struct {
+	id    uint32
+	owner *wctx
+	items [][]byte
+}
+
+// Calls returns the HTTP calls the plugins dispatched so far (proxy_http_call), in order.
+func (e *Env) Calls() []*UpstreamRequest {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]*UpstreamRequest(nil), e.calls...)
+}

@@ -1,0 +1,624 @@
+package testenv
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type frameKind uint8
+
+const (
+	fHeaders frameKind = iota
+	fData
+	fTrailers
+)
+
+// frame is one event travelling along the chain in one direction. Header and trailer frames
+// carry no data: the maps live in the stream, shared by every filter as in Envoy.
+type frame struct {
+	kind frameKind
+	data []byte
+	eos  bool
+}
+
+// dirState is one filter's iteration state in one direction (0 request, 1 response).
+type dirState struct {
+	queue        []frame // frames that reached this filter and wait for it
+	stopAll      bool    // headers returned StopAllIteration*: nothing is delivered until continue
+	headersHeld  bool    // headers returned StopIteration: not passed on yet
+	headersEOS   bool
+	hasBuffered  bool // body returned StopIterationAndBuffer: held, offered again with the next data
+	buffered     []byte
+	bufferedEOS  bool
+	trailersHeld bool
+	cur          *[]byte // the body buffer during proxy_on_*_body
+}
+
+// filterStream is one filter's part of a stream.
+type filterStream struct {
+	s    *stream
+	p    *plugin
+	ctx  *wctx
+	dirs [2]dirState
+}
+
+// stream is one HTTP exchange through the chain (Envoy's filter manager, reduced to what Wasm
+// filters observe).
+type stream struct {
+	e       *Env
+	filters []*filterStream
+	actions []func() // Envoy's after-VM-call actions (continue, local reply, reset)
+
+	reqHeaders, reqTrailers, respHeaders, respTrailers Headers
+
+	routeDirty                bool
+	routeCluster, routeName   string
+	upstream                  *UpstreamRequest
+	resp                      Response
+	respStarted, localReplied bool
+	pluginReply               bool
+	codeDetails               string
+	responseFlags             uint64
+	reqBytes, respBytes       int
+	grpc                      bool
+	setProps                  map[string][]byte
+
+	start, end time.Time
+	finished   bool
+	err        error
+}
+
+func (e *Env) newStream(req Request) *stream {
+	s := &stream{e: e, start: e.clock()}
+	s.filters = make([]*filterStream, len(e.plugins))
+	for i, p := range e.plugins {
+		s.filters[i] = &filterStream{s: s, p: p}
+	}
+	method, path, authority, scheme := req.Method, req.Path, req.Authority, req.Scheme
+	var rest Headers
+	for _, kv := range req.Headers {
+		k := strings.ToLower(kv[0])
+		switch {
+		case k == "host" && authority == "":
+			authority = kv[1]
+		case k == "host":
+		default:
+			rest = append(rest, [2]string{k, kv[1]})
+		}
+	}
+	if method == "" {
+		method = "GET"
+	}
+	if path == "" {
+		path = "/"
+	}
+	if authority == "" {
+		authority = "localhost"
+	}
+	if scheme == "" {
+		scheme = "http"
+	}
+	s.reqHeaders = make(Headers, 0, 4+len(rest)+1)
+	s.reqHeaders = append(s.reqHeaders, [2]string{":authority", authority}, [2]string{":path", path},
+		[2]string{":method", method}, [2]string{":scheme", scheme})
+	s.reqHeaders = append(s.reqHeaders, rest...)
+	if len(req.Body) > 0 && s.reqHeaders.Get("content-length") == "" {
+		s.reqHeaders = append(s.reqHeaders, [2]string{"content-length", strconv.Itoa(len(req.Body))})
+	}
+	s.grpc = strings.HasPrefix(s.reqHeaders.Get("content-type"), "application/grpc")
+	if len(req.Trailers) > 0 {
+		s.reqTrailers = lowerHeaders(req.Trailers)
+	}
+	s.computeRoute()
+
+	chunks := req.BodyChunks
+	if chunks == nil && len(req.Body) > 0 {
+		chunks = [][]byte{req.Body}
+	}
+	hasTrailers := len(req.Trailers) > 0
+	q := &s.filters[0].dirs[0].queue
+	*q = append(*q, frame{kind: fHeaders, eos: len(chunks) == 0 && !hasTrailers})
+	for i, c := range chunks {
+		*q = append(*q, frame{kind: fData, data: c, eos: i == len(chunks)-1 && !hasTrailers})
+	}
+	if hasTrailers {
+		*q = append(*q, frame{kind: fTrailers, eos: true})
+	}
+	return s
+}
+
+// computeRoute picks the route from the request headers as they are now.
+func (s *stream) computeRoute() {
+	if c := s.reqHeaders.Get(RoutingHeader); c != "" {
+		s.routeCluster, s.routeName = c, "routing-header"
+	} else {
+		s.routeCluster, s.routeName = s.e.opts.defaultCluster, "default"
+	}
+	s.routeDirty = false
+}
+
+// route returns the cached route, recomputed first if it was cleared since.
+func (s *stream) route() (cluster, name string) {
+	if s.routeDirty {
+		s.computeRoute()
+	}
+	return s.routeCluster, s.routeName
+}
+
+// RoutingHeader names the upstream cluster (docs/conventions.md).
+const RoutingHeader = "x-wasmesh-cluster"
+
+// pump delivers frames until nothing can move.
+func (s *stream) pump() {
+	n := len(s.filters)
+	for progress := true; progress && !s.finished; {
+		progress = false
+		for d := 0; d < 2 && !s.finished; d++ {
+			for k := 0; k < n && !s.finished; k++ {
+				i := k
+				if d == 1 {
+					i = n - 1 - k
+				}
+				ds := &s.filters[i].dirs[d]
+				if len(ds.queue) == 0 || ds.stopAll || ds.trailersHeld {
+					continue
+				}
+				f := ds.queue[0]
+				ds.queue = ds.queue[1:]
+				s.process(s.filters[i], d, f)
+				progress = true
+			}
+		}
+	}
+}
+
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// process hands one frame to one filter and applies its answer as Envoy's filter manager does.
+func (s *stream) process(fs *filterStream, d int, f frame) {
+	p, v := fs.p, fs.p.vm
+	if p.failed != nil {
+		if d == 0 {
+			s.fail(fmt.Errorf("filter %q: the plugin failed earlier (Envoy fails the stream closed): %w", p.name, p.failed))
+			return
+		}
+		s.forward(d, fs, f)
+		return
+	}
+	if fs.ctx == nil {
+		c := v.newContext(p, false)
+		c.fs = fs
+		fs.ctx = c
+		if _, err := v.call(v.onContextCreate, c, uint64(c.id), uint64(p.root.id)); err != nil {
+			s.fail(err)
+			return
+		}
+	}
+	ds := &fs.dirs[d]
+	id := uint64(fs.ctx.id)
+	var r uint64
+	var err error
+	switch f.kind {
+	case fHeaders:
+		fn, n := v.onRequestHeaders, len(s.reqHeaders)
+		if d == 1 {
+			fn, n = v.onResponseHeaders, len(s.respHeaders)
+		}
+		r, err = v.call(fn, fs.ctx, id, uint64(n), b2u(f.eos))
+		if err != nil {
+			s.fail(err)
+			return
+		}
+		switch r {
+		case 1: // StopIteration
+			ds.headersHeld, ds.headersEOS = true, f.eos
+		case 3, 4: // StopAllIterationAndBuffer, StopAllIterationAndWatermark
+			ds.headersHeld, ds.headersEOS, ds.stopAll = true, f.eos, true
+		default: // Continue, ContinueAndEndStream
+			s.forward(d, fs, f)
+		}
+	case fData:
+		buf := f.data
+		if ds.hasBuffered {
+			buf = append(ds.buffered, f.data...)
+			ds.hasBuffered, ds.buffered = false, nil
+		}
+		fn := v.onRequestBody
+		if d == 1 {
+			fn = v.onResponseBody
+		}
+		ds.cur = &buf
+		r, err = v.call(fn, fs.ctx, id, uint64(len(buf)), b2u(f.eos))
+		ds.cur = nil
+		if err != nil {
+			s.fail(err)
+			return
+		}
+		switch r {
+		case 1, 2: // StopIterationAndBuffer, StopIterationAndWatermark
+			ds.hasBuffered, ds.buffered, ds.bufferedEOS = true, buf, f.eos
+		case 3: // StopIterationNoBuffer: the data is dropped
+			if f.eos {
+				ds.hasBuffered, ds.buffered, ds.bufferedEOS = true, nil, true
+			}
+		default:
+			s.flushHeaders(d, fs)
+			s.forward(d, fs, frame{kind: fData, data: buf, eos: f.eos})
+		}
+	case fTrailers:
+		fn, n := v.onRequestTrailers, len(s.reqTrailers)
+		if d == 1 {
+			fn, n = v.onResponseTrailers, len(s.respTrailers)
+		}
+		r, err = v.call(fn, fs.ctx, id, uint64(n))
+		if err != nil {
+			s.fail(err)
+			return
+		}
+		if r == 1 {
+			ds.trailersHeld = true
+		} else {
+			s.release(d, fs, f)
+		}
+	}
+	s.runActions()
+}
+
+// flushHeaders passes on headers the filter held when it lets data through.
+func (s *stream) flushHeaders(d int, fs *filterStream) {
+	ds := &fs.dirs[d]
+	if ds.headersHeld {
+		ds.headersHeld = false
+		s.forward(d, fs, frame{kind: fHeaders, eos: ds.headersEOS})
+	}
+}
+
+// release passes on everything the filter held, then extra (if any).
+func (s *stream) release(d int, fs *filterStream, extra frame) {
+	ds := &fs.dirs[d]
+	s.flushHeaders(d, fs)
+	if ds.hasBuffered {
+		b, eos := ds.buffered, ds.bufferedEOS
+		ds.hasBuffered, ds.buffered = false, nil
+		s.forward(d, fs, frame{kind: fData, data: b, eos: eos && extra.kind != fTrailers})
+	}
+	if extra.kind == fTrailers {
+		s.forward(d, fs, extra)
+	}
+}
+
+// resume is continue_stream: the filter lets everything it held go on.
+func (s *stream) resume(fs *filterStream, d int) {
+	if s.finished {
+		return
+	}
+	ds := &fs.dirs[d]
+	ds.stopAll = false
+	trailers := ds.trailersHeld
+	ds.trailersHeld = false
+	if trailers {
+		s.release(d, fs, frame{kind: fTrailers, eos: true})
+	} else {
+		s.release(d, fs, frame{kind: fHeaders}) // kind fHeaders here means "nothing extra"
+	}
+}
+
+// forward moves a frame to the next filter in direction d, or out of the chain.
+func (s *stream) forward(d int, fs *filterStream, f frame) {
+	i := fs.p.index
+	if d == 0 {
+		i++
+	} else {
+		i--
+	}
+	if i >= 0 && i < len(s.filters) {
+		s.filters[i].dirs[d].queue = append(s.filters[i].dirs[d].queue, f)
+		return
+	}
+	if d == 0 {
+		s.toUpstream(f)
+	} else {
+		s.toDownstream(f)
+	}
+}
+
+func (s *stream) toUpstream(f frame) {
+	switch f.kind {
+	case fHeaders:
+		cluster, _ := s.route()
+		up := &UpstreamRequest{Cluster: cluster}
+		for _, kv := range s.reqHeaders {
+			switch kv[0] {
+			case ":method":
+				up.Method = kv[1]
+			case ":path":
+				up.Path = kv[1]
+			case ":authority":
+				up.Authority = kv[1]
+			default:
+				if !strings.HasPrefix(kv[0], ":") {
+					up.Headers = append(up.Headers, kv)
+				}
+			}
+		}
+		s.upstream = up
+	case fData:
+		s.upstream.Body = append(s.upstream.Body, f.data...)
+		s.reqBytes += len(f.data)
+	case fTrailers:
+		s.upstream.Trailers = s.reqTrailers.clone()
+	}
+	if f.eos || f.kind == fTrailers {
+		s.answerUpstream()
+	}
+}
+
+func (s *stream) answerUpstream() {
+	o := s.e.opts
+	h := o.clusters[s.upstream.Cluster]
+	if h == nil {
+		h = o.upstream
+	}
+	var resp *Response
+	if h == nil {
+		resp = &Response{Status: 200}
+	} else {
+		resp = h(s.upstream)
+	}
+	if resp == nil {
+		// The router's own local reply for a failed upstream connection.
+		s.codeDetails = "upstream_reset_before_response_started{connection_failure}"
+		s.responseFlags = 0x20 // UF
+		body := []byte("upstream connect error or disconnect/reset before headers. reset reason: connection failure")
+		s.startResponse(503, Headers{{"content-type", "text/plain"}}, body, nil)
+		return
+	}
+	s.codeDetails = "via_upstream"
+	status := resp.Status
+	if status == 0 {
+		status = 200
+	}
+	s.startResponse(status, lowerHeaders(resp.Headers), resp.Body, resp.Trailers)
+}
+
+// startResponse puts a response into the encoder chain (its last filter first).
+func (s *stream) startResponse(status int, hdrs Headers, body []byte, trailers Headers) {
+	s.respHeaders = make(Headers, 0, len(hdrs)+2)
+	s.respHeaders = append(s.respHeaders, [2]string{":status", strconv.Itoa(status)})
+	s.respHeaders = append(s.respHeaders, hdrs...)
+	if len(body) > 0 && s.respHeaders.Get("content-length") == "" {
+		s.respHeaders = append(s.respHeaders, [2]string{"content-length", strconv.Itoa(len(body))})
+	}
+	s.respTrailers = nil
+	if len(trailers) > 0 {
+		s.respTrailers = lowerHeaders(trailers)
+	}
+	last := s.filters[len(s.filters)-1]
+	q := &last.dirs[1].queue
+	*q = append(*q, frame{kind: fHeaders, eos: len(body) == 0 && len(trailers) == 0})
+	if len(body) > 0 {
+		*q = append(*q, frame{kind: fData, data: append([]byte(nil), body...), eos: len(trailers) == 0})
+	}
+	if len(trailers) > 0 {
+		*q = append(*q, frame{kind: fTrailers, eos: true})
+	}
+}
+
+func (s *stream) toDownstream(f frame) {
+	switch f.kind {
+	case fHeaders:
+		s.respStarted = true
+		s.resp.Status, _ = strconv.Atoi(s.respHeaders.Get(":status"))
+		s.resp.Headers = nil
+		for _, kv := range s.respHeaders {
+			if !strings.HasPrefix(kv[0], ":") {
+				s.resp.Headers = append(s.resp.Headers, kv)
+			}
+		}
+	case fData:
+		s.resp.Body = append(s.resp.Body, f.data...)
+		s.respBytes += len(f.data)
+	case fTrailers:
+		s.resp.Trailers = s.respTrailers.clone()
+	}
+	if f.eos || f.kind == fTrailers {
+		s.end = s.e.clock()
+		s.finished = true
+	}
+}
+
+// runActions runs what the plugins asked for during the last VM call.
+func (s *stream) runActions() {
+	for len(s.actions) > 0 {
+		a := s.actions[0]
+		s.actions = s.actions[1:]
+		a()
+	}
+}
+
+// localReply is send_local_response (fs nil: Envoy's own reply for a failed plugin). The
+// request stops where it is; the reply goes through every filter's response callbacks.
+func (s *stream) localReply(fs *filterStream, code int, body []byte, extra Headers, grpcStatus int32, details string) {
+	if s.finished {
+		return
+	}
+	if s.respStarted {
+		s.err = errors.Join(s.err, fmt.Errorf("local reply %d after the response headers went downstream: Envoy resets the stream", code))
+		s.finished = true
+		return
+	}
+	if s.localReplied && fs != nil {
+		s.err = errors.Join(s.err, fmt.Errorf("filter %q: a second local reply (%d) while the first was encoded: Envoy resets the stream", fs.p.name, code))
+		s.finished = true
+		return
+	}
+	s.localReplied = true
+	s.pluginReply = s.pluginReply || fs != nil
+	s.codeDetails = details
+	for _, f := range s.filters {
+		f.dirs = [2]dirState{}
+	}
+	hdrs := make(Headers, 0, len(extra)+3)
+	for _, kv := range extra {
+		hdrs = append(hdrs, [2]string{strings.ToLower(kv[0]), kv[1]})
+	}
+	if s.grpc {
+		gs := int(grpcStatus)
+		if grpcStatus < 0 {
+			gs = httpToGRPC(code)
+		}
+		hdrs = append(hdrs, [2]string{"content-type", "application/grpc"}, [2]string{"grpc-status", strconv.Itoa(gs)})
+		if len(body) > 0 {
+			hdrs = append(hdrs, [2]string{"grpc-message", percentEncode(string(body))})
+		}
+		s.startResponse(200, hdrs, nil, nil)
+		return
+	}
+	if len(body) > 0 {
+		hdrs = append(hdrs, [2]string{"content-length", strconv.Itoa(len(body))})
+		if hdrs.Get("content-type") == "" {
+			hdrs = append(hdrs, [2]string{"content-type", "text/plain"})
+		}
+	}
+	s.startResponse(code, hdrs, body, nil)
+}
+
+// httpToGRPC is Envoy's Grpc::Utility::httpToGrpcStatus.
+func httpToGRPC(code int) int {
+	switch code {
+	case 400:
+		return 13
+	case 401:
+		return 16
+	case 403:
+		return 7
+	case 404:
+		return 12
+	case 429, 502, 503, 504:
+		return 14
+	}
+	return 2
+}
+
+func percentEncode(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < ' ' || c > '~' || c == '%' {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// fail records a plugin failure and answers as Envoy does for a fail-closed plugin: 503.
+func (s *stream) fail(err error) {
+	s.err = errors.Join(s.err, err)
+	s.actions = nil
+	s.localReply(nil, 503, nil, nil, 14, "wasm_fail_stream")
+}
+
+// reset is close_stream.
+func (s *stream) reset(name string) {
+	s.err = errors.Join(s.err, fmt.Errorf("filter %q closed the stream (proxy_close_stream): Envoy resets it", name))
+	s.finished = true
+}
+
+// stuck explains why the stream cannot go on.
+func (s *stream) stuck(why string) {
+	var where []string
+	for _, fs := range s.filters {
+		for d, ds := range fs.dirs {
+			dir := [2]string{"request", "response"}[d]
+			switch {
+			case ds.stopAll || ds.headersHeld:
+				where = append(where, fmt.Sprintf("filter %q holds the %s headers", fs.p.name, dir))
+			case ds.hasBuffered:
+				where = append(where, fmt.Sprintf("filter %q holds the %s body", fs.p.name, dir))
+			case ds.trailersHeld:
+				where = append(where, fmt.Sprintf("filter %q holds the %s trailers", fs.p.name, dir))
+			}
+		}
+	}
+	s.err = errors.Join(s.err, fmt.Errorf("%w: %s (%s)", ErrStuck, strings.Join(where, "; "), why))
+	s.finished = true
+}
+
+// finish ends every context the stream created: proxy_on_done, proxy_on_log, proxy_on_delete.
+func (s *stream) finish() {
+	s.finished = true
+	if s.end.IsZero() {
+		s.end = s.e.clock()
+	}
+	for _, fs := range s.filters {
+		c := fs.ctx
+		if c == nil {
+			continue
+		}
+		v := c.vm
+		if v.failed == nil {
+			_, err := v.call(v.onDone, c, uint64(c.id))
+			if err == nil {
+				_, err = v.call(v.onLog, c, uint64(c.id))
+			}
+			if err == nil {
+				_, err = v.call(v.onDelete, c, uint64(c.id))
+			}
+			if err != nil {
+				s.err = errors.Join(s.err, err)
+			}
+		}
+		c.dead = true
+		delete(v.contexts, c.id)
+	}
+	s.actions = nil
+}
+
+// Do runs one full exchange: the request through the chain, the upstream (or a local reply),
+// the response back through the chain. While the stream is paused it runs pending callbacks and
+// then advances the simulated clock tick by tick until the stream resumes.
+func (e *Env) Do(req Request) *Result {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return &Result{Err: errors.New("testenv: Do on a closed Env")}
+	}
+	e.runAsyncAll()
+	s := e.newStream(req)
+	e.stream = s
+	deadline := e.clock().Add(e.opts.maxWait)
+	for !s.finished {
+		s.pump()
+		if s.finished {
+			break
+		}
+		if e.runAsync() {
+			continue
+		}
+		p := e.nextTicker()
+		if p == nil {
+			s.stuck("no tick, HTTP call or queue callback is pending that could resume it")
+			break
+		}
+		if p.nextTick.After(deadline) {
+			s.stuck(fmt.Sprintf("not resumed within %s of simulated time", e.opts.maxWait))
+			break
+		}
+		e.fireTick(p)
+	}
+	s.finish()
+	e.stream = nil
+	e.runAsyncAll()
+	res := &Result{Response: s.resp, Upstream: s.upstream, LocalReply: s.pluginReply, Elapsed: s.end.Sub(s.start), Err: s.err}
+	return res
+}

@@ -1,0 +1,71 @@
+// Package filtertest holds what the built-in filters' .wasm tests share: finding the compiled
+// modules, running each case against both the standalone module and the bundle (picked by
+// root_id), and checking that a bad configuration refuses the plugin with the parser's message.
+package filtertest
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/wasmesh/wasmesh/testenv"
+)
+
+// BuildDir is the repository's build directory (where `make build` writes the modules).
+func BuildDir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "..", "build")
+}
+
+// Module returns the path of build/<name>.wasm, failing the test when it is missing.
+func Module(t testing.TB, name string) string {
+	t.Helper()
+	p := filepath.Join(BuildDir(), name+".wasm")
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("%s is missing: run make build", p)
+	}
+	return p
+}
+
+// Variant is one way to load a filter.
+type Variant struct {
+	Name   string
+	Filter func(config string) testenv.Filter
+}
+
+// Variants returns the filter as its standalone module and as the bundle's root_id.
+func Variants(t testing.TB, name string) []Variant {
+	t.Helper()
+	standalone, bundle := Module(t, name), Module(t, "wasmesh")
+	return []Variant{
+		{Name: "standalone", Filter: func(cfg string) testenv.Filter {
+			return testenv.Filter{Name: name, Wasm: standalone, Config: []byte(cfg)}
+		}},
+		{Name: "bundle", Filter: func(cfg string) testenv.Filter {
+			return testenv.Filter{Name: name, Wasm: bundle, RootID: name, Config: []byte(cfg)}
+		}},
+	}
+}
+
+// Refuses checks that the filter refuses config at plugin start: testenv.Start fails, and the
+// plugin's critical log line names every problem ParseConfig reports (parseErr).
+func Refuses(t *testing.T, f testenv.Filter, parseErr error) {
+	t.Helper()
+	require.Error(t, parseErr, "the config under test must be invalid")
+	var logs strings.Builder
+	env, err := testenv.Start([]testenv.Filter{f}, testenv.WithLogOutput(&logs))
+	if env != nil {
+		env.Close()
+	}
+	require.Error(t, err, "the plugin started with an invalid configuration")
+	out := logs.String() + "\n" + err.Error()
+	for _, line := range strings.Split(parseErr.Error(), "\n") {
+		require.Contains(t, out, line, "the refusal does not name the problem the parser reports")
+	}
+}
+
+// Header returns the first value of name in h.
+func Header(h testenv.Headers, name string) string { return h.Get(name) }

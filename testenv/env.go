@@ -324,10 +324,10 @@ func (e *Env) ClearRouteCacheCalls() int {
 	return e.clearRouteCalls
 }
 
-// SharedData returns the value stored under key with proxy_set_shared_data, and whether it
-// exists.
+// SharedData returns the value plugins with vm_id "" stored under key with
+// proxy_set_shared_data, and whether it exists.
 func (e *Env) SharedData(key string) ([]byte, bool) {
-	v, _, ok := e.shared.get(key)
+	v, _, ok := e.shared.get("\x00" + key)
 	return v, ok
 }
 

@@ -344,13 +344,13 @@ func hostEnqueue(v *vm, s []uint64) {
 func headerMap(c *wctx, t uint32) *Headers {
 	switch t {
 	case mapHTTPCallResponseHeaders:
-		if c.call != nil {
-			return &c.call.headers
+		if call := rootCall(c); call != nil {
+			return &call.headers
 		}
 		return nil
 	case mapHTTPCallResponseTrailer:
-		if c.call != nil {
-			return &c.call.trailers
+		if call := rootCall(c); call != nil {
+			return &call.trailers
 		}
 		return nil
 	}
@@ -373,6 +373,18 @@ func headerMap(c *wctx, t uint32) *Headers {
 		if st.respTrailers != nil {
 			return &st.respTrailers
 		}
+	}
+	return nil
+}
+
+// rootCall is the HTTP call response being delivered: Envoy keeps it on the root context, so a
+// plugin that switched to the stream's context (set_effective_context) still reads it.
+func rootCall(c *wctx) *callResponse {
+	if c.call != nil {
+		return c.call
+	}
+	if c.plugin != nil && c.plugin.root != nil {
+		return c.plugin.root.call
 	}
 	return nil
 }
@@ -624,8 +636,8 @@ func buffer(c *wctx, t uint32) (body *[]byte, ro []byte, ok bool) {
 			return &d.buffered, nil, true
 		}
 	case bufHTTPCallResponseBody:
-		if c.call != nil {
-			return nil, c.call.body, true
+		if call := rootCall(c); call != nil {
+			return nil, call.body, true
 		}
 	case bufVMConfiguration:
 		return nil, c.vm.config, true
@@ -770,7 +782,12 @@ func hostHTTPCall(v *vm, s []uint64) {
 		s[0] = statusInvalidMemoryAccess
 		return
 	}
+	// Envoy makes the call on the root context (proxy-wasm-cpp-host exports.cc http_call), and
+	// proxy_on_http_call_response gets the root context's id.
 	c := v.ctxFor()
+	if c.plugin != nil && c.plugin.root != nil {
+		c = c.plugin.root
+	}
 	e.calls = append(e.calls, req)
 	e.async = append(e.async, func() { e.deliverCall(c, token, h, req, timeout) })
 	s[0] = statusOK

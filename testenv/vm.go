@@ -24,9 +24,9 @@ type vm struct {
 	stack  []uint64
 
 	malloc, onContextCreate, onVMStart, onConfigure, onDone, onLog, onDelete api.Function
-	onRequestHeaders, onRequestBody, onRequestTrailers                      api.Function
-	onResponseHeaders, onResponseBody, onResponseTrailers                   api.Function
-	onHTTPCallResponse, onTick, onQueueReady, onForeignFunction             api.Function
+	onRequestHeaders, onRequestBody, onRequestTrailers                       api.Function
+	onResponseHeaders, onResponseBody, onResponseTrailers                    api.Function
+	onHTTPCallResponse, onTick, onQueueReady, onForeignFunction              api.Function
 
 	restrict  map[string]bool // non-nil: only these host calls are allowed (start, allocation)
 	current   *wctx           // context of the running top-level call

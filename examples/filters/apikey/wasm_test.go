@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/wasmesh/wasmesh/examples/filters/apikey/apikey"
 	"github.com/wasmesh/wasmesh/testenv"
+	"github.com/wasmesh/wasmesh/testenv/replay"
 )
 
 const config = `{"keys": [{"name": "team-a", "key": "s3cr3t-a1"}, {"name": "team-b", "key": "s3cr3t-b2"}], "exempt": {"path": {"prefix": "/healthz"}}}`
@@ -68,4 +69,14 @@ func TestAPIKeyRefusesBadConfig(t *testing.T) {
 	for _, line := range strings.Split(perr.Error(), "\n") {
 		require.Contains(t, logs.String()+err.Error(), line)
 	}
+}
+
+// The replay cases in testdata/ (`wasmesh replay examples/filters/apikey/testdata/apikey.yaml`).
+func TestReplay(t *testing.T) {
+	f, err := replay.ReadFile("testdata/apikey.yaml")
+	require.NoError(t, err, "run make build if the module is missing")
+	results, err := replay.Run(f)
+	require.NoError(t, err)
+	var report strings.Builder
+	require.Zero(t, replay.Report(&report, results), "%s", report.String())
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/wasmesh/wasmesh/testenv"
+	"github.com/wasmesh/wasmesh/testenv/replay"
 )
 
 // BuildDir is the repository's build directory (where `make build` writes the modules).
@@ -69,3 +70,24 @@ func Refuses(t *testing.T, f testenv.Filter, parseErr error) {
 
 // Header returns the first value of name in h.
 func Header(h testenv.Headers, name string) string { return h.Get(name) }
+
+// Replay runs every replay file matching pattern (e.g. "testdata/*.yaml") under testenv with
+// the strict route cache, failing the test for each case that differs.
+func Replay(t *testing.T, pattern string) {
+	t.Helper()
+	files, err := filepath.Glob(pattern)
+	require.NoError(t, err)
+	require.NotEmpty(t, files, "no replay files match %s", pattern)
+	for _, path := range files {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			f, err := replay.ReadFile(path)
+			require.NoError(t, err, "run make build if a module is missing")
+			results, err := replay.Run(f, testenv.WithStrictRouteCache())
+			require.NoError(t, err)
+			var report strings.Builder
+			failed := replay.Report(&report, results)
+			require.Zero(t, failed, "%s", report.String())
+			require.Len(t, results, len(f.Cases))
+		})
+	}
+}

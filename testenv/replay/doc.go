@@ -19,4 +19,10 @@
 //	    upstreamRequest: {headers: {x-wasmesh-cluster: reviews|v2}, body: "", cluster: reviews|v2}
 //	    response: {status: 200, headers: {x-wasmesh-version: v2}, body: ok}
 //	    metrics: {some_metric_name: 1}    # value after the case
+//
+// upstreamRequest may also check authority, method and path. Request and upstream default to
+// GET / and 200; a "host" request header is the :authority. A request with a body (or with an
+// empty one, unless GET or HEAD) says content-length, and the upstream's answer too, as the HTTP
+// client and server of the Envoy runner do. Unknown keys, wrong types and repeated names are
+// errors; every problem of a file is reported at once.
 package replay

@@ -1,0 +1,71 @@
+//go:build !wasm
+
+package testenv
+
+import (
+	"os"
+	"testing"
+
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/proxytest"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+)
+
+// BenchmarkStream is one full exchange through a header-modifying filter (build/hello.wasm:
+// adds a request and a response header, logs once) on the real clock.
+func BenchmarkStream(b *testing.B) {
+	env := New(b, []Filter{{Wasm: module(b, "hello")}}, WithRealClock())
+	req := Request{Authority: "svc", Headers: Headers{{"x-user", "u1"}}}
+	for b.Loop() {
+		if res := env.Do(req); res.Err != nil {
+			b.Fatal(res.Err)
+		}
+	}
+}
+
+// BenchmarkLoadWarm loads and starts a module whose compilation is cached (in process and on
+// disk): instantiate, _initialize, vm start, configure.
+func BenchmarkLoadWarm(b *testing.B) {
+	filters := []Filter{{Wasm: module(b, "hello")}}
+	e, err := Start(filters)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_ = e.Close()
+	for b.Loop() {
+		e, err := Start(filters)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = e.Close()
+	}
+}
+
+// BenchmarkProxytestWasm is the SDK's proxytest running the same hello.wasm (its wasm mode,
+// proxytest.NewWasmVMContext, on its own wazero host) through the same exchange, for comparison.
+func BenchmarkProxytestWasm(b *testing.B) {
+	wasm, err := os.ReadFile(module(b, "hello"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	vm, err := proxytest.NewWasmVMContext(wasm)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer vm.Close()
+	host, reset := proxytest.NewHostEmulator(proxytest.NewEmulatorOption().WithVMContext(vm))
+	defer reset()
+	if host.StartVM() != types.OnVMStartStatusOK || host.StartPlugin() != types.OnPluginStartStatusOK {
+		b.Fatal("start")
+	}
+	hdrs := [][2]string{{":authority", "svc"}, {":path", "/"}, {":method", "GET"}, {":scheme", "http"}, {"x-user", "u1"}}
+	for b.Loop() {
+		id := host.InitializeHttpContext()
+		if a := host.CallOnRequestHeaders(id, hdrs, true); a != types.ActionContinue {
+			b.Fatal(a)
+		}
+		if a := host.CallOnResponseHeaders(id, [][2]string{{":status", "200"}}, true); a != types.ActionContinue {
+			b.Fatal(a)
+		}
+		host.CompleteHttpContext(id)
+	}
+}

@@ -115,10 +115,33 @@ type Resources struct {
 	Clusters         []*cluster.Cluster
 	Endpoints        []*endpoint.ClusterLoadAssignment
 	ExtensionConfigs []*core.TypedExtensionConfig
-	// Sources maps every resource that shaped this node's configuration to where it went.
-	Sources map[crd.Key]Source
+	// shared and own map the resources that shaped this node's configuration to where they
+	// went: shared (every node's, the mesh's map) and own (this node's WasmPlugins).
+	shared, own map[crd.Key]Source
 
 	digests map[proto.Message][sha256.Size]byte // of the shared resources, computed once
+	// base is, per type, the digest of the resources every node shares (the mesh's); extra
+	// are this node's own resources of that type (its inbound|app cluster, its plugins).
+	base  map[string][sha256.Size]byte
+	extra map[string][]proto.Message
+}
+
+// Source returns where a resource went in this node's configuration (false: it shaped none
+// of it).
+func (r *Resources) Source(k crd.Key) (Source, bool) {
+	if s, ok := r.own[k]; ok {
+		return s, true
+	}
+	s, ok := r.shared[k]
+	return s, ok
+}
+
+// Sources returns every resource that shaped this node's configuration, with where it went.
+func (r *Resources) Sources() map[crd.Key]Source {
+	out := make(map[crd.Key]Source, len(r.shared)+len(r.own))
+	maps.Copy(out, r.shared)
+	maps.Copy(out, r.own)
+	return out
 }
 
 // Messages returns the resources of one type (a short type name) in name order.
@@ -150,11 +173,17 @@ func (r *Resources) Messages(typ string) []proto.Message {
 }
 
 // Version returns a content version of one type's resources: the first 16 hex digits of a
-// sha256 over the sha256 of each resource's deterministic encoding. Equal resources give
+// sha256 over the sha256 of each resource's deterministic encoding (for a node's resources,
+// over the digest of what every node shares, then the node's own). Equal resources give
 // equal versions, so a push that changes nothing for a type sends nothing for it.
 func (r *Resources) Version(typ string) string {
 	h := sha256.New()
-	for _, m := range r.Messages(typ) {
+	msgs := r.Messages(typ)
+	if b, ok := r.base[typ]; ok {
+		h.Write(b[:])
+		msgs = r.extra[typ]
+	}
+	for _, m := range msgs {
 		d, ok := r.digests[m]
 		if !ok {
 			d = digest(m)
@@ -162,6 +191,18 @@ func (r *Resources) Version(typ string) string {
 		h.Write(d[:])
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// groupDigest is the digest of a list of resources' digests.
+func groupDigest(digests map[proto.Message][sha256.Size]byte, msgs []proto.Message) [sha256.Size]byte {
+	h := sha256.New()
+	for _, m := range msgs {
+		d := digests[m]
+		h.Write(d[:])
+	}
+	var out [sha256.Size]byte
+	h.Sum(out[:0])
+	return out
 }
 
 func digest(m proto.Message) [sha256.Size]byte {
@@ -182,7 +223,8 @@ type Mesh struct {
 	plugins   []plugin                     // in chain order
 	sources   map[crd.Key]Source           // shared sources (every node)
 	digests   map[proto.Message][sha256.Size]byte
-	index     *index // of the shared clusters and routes, checked
+	base      map[string][sha256.Size]byte // per type, of the shared resources
+	index     *index                       // of the shared clusters and routes, checked
 }
 
 type plugin struct {
@@ -287,6 +329,12 @@ func Build(set *crd.Set, opts Options) (*Mesh, error) {
 	for _, p := range m.plugins {
 		m.digests[p.config] = digest(p.config)
 	}
+	m.base = map[string][sha256.Size]byte{
+		TypeClusters:         groupDigest(m.digests, asMessages(m.clusters)),
+		TypeEndpoints:        groupDigest(m.digests, asMessages(m.endpoints)),
+		TypeRoutes:           groupDigest(m.digests, asMessages(m.routes)),
+		TypeExtensionConfigs: groupDigest(m.digests, asMessages(m.builtins)),
+	}
 	return m, nil
 }
 
@@ -325,11 +373,11 @@ func (m *Mesh) ForNode(n Node) (*Resources, error) {
 		Routes:    m.routes,
 		Clusters:  m.clusters,
 		Endpoints: m.endpoints,
-		Sources:   make(map[crd.Key]Source, len(m.sources)+len(m.plugins)),
+		shared:    m.sources,
+		own:       map[crd.Key]Source{},
 		digests:   m.digests,
-	}
-	for k, s := range m.sources {
-		r.Sources[k] = s
+		base:      m.base,
+		extra:     map[string][]proto.Message{},
 	}
 	r.ExtensionConfigs = slices.Clone(m.builtins)
 	var before, after []*hcm.HttpFilter
@@ -344,7 +392,8 @@ func (m *Mesh) ForNode(n Node) (*Resources, error) {
 			after = append(after, f)
 		}
 		r.ExtensionConfigs = append(r.ExtensionConfigs, p.config)
-		r.Sources[p.key] = Source{Generation: p.gen, Types: []string{TypeListeners, TypeExtensionConfigs}}
+		r.extra[TypeExtensionConfigs] = append(r.extra[TypeExtensionConfigs], p.config)
+		r.own[p.key] = Source{Generation: p.gen, Types: []string{TypeListeners, TypeExtensionConfigs}}
 	}
 	slices.SortFunc(r.ExtensionConfigs, func(a, b *core.TypedExtensionConfig) int { return cmp.Compare(a.Name, b.Name) })
 
@@ -357,8 +406,9 @@ func (m *Mesh) ForNode(n Node) (*Resources, error) {
 		if in != nil && app != nil {
 			r.Listeners = append(r.Listeners, inboundListener(in))
 			c := staticCluster(ClusterApp, []string{n.AppAddress})
-			r.Clusters = append(slices.Clone(r.Clusters), c)
-			slices.SortFunc(r.Clusters, func(a, b *cluster.Cluster) int { return cmp.Compare(a.Name, b.Name) })
+			i, _ := slices.BinarySearchFunc(m.clusters, c.Name, func(x *cluster.Cluster, name string) int { return cmp.Compare(x.Name, name) })
+			r.Clusters = slices.Insert(slices.Clone(m.clusters), i, c)
+			r.extra[TypeClusters] = []proto.Message{c}
 		}
 	}
 	if n.OutboundAddress != "" {
@@ -374,19 +424,16 @@ func (m *Mesh) ForNode(n Node) (*Resources, error) {
 	}
 	slices.SortFunc(r.Listeners, func(a, b *listener.Listener) int { return cmp.Compare(a.Name, b.Name) })
 	if len(r.Listeners) == 0 { // no listener carries the plugins
-		for k, s := range r.Sources {
-			if k.Kind == crd.KindWasmPlugin {
-				s.Types = []string{TypeExtensionConfigs}
-				r.Sources[k] = s
-			}
+		for k, s := range r.own {
+			s.Types = []string{TypeExtensionConfigs}
+			r.own[k] = s
 		}
 	}
 	// The shared resources were checked once by Build; the node adds listeners and the
 	// inbound|app cluster.
 	idx := m.index
 	if len(r.Clusters) != len(m.clusters) {
-		idx = &index{clusters: maps.Clone(m.index.clusters), routes: m.index.routes}
-		idx.clusters[ClusterApp] = cluster.Cluster_STATIC
+		idx = &index{clusters: m.index.clusters, routes: m.index.routes, extra: ClusterApp}
 	}
 	if err := r.checkListeners(idx); err != nil {
 		return nil, fmt.Errorf("node %s: %w", n.ID, err)
@@ -416,6 +463,7 @@ func (r *Resources) Check() error {
 type index struct {
 	clusters map[string]cluster.Cluster_DiscoveryType
 	routes   map[string]bool
+	extra    string // one more cluster (a node's inbound|app)
 }
 
 // newIndex indexes clusters and route configurations and checks them against each other:
@@ -454,7 +502,7 @@ func newIndex(clusters []*cluster.Cluster, endpoints []*endpoint.ClusterLoadAssi
 
 func (idx *index) hasCluster(name string) bool {
 	_, ok := idx.clusters[name]
-	return ok
+	return ok || (name != "" && name == idx.extra)
 }
 
 // checkListeners checks what the listeners refer to: route configurations, clusters of
@@ -799,6 +847,7 @@ const AttemptEnv = "WASMESH_ATTEMPT"
 func (r *Resources) WithAttempt(n int) *Resources {
 	out := *r
 	out.ExtensionConfigs = make([]*core.TypedExtensionConfig, len(r.ExtensionConfigs))
+	replaced := map[proto.Message]proto.Message{}
 	for i, c := range r.ExtensionConfigs {
 		out.ExtensionConfigs[i] = c
 		var w wasmfilter.Wasm
@@ -809,6 +858,17 @@ func (r *Resources) WithAttempt(n int) *Resources {
 			KeyValues: map[string]string{AttemptEnv: strconv.Itoa(n)},
 		}
 		out.ExtensionConfigs[i] = &core.TypedExtensionConfig{Name: c.Name, TypedConfig: mustAny(&w)}
+		replaced[c] = out.ExtensionConfigs[i]
+	}
+	if r.extra != nil { // the node's own configs, which Version reads, are the marked ones
+		out.extra = maps.Clone(r.extra)
+		own := slices.Clone(r.extra[TypeExtensionConfigs])
+		for i, m := range own {
+			if x, ok := replaced[m]; ok {
+				own[i] = x
+			}
+		}
+		out.extra[TypeExtensionConfigs] = own
 	}
 	return &out
 }

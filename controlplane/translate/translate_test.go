@@ -103,7 +103,7 @@ func render(t testing.TB, tc testCase) []byte {
 		doc[typ] = items
 	}
 	sources := map[string]any{}
-	for k, s := range res.Sources {
+	for k, s := range res.Sources() {
 		sources[k.String()] = map[string]any{"generation": s.Generation, "types": s.Types}
 	}
 	doc["sources"] = sources

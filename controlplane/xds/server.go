@@ -92,7 +92,6 @@ type nodeState struct {
 	lastSeen time.Time
 	// The current snapshot: what it carries and its version per type.
 	revision uint64
-	sources  map[crd.Key]translate.Source
 	versions map[string]string
 	err      error // why the node has no current snapshot
 	types    map[string]*typeState
@@ -255,7 +254,7 @@ func (s *Server) setLocked(n *nodeState, res *translate.Resources) {
 		n.err = fmt.Errorf("snapshot: %w", err)
 		return
 	}
-	n.err, n.res, n.sources, n.versions = nil, res, res.Sources, versions
+	n.err, n.res, n.versions = nil, res, versions
 	// A node already running the new version of a type (a rejected change was undone) gets
 	// no push for it: its rejection is history.
 	for typ, ts := range n.types {
@@ -526,8 +525,11 @@ func (s *Server) ResourceNodes(key crd.Key, generation int64) []crd.NodeStatus {
 	var out []crd.NodeStatus
 	for _, id := range slices.Sorted(maps.Keys(s.nodes)) {
 		n := s.nodes[id]
-		src, ok := n.sources[key]
-		if !ok || n.streams == 0 || len(src.Types) == 0 {
+		if n.res == nil || n.streams == 0 {
+			continue
+		}
+		src, ok := n.res.Source(key)
+		if !ok || len(src.Types) == 0 {
 			continue
 		}
 		ns := crd.NodeStatus{Node: id, State: "acked", Version: strconv.FormatUint(n.revision, 10)}

@@ -168,6 +168,13 @@ func TestReadFile(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(goodFile))
 	f.Add([]byte("filters: [{wasm: a}]\ncases: [{name: x, expect: {upstreamRequest: null}}]\n"))
+	seeds, err := filepath.Glob("../../testdata/replay/*.yaml")
+	require.NoError(f, err)
+	for _, p := range seeds {
+		data, err := os.ReadFile(p)
+		require.NoError(f, err)
+		f.Add(data)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, err := Parse("f.yaml", data)
 		if err == nil {

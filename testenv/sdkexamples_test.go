@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -241,6 +242,37 @@ func TestSDKExampleSharedData(t *testing.T) {
 		got = append(got, l.Filter+" "+l.Message)
 	}
 	require.Equal(t, []string{"a shared value: 1", "b shared value: 2", "a shared value: 3", "b shared value: 4"}, got)
+}
+
+// shared_data under parallel streams (a Pool of 4 Envs, like 4 Envoy workers sharing one
+// store): the CAS loop loses no increment.
+func TestSDKExampleSharedDataParallel(t *testing.T) {
+	pool := testenv.NewPool(t, 4, []testenv.Filter{{Wasm: sdkex(t, "shared_data")}})
+	const workers, each = 4, 25
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range each {
+				if res := pool.Do(testenv.Request{}); res.Err != nil {
+					t.Error(res.Err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var values []string
+	for _, l := range pool.Logs() {
+		if v, found := strings.CutPrefix(l.Message, "shared value: "); found {
+			values = append(values, v)
+		}
+	}
+	want := make([]string, workers*each)
+	for i := range want {
+		want[i] = fmt.Sprint(i + 1)
+	}
+	slices.Sort(values)
+	slices.Sort(want)
+	require.Equal(t, want, values, "every value from 1 to %d exactly once", workers*each)
 }
 
 // shared_queue: a sender VM puts every request and response header into two queues a

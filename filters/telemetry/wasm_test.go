@@ -184,3 +184,25 @@ func BenchmarkTelemetryStream(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTelemetryStreamParts shows what each part of the policy costs per stream.
+func BenchmarkTelemetryStreamParts(b *testing.B) {
+	parts := []struct{ name, config string }{
+		{"all", `{}`},
+		{"no-log", `{"accessLog": {"enabled": false}}`},
+		{"no-tracing", `{"tracing": {"propagate": false}}`},
+		{"no-metrics", `{"metrics": {"enabled": false}}`},
+		{"nothing", `{"accessLog": {"enabled": false}, "tracing": {"propagate": false}, "metrics": {"enabled": false}}`},
+	}
+	for _, p := range parts {
+		b.Run(p.name, func(b *testing.B) {
+			env := testenv.New(b, []testenv.Filter{{Wasm: filtertest.Module(b, "telemetry"), Config: []byte(p.config)}}, testenv.WithRealClock())
+			req := testenv.Request{Authority: "reviews"}
+			for b.Loop() {
+				if res := env.Do(req); res.Err != nil {
+					b.Fatal(res.Err)
+				}
+			}
+		})
+	}
+}

@@ -25,3 +25,13 @@ func ExampleObject() {
 	fmt.Println(string(buf))
 	// Output: {"method":"GET","status":200}
 }
+
+func TestAppendTime(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(2026, 11, 23, 9, 0, 0, 123456789, time.UTC),
+		time.Date(1999, 1, 2, 3, 4, 5, 0, time.FixedZone("x", -7200)),
+		time.Date(2026, 12, 31, 23, 59, 59, 999999999, time.UTC),
+	} {
+		require.Equal(t, tm.UTC().Format("2006-01-02T15:04:05.000Z07:00"), string(AppendTime(nil, tm)))
+	}
+}

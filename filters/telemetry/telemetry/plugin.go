@@ -3,6 +3,7 @@ package telemetry
 import (
 	"errors"
 	"time"
+	"unsafe"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
@@ -196,7 +197,8 @@ func (h *httpContext) OnHttpStreamDone() {
 	}
 	if pol.AccessLog && split.Chance(pol.Sampling) {
 		p.line = pol.AppendLogLine(p.line[:0], o)
-		proxywasm.LogInfo(string(p.line))
+		// The host copies the message: no need to copy the reused buffer into a string first.
+		proxywasm.LogInfo(unsafe.String(&p.line[0], len(p.line)))
 	}
 }
 

@@ -3,6 +3,7 @@
 package testenv
 
 import (
+	"context"
 	"os"
 	"testing"
 
@@ -37,6 +38,30 @@ func BenchmarkLoadWarm(b *testing.B) {
 			b.Fatal(err)
 		}
 		_ = e.Close()
+	}
+}
+
+// BenchmarkLoadWarmDisk is a load as a new process does it with a warm on-disk compilation
+// cache: a fresh wazero runtime (host modules), the module compiled from the cache, then
+// instantiate, _initialize, vm start and configure.
+func BenchmarkLoadWarmDisk(b *testing.B) {
+	filters := []Filter{{Wasm: module(b, "hello")}}
+	if e, err := Start(filters); err != nil { // fills the disk cache
+		b.Fatal(err)
+	} else {
+		_ = e.Close()
+	}
+	for b.Loop() {
+		rt, err := newRuntime()
+		if err != nil {
+			b.Fatal(err)
+		}
+		e, err := start(rt, filters, nil, nil, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = e.Close()
+		_ = rt.rt.Close(context.Background())
 	}
 }
 

@@ -75,20 +75,20 @@ func New(t testing.TB, filters []Filter, opts ...Option) *Env {
 
 // Start is New for non-test callers.
 func Start(filters []Filter, opts ...Option) (*Env, error) {
-	return start(filters, nil, nil, opts)
+	rt, err := getRuntime()
+	if err != nil {
+		return nil, err
+	}
+	return start(rt, filters, nil, nil, opts)
 }
 
-func start(filters []Filter, metrics *metricStore, shared *sharedStore, opts []Option) (*Env, error) {
+func start(rt *runtime, filters []Filter, metrics *metricStore, shared *sharedStore, opts []Option) (*Env, error) {
 	if len(filters) == 0 {
 		return nil, errors.New("no filters")
 	}
 	o := options{defaultCluster: "default", nodeID: "testenv", start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), maxWait: 10 * time.Minute}
 	for _, opt := range opts {
 		opt(&o)
-	}
-	rt, err := getRuntime()
-	if err != nil {
-		return nil, err
 	}
 	if metrics == nil {
 		metrics = newMetricStore()

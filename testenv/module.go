@@ -52,22 +52,25 @@ func CacheDir() (string, error) {
 }
 
 func getRuntime() (*runtime, error) {
-	rtOnce.Do(func() {
-		ctx := context.Background()
-		cfg := wazero.NewRuntimeConfig()
-		if dir, err := CacheDir(); err == nil {
-			if cache, err := wazero.NewCompilationCacheWithDir(dir); err == nil {
-				cfg = cfg.WithCompilationCache(cache)
-			}
-		}
-		r := &runtime{rt: wazero.NewRuntimeWithConfig(ctx, cfg), compiled: map[string]*compiled{}}
-		if err := r.instantiateHost(ctx); err != nil {
-			rtErr = fmt.Errorf("instantiate host modules: %w", err)
-			return
-		}
-		rtVal = r
-	})
+	rtOnce.Do(func() { rtVal, rtErr = newRuntime() })
 	return rtVal, rtErr
+}
+
+// newRuntime makes a runtime with the on-disk compilation cache and the host modules.
+func newRuntime() (*runtime, error) {
+	ctx := context.Background()
+	cfg := wazero.NewRuntimeConfig()
+	if dir, err := CacheDir(); err == nil {
+		if cache, err := wazero.NewCompilationCacheWithDir(dir); err == nil {
+			cfg = cfg.WithCompilationCache(cache)
+		}
+	}
+	r := &runtime{rt: wazero.NewRuntimeWithConfig(ctx, cfg), compiled: map[string]*compiled{}}
+	if err := r.instantiateHost(ctx); err != nil {
+		_ = r.rt.Close(ctx)
+		return nil, fmt.Errorf("instantiate host modules: %w", err)
+	}
+	return r, nil
 }
 
 // instantiateHost defines env (every proxy_* function of every ABI version: a module is checked

@@ -30,10 +30,14 @@ func StartPool(size int, filters []Filter, opts ...Option) (*Pool, error) {
 	if size < 1 {
 		size = 1
 	}
+	rt, err := getRuntime()
+	if err != nil {
+		return nil, err
+	}
 	metrics, shared := newMetricStore(), newSharedStore()
 	p := &Pool{idle: make(chan *Env, size)}
 	for range size {
-		e, err := start(filters, metrics, shared, opts)
+		e, err := start(rt, filters, metrics, shared, opts)
 		if err != nil {
 			_ = p.Close()
 			return nil, err

@@ -242,6 +242,13 @@ func TestBadModules(t *testing.T) {
 		require.ErrorContains(t, res.Err, "failed earlier")
 		require.Equal(t, 503, res.Response.Status)
 	})
+	t.Run("host call outside Envoy's start-up allowlist", func(t *testing.T) {
+		var logs strings.Builder
+		_, err := Start([]Filter{{Wasm: module(t, "tenv_initcall")}}, WithLogOutput(&logs))
+		require.ErrorContains(t, err, "_initialize")
+		require.ErrorContains(t, err, "restricted_callback: env.proxy_get_property")
+		require.Contains(t, logs.String(), "tenv_initcall: logging is allowed during start")
+	})
 	t.Run("missing file", func(t *testing.T) {
 		_, err := Start([]Filter{{Wasm: "nope.wasm"}})
 		require.ErrorContains(t, err, "nope.wasm")

@@ -30,6 +30,12 @@ func op(ops string, extra ...[2]string) Request {
 }
 
 func TestHostCalls(t *testing.T) {
+	upstream := WithUpstream(func(r *UpstreamRequest) *Response {
+		if r.Headers.Get("x-op") == "body" {
+			return &Response{Status: 200, Body: []byte("upstream says " + string(r.Body))}
+		}
+		return &Response{Status: 200}
+	})
 	auth := WithCluster("auth", func(r *UpstreamRequest) *Response {
 		return &Response{Status: 200, Body: []byte("pong:" + string(r.Body) + ":" + r.Method + r.Path + r.Headers.Get("x-q"))}
 	})
@@ -58,6 +64,8 @@ func TestHostCalls(t *testing.T) {
 			func(t *testing.T, _ *Env, res *Result) {
 				require.Equal(t, "ABCDEF", string(res.Upstream.Body))
 				require.Equal(t, "false", res.Response.Headers.Get("x-eos"))
+				require.Equal(t, "upstream says ABCDEF!", string(res.Response.Body), "response body appended at end of stream")
+				require.Empty(t, res.Response.Headers.Get("content-length"))
 			}},
 		{"trailers", Request{Method: "POST", Headers: Headers{{"x-op", "trailers"}}, Body: []byte("x"), Trailers: Headers{{"x-t", "1"}}},
 			func(t *testing.T, _ *Env, res *Result) {
@@ -118,6 +126,13 @@ func TestHostCalls(t *testing.T) {
 			require.Equal(t, "yes", res.Response.Headers.Get("x-reply"))
 			require.Equal(t, "text/plain", res.Response.Headers.Get("content-type"))
 		}},
+		{"local reply from the response path replaces the response", op("replyresp"), func(t *testing.T, _ *Env, res *Result) {
+			require.True(t, res.LocalReply)
+			require.NotNil(t, res.Upstream, "the upstream answered first")
+			require.Equal(t, 502, res.Response.Status)
+			require.Equal(t, "from response", string(res.Response.Body))
+			require.Equal(t, "yes", res.Response.Headers.Get("x-replaced"))
+		}},
 		{"http call then resume", op("call"), func(t *testing.T, env *Env, res *Result) {
 			require.NoError(t, res.Err)
 			require.Equal(t, "200 pong:ping:POST/check1", res.Upstream.Headers.Get("x-call"))
@@ -135,7 +150,7 @@ func TestHostCalls(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := New(t, []Filter{allFilter(t, "")}, auth, WithNodeMetadata(map[string]string{"service": "productpage"}),
+			env := New(t, []Filter{allFilter(t, "")}, auth, upstream, WithNodeMetadata(map[string]string{"service": "productpage"}),
 				WithProperty([]string{"custom", "thing"}, []byte("custom-value")))
 			res := env.Do(tt.req)
 			if !strings.Contains(tt.name, "stuck") {

@@ -89,8 +89,9 @@ type httpContext struct {
 	types.DefaultHttpContext
 	id     uint32
 	plugin *pluginContext
-	ops    map[string]bool
-	resp   [][2]string // response headers to add
+	ops     map[string]bool
+	resp    [][2]string // response headers to add
+	replied bool
 }
 
 func (h *httpContext) set(k, v string) { h.resp = append(h.resp, [2]string{k, v}) }
@@ -266,6 +267,11 @@ func (h *httpContext) OnHttpRequestTrailers(int) types.Action {
 }
 
 func (h *httpContext) OnHttpResponseHeaders(int, bool) types.Action {
+	if h.ops["replyresp"] && !h.replied {
+		h.replied = true
+		_ = proxywasm.SendHttpResponse(502, [][2]string{{"x-replaced", "yes"}}, []byte("from response"), -1)
+		return types.ActionPause
+	}
 	for _, kv := range h.resp {
 		_ = proxywasm.AddHttpResponseHeader(kv[0], kv[1])
 	}

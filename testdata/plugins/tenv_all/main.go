@@ -87,8 +87,8 @@ func (p *pluginContext) NewHttpContext(id uint32) types.HttpContext {
 
 type httpContext struct {
 	types.DefaultHttpContext
-	id     uint32
-	plugin *pluginContext
+	id      uint32
+	plugin  *pluginContext
 	ops     map[string]bool
 	resp    [][2]string // response headers to add
 	replied bool

@@ -65,6 +65,9 @@ type Config struct {
 	// RetryBase and RetryMax bound the backoff between re-pushes of a rejected version
 	// (defaults 500ms and 30s).
 	RetryBase, RetryMax time.Duration
+	// ForgetAfter is how long a disconnected node stays in the status (and its snapshot in
+	// the cache) before it is forgotten (default 10 minutes).
+	ForgetAfter time.Duration
 }
 
 // Server is the ADS server with per-node snapshots and ACK/NACK bookkeeping. It implements
@@ -145,6 +148,9 @@ func New(cfg Config) *Server {
 	if cfg.RetryMax <= 0 {
 		cfg.RetryMax = 30 * time.Second
 	}
+	if cfg.ForgetAfter <= 0 {
+		cfg.ForgetAfter = 10 * time.Minute
+	}
 	s := &Server{
 		cfg:     cfg,
 		cache:   cache.NewSnapshotCache(true, cache.IDHash{}, nil),
@@ -199,10 +205,26 @@ func (s *Server) Update(set *crd.Set, revision uint64) {
 		return
 	}
 	s.mesh, s.meshErr = mesh, nil
+	s.forgetLocked()
 	for _, id := range slices.Sorted(maps.Keys(s.nodes)) {
 		s.pushLocked(s.nodes[id])
 	}
 	s.notifyLocked()
+}
+
+// forgetLocked drops the nodes disconnected for longer than ForgetAfter, with their
+// snapshots: sidecars come and go under new ids, and the server must not grow with them.
+func (s *Server) forgetLocked() {
+	now := s.cfg.Now()
+	for id, n := range s.nodes {
+		if n.streams == 0 && now.Sub(n.lastSeen) > s.cfg.ForgetAfter {
+			for _, ts := range n.types {
+				stopTimer(ts)
+			}
+			delete(s.nodes, id)
+			s.cache.ClearSnapshot(id)
+		}
+	}
 }
 
 // pushLocked builds the node's snapshot from the current mesh and sets it in the cache.
@@ -342,6 +364,7 @@ func (s *Server) OnStreamClosed(id int64, _ *core.Node) {
 		n.streams--
 		n.lastSeen = s.cfg.Now()
 	}
+	s.forgetLocked()
 	s.notifyLocked()
 }
 

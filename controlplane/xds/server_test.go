@@ -394,3 +394,31 @@ func TestNACKRetry(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	require.LessOrEqual(t, c.Responses()-before, 6)
 }
+
+// A node disconnected for longer than ForgetAfter leaves the status (and the cache).
+func TestForgetDisconnected(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	srv, addr := startServer(t, func(c *xds.Config) { c.Now, c.ForgetAfter = clock, time.Minute })
+	srv.Update(mesh(t, 90, 10), 1)
+	c := dial(t, addr, sidecar("frontend", "v1", 20000), nil)
+	waitComplete(t, c)
+	require.NoError(t, c.Close())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for srv.Nodes()[0].Connected {
+		select {
+		case <-srv.Changed():
+		case <-ctx.Done():
+			t.Fatal("the node never showed as disconnected")
+		}
+	}
+	srv.Update(mesh(t, 80, 20), 2)
+	require.Len(t, srv.Nodes(), 1, "kept for a while")
+	mu.Lock()
+	now = now.Add(2 * time.Minute)
+	mu.Unlock()
+	srv.Update(mesh(t, 70, 30), 3)
+	require.Empty(t, srv.Nodes())
+}

@@ -32,6 +32,7 @@ type Env struct {
 	nextQ   uint32
 
 	async     []func()
+	timers    []timer // sorted by time
 	nextToken uint32
 	calls     []*UpstreamRequest
 	stream    *stream
@@ -230,25 +231,84 @@ func (e *Env) clock() time.Time {
 	return e.now
 }
 
-// Advance moves the simulated clock by d; ticks fire in time order (ties in chain order), each
-// followed by what it triggered (HTTP call responses, queue notifications).
+// Advance moves the simulated clock by d; ticks and timed events (HTTP call responses and
+// upstream answers delayed by WithLatency) fire in time order (ties: timed events first, then
+// ticks in chain order), each followed by what it triggered.
 func (e *Env) Advance(d time.Duration) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.runAsyncAll()
 	target := e.clock().Add(d)
-	for {
-		p := e.nextTicker()
-		if p == nil || p.nextTick.After(target) {
-			break
-		}
-		e.fireTick(p)
+	for e.runNextEvent(target) {
 	}
 	if !e.opts.realClock {
 		e.now = target
 	} else if wait := time.Until(e.realBase.Add(target.Sub(e.start))); wait > 0 {
 		time.Sleep(wait)
 	}
+}
+
+// nextEventTime is the time of the earliest tick or timed event, false if none.
+func (e *Env) nextEventTime() (time.Time, bool) {
+	var at time.Time
+	ok := false
+	if len(e.timers) > 0 {
+		at, ok = e.timers[0].at, true
+	}
+	if p := e.nextTicker(); p != nil && (!ok || p.nextTick.Before(at)) {
+		at, ok = p.nextTick, true
+	}
+	return at, ok
+}
+
+// runNextEvent runs the earliest tick or timed event if it is due by limit.
+func (e *Env) runNextEvent(limit time.Time) bool {
+	at, ok := e.nextEventTime()
+	if !ok || at.After(limit) {
+		return false
+	}
+	if len(e.timers) > 0 && !e.timers[0].at.After(at) {
+		t := e.timers[0]
+		e.timers = e.timers[1:]
+		e.sleepUntil(t.at)
+		t.fn()
+		e.runAsyncAll()
+		return true
+	}
+	e.fireTick(e.nextTicker())
+	return true
+}
+
+// sleepUntil moves the simulated clock to t (or waits for the real one).
+func (e *Env) sleepUntil(t time.Time) {
+	if e.opts.realClock {
+		if wait := time.Until(e.realBase.Add(t.Sub(e.start))); wait > 0 {
+			time.Sleep(wait)
+		}
+	} else if t.After(e.now) {
+		e.now = t
+	}
+}
+
+// after schedules fn at d from now (d <= 0: as soon as the current work is done).
+func (e *Env) after(d time.Duration, fn func()) {
+	if d <= 0 {
+		e.async = append(e.async, fn)
+		return
+	}
+	t := timer{at: e.clock().Add(d), fn: fn}
+	i := len(e.timers)
+	for i > 0 && e.timers[i-1].at.After(t.at) {
+		i--
+	}
+	e.timers = append(e.timers, timer{})
+	copy(e.timers[i+1:], e.timers[i:])
+	e.timers[i] = t
+}
+
+type timer struct {
+	at time.Time
+	fn func()
 }
 
 func (e *Env) nextTicker() *plugin {
@@ -263,13 +323,7 @@ func (e *Env) nextTicker() *plugin {
 
 // fireTick moves the clock to p's next tick and runs it.
 func (e *Env) fireTick(p *plugin) {
-	if e.opts.realClock {
-		if wait := time.Until(e.realBase.Add(p.nextTick.Sub(e.start))); wait > 0 {
-			time.Sleep(wait)
-		}
-	} else if p.nextTick.After(e.now) {
-		e.now = p.nextTick
-	}
+	e.sleepUntil(p.nextTick)
 	p.nextTick = p.nextTick.Add(p.tick)
 	_, err := p.vm.call(p.vm.onTick, p.root, uint64(p.root.id))
 	e.afterCall(err)

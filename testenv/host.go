@@ -789,13 +789,19 @@ func hostHTTPCall(v *vm, s []uint64) {
 		c = c.plugin.root
 	}
 	e.calls = append(e.calls, req)
-	e.async = append(e.async, func() { e.deliverCall(c, token, h, req, timeout) })
+	latency := e.opts.latency[cluster]
+	if timeout > 0 && latency > timeout {
+		// Envoy answers a timed-out call with the failure callback at the timeout.
+		e.after(timeout, func() { e.deliverCall(c, token, func(r *UpstreamRequest) *Response { h(r); return nil }, req) })
+	} else {
+		e.after(latency, func() { e.deliverCall(c, token, h, req) })
+	}
 	s[0] = statusOK
 }
 
 // deliverCall answers an HTTP call: proxy_on_http_call_response with the handler's response,
 // or with no headers and body when the handler gives none (Envoy's failure callback).
-func (e *Env) deliverCall(c *wctx, token uint32, h Handler, req *UpstreamRequest, _ time.Duration) {
+func (e *Env) deliverCall(c *wctx, token uint32, h Handler, req *UpstreamRequest) {
 	if c.dead || c.vm.failed != nil {
 		return
 	}

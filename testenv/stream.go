@@ -362,6 +362,19 @@ func (s *stream) toUpstream(f frame) {
 }
 
 func (s *stream) answerUpstream() {
+	if d := s.e.opts.latency[s.upstream.Cluster]; d > 0 {
+		s.e.after(d, func() {
+			if !s.finished && !s.localReplied {
+				s.answerNow()
+				s.pump()
+			}
+		})
+		return
+	}
+	s.answerNow()
+}
+
+func (s *stream) answerNow() {
 	o := s.e.opts
 	h := o.clusters[s.upstream.Cluster]
 	if h == nil {
@@ -605,16 +618,14 @@ func (e *Env) Do(req Request) *Result {
 		if e.runAsync() {
 			continue
 		}
-		p := e.nextTicker()
-		if p == nil {
-			s.stuck("no tick, HTTP call or queue callback is pending that could resume it")
+		if _, ok := e.nextEventTime(); !ok {
+			s.stuck("no tick, HTTP call, upstream answer or queue callback is pending that could resume it")
 			break
 		}
-		if p.nextTick.After(deadline) {
+		if !e.runNextEvent(deadline) {
 			s.stuck(fmt.Sprintf("not resumed within %s of simulated time", e.opts.maxWait))
 			break
 		}
-		e.fireTick(p)
 	}
 	s.finish()
 	e.stream = nil

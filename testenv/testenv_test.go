@@ -307,3 +307,29 @@ func TestPoolParallel(t *testing.T) {
 	wg.Wait()
 	require.Equal(t, 20.0, pool.Metrics()["tenv_requests"])
 }
+
+func TestLatency(t *testing.T) {
+	auth := WithCluster("auth", func(*UpstreamRequest) *Response { return &Response{Status: 200, Body: []byte("ok")} })
+	tests := []struct {
+		name        string
+		opts        []Option
+		req         Request
+		wantCall    string
+		wantElapsed time.Duration
+	}{
+		{"no latency", nil, op("call"), "200 ok", 0},
+		{"call answered after its latency", []Option{WithLatency("auth", 300 * time.Millisecond)}, op("call"), "200 ok", 300 * time.Millisecond},
+		{"call timed out (plugin timeout 1s)", []Option{WithLatency("auth", 5 * time.Second)}, op("call"), " ", time.Second},
+		{"slow upstream", []Option{WithLatency("default", 250 * time.Millisecond)}, op(""), "", 250 * time.Millisecond},
+		{"slow call and slow upstream", []Option{WithLatency("auth", 100 * time.Millisecond), WithLatency("default", 50 * time.Millisecond)}, op("call"), "200 ok", 150 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := New(t, []Filter{allFilter(t, "")}, append(tt.opts, auth)...)
+			res := env.Do(tt.req)
+			require.NoError(t, res.Err)
+			require.Equal(t, tt.wantCall, res.Upstream.Headers.Get("x-call"))
+			require.Equal(t, tt.wantElapsed, res.Elapsed)
+		})
+	}
+}

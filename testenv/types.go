@@ -143,6 +143,7 @@ type options struct {
 	logOutput      io.Writer
 	start          time.Time
 	maxWait        time.Duration
+	latency        map[string]time.Duration
 }
 
 // WithUpstream sets the handler of the stream's upstream (whatever cluster the route picks).
@@ -157,6 +158,18 @@ func WithCluster(name string, h Handler) Option {
 			o.clusters = map[string]Handler{}
 		}
 		o.clusters[name] = h
+	}
+}
+
+// WithLatency makes the cluster answer after d of (simulated) time: the upstream of a stream
+// routed there, and HTTP calls to it. A call whose timeout is shorter gets Envoy's failure
+// callback (no headers, no body) at the timeout.
+func WithLatency(cluster string, d time.Duration) Option {
+	return func(o *options) {
+		if o.latency == nil {
+			o.latency = map[string]time.Duration{}
+		}
+		o.latency[cluster] = d
 	}
 }
 

@@ -318,10 +318,10 @@ func TestLatency(t *testing.T) {
 		wantElapsed time.Duration
 	}{
 		{"no latency", nil, op("call"), "200 ok", 0},
-		{"call answered after its latency", []Option{WithLatency("auth", 300 * time.Millisecond)}, op("call"), "200 ok", 300 * time.Millisecond},
-		{"call timed out (plugin timeout 1s)", []Option{WithLatency("auth", 5 * time.Second)}, op("call"), " ", time.Second},
-		{"slow upstream", []Option{WithLatency("default", 250 * time.Millisecond)}, op(""), "", 250 * time.Millisecond},
-		{"slow call and slow upstream", []Option{WithLatency("auth", 100 * time.Millisecond), WithLatency("default", 50 * time.Millisecond)}, op("call"), "200 ok", 150 * time.Millisecond},
+		{"call answered after its latency", []Option{WithLatency("auth", 300*time.Millisecond)}, op("call"), "200 ok", 300 * time.Millisecond},
+		{"call timed out (plugin timeout 1s)", []Option{WithLatency("auth", 5*time.Second)}, op("call"), " ", time.Second},
+		{"slow upstream", []Option{WithLatency("default", 250*time.Millisecond)}, op(""), "", 250 * time.Millisecond},
+		{"slow call and slow upstream", []Option{WithLatency("auth", 100*time.Millisecond), WithLatency("default", 50*time.Millisecond)}, op("call"), "200 ok", 150 * time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -66,6 +66,13 @@ spec:
 					b.Fatalf("a sidecar rejected the config: %s", s)
 				}
 			}
+			// A sidecar that dropped out would have stopped counting: every one must still be
+			// connected, so that each latency is that of all n.
+			nodes := cp.XDS.Nodes()
+			require.Len(b, nodes, n)
+			for _, nd := range nodes {
+				require.True(b, nd.Connected, "%s disconnected during the benchmark", nd.ID)
+			}
 			slices.Sort(lat)
 			b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
 			b.ReportMetric(ms(lat[(len(lat)*99)/100]), "p99-ms")

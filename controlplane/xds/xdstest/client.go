@@ -44,6 +44,8 @@ type Client struct {
 	mu        sync.Mutex
 	err       error
 	sendMu    sync.Mutex
+	outbox    []*discovery.DiscoveryRequest // requests the send loop has yet to send
+	wake      chan struct{}
 	subs      map[string]*sub
 	changed   chan struct{}
 	responses int
@@ -81,7 +83,7 @@ func Dial(addr string, node *core.Node, reject func(typeURL string, resources []
 		return nil, fmt.Errorf("ads stream: %w", err)
 	}
 	c := &Client{Reject: reject, conn: conn, stream: stream, cancel: cancel, done: make(chan struct{}),
-		subs: map[string]*sub{}, changed: make(chan struct{})}
+		subs: map[string]*sub{}, changed: make(chan struct{}), wake: make(chan struct{}, 1)}
 	c.subs[resource.ClusterType] = &sub{}
 	c.subs[resource.ListenerType] = &sub{}
 	first := true
@@ -97,7 +99,47 @@ func Dial(addr string, node *core.Node, reject func(typeURL string, resources []
 		}
 	}
 	go c.recv()
+	go c.sendLoop(ctx)
 	return c, nil
+}
+
+// enqueue hands a request to the send loop. Like Envoy, the client never blocks its
+// receiving on sending: with both sides' flow-control windows full, a client that sends
+// from its receive loop and a server that sends from its request loop would wait on each
+// other.
+func (c *Client) enqueue(reqs ...*discovery.DiscoveryRequest) {
+	c.mu.Lock()
+	c.outbox = append(c.outbox, reqs...)
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (c *Client) sendLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.wake:
+		}
+		c.mu.Lock()
+		reqs := c.outbox
+		c.outbox = nil
+		c.mu.Unlock()
+		for _, r := range reqs {
+			if err := c.send(r); err != nil {
+				c.mu.Lock()
+				if c.err == nil {
+					c.err = err
+				}
+				c.notifyLocked()
+				c.mu.Unlock()
+				return
+			}
+		}
+	}
 }
 
 func (c *Client) send(req *discovery.DiscoveryRequest) error {
@@ -158,12 +200,8 @@ func (c *Client) handle(resp *discovery.DiscoveryResponse) error {
 	c.notifyLocked()
 	c.mu.Unlock()
 	// As Envoy does: subscribe to what the update names, then ACK it.
-	for _, f := range follow {
-		if err := c.send(f); err != nil {
-			return err
-		}
-	}
-	return c.send(req)
+	c.enqueue(append(follow, req)...)
+	return nil
 }
 
 // followLocked returns the subscription changes an accepted update of clusters or listeners

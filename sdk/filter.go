@@ -102,6 +102,11 @@ func NewPlugin[F HTTPFilter](name string, parse func(data []byte) (F, error)) fu
 	}
 }
 
+var (
+	_ types.PluginContext = (*pluginContext[HTTPFilter])(nil)
+	_ types.HttpContext   = (*httpContext[HTTPFilter])(nil)
+)
+
 type pluginContext[F HTTPFilter] struct {
 	types.DefaultPluginContext
 	name   string

@@ -1,6 +1,3 @@
-// Package filtertest holds what the built-in filters' .wasm tests share: finding the compiled
-// modules, running each case against both the standalone module and the bundle (picked by
-// root_id), and checking that a bad configuration refuses the plugin with the parser's message.
 package filtertest
 
 import (
@@ -67,9 +64,6 @@ func Refuses(t *testing.T, f testenv.Filter, parseErr error) {
 		require.Contains(t, out, line, "the refusal does not name the problem the parser reports")
 	}
 }
-
-// Header returns the first value of name in h.
-func Header(h testenv.Headers, name string) string { return h.Get(name) }
 
 // Replay runs every replay file matching pattern (e.g. "testdata/*.yaml") under testenv with
 // the strict route cache, failing the test for each case that differs.

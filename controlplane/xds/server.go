@@ -201,6 +201,9 @@ func (s *Server) Update(set *crd.Set, revision uint64) {
 	if err != nil {
 		s.meshErr = fmt.Errorf("revision %d: %w", revision, err)
 		s.cfg.Log.Error("translate", "revision", revision, "err", err)
+		for _, n := range s.nodes {
+			n.err = s.meshErr
+		}
 		s.notifyLocked()
 		return
 	}

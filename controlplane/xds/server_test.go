@@ -422,3 +422,27 @@ func TestForgetDisconnected(t *testing.T) {
 	srv.Update(mesh(t, 70, 30), 3)
 	require.Empty(t, srv.Nodes())
 }
+
+// Resources the translator refuses (validation keeps them out of the store) leave every node
+// on its configuration, with the reason in its status.
+func TestUntranslatableKeepsSnapshots(t *testing.T) {
+	srv, addr := startServer(t)
+	srv.Update(mesh(t, 90, 10), 1)
+	c := dial(t, addr, sidecar("frontend", "v1", 20000), nil)
+	waitComplete(t, c)
+	waitAcked(t, srv)
+	before := c.State(resource.ClusterType).Version
+
+	dup := &crd.Service{Metadata: crd.ObjectMeta{Name: "reviews", Namespace: "books", Generation: 1}, Spec: crd.ServiceSpec{Port: 9080,
+		Versions: []crd.ServiceVersion{{Name: "v1", Endpoints: []string{"127.0.0.1:15109"}}}}}
+	srv.Update(mesh(t, 90, 10, dup), 2)
+	nodes := srv.Nodes()
+	require.Len(t, nodes, 1)
+	require.Equal(t, `revision 2: Service "reviews": metadata.name: a Service named "reviews" already exists in namespace "books" (service names are mesh-wide)`, nodes[0].Error)
+	require.EqualValues(t, 1, nodes[0].Revision)
+	require.Equal(t, before, c.State(resource.ClusterType).Version)
+
+	srv.Update(mesh(t, 90, 10), 3)
+	waitAcked(t, srv)
+	require.Empty(t, srv.Nodes()[0].Error)
+}

@@ -215,7 +215,6 @@ func digest(m proto.Message) [sha256.Size]byte {
 
 // Mesh is what every sidecar shares, computed once per store revision by Build.
 type Mesh struct {
-	opts      Options
 	clusters  []*cluster.Cluster
 	endpoints []*endpoint.ClusterLoadAssignment
 	routes    []*route.RouteConfiguration
@@ -245,7 +244,7 @@ func Build(set *crd.Set, opts Options) (*Mesh, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Mesh{opts: opts, sources: map[crd.Key]Source{}}
+	m := &Mesh{sources: map[crd.Key]Source{}}
 	routes := make(map[string]*crd.TrafficRoute, len(set.TrafficRoutes))
 	for _, r := range set.TrafficRoutes {
 		routes[r.Spec.Service] = r

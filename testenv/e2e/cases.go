@@ -6,6 +6,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/wasmesh/wasmesh/testenv/replay"
 )
@@ -17,8 +18,8 @@ func ReadCaseFile(path string) (*replay.File, error) { return replay.ReadFile(pa
 
 // RunCaseFile runs every case of f, in order, through one Envoy (binary "" = envoybin.Find):
 // the file's filters in order, one VM each, and a fake upstream per cluster of f.Clusters()
-// plus the default one, every upstream answering with the case's answer. `advance` is
-// ignored: Envoy runs on the real clock.
+// plus the default one, every upstream answering with the case's answer. `advance` waits that
+// long on the real clock before the request (testenv moves its simulated clock there too).
 func RunCaseFile(ctx context.Context, f *replay.File, binary string) ([]replay.Result, error) {
 	filters := make([]WasmFilter, len(f.Filters))
 	for i, fl := range f.Filters {
@@ -34,6 +35,13 @@ func RunCaseFile(ctx context.Context, f *replay.File, binary string) ([]replay.R
 	out := make([]replay.Result, 0, len(f.Cases))
 	for _, c := range f.Cases {
 		res := replay.Result{Name: c.Name}
+		if c.Advance > 0 {
+			select {
+			case <-time.After(c.Advance):
+			case <-ctx.Done():
+				return out, ctx.Err()
+			}
+		}
 		got, err := r.Do(ctx, ReplayRequest{Method: c.Request.Method, Path: c.Request.Path, Headers: c.Request.Headers.Map(), Body: c.Request.Body},
 			Answer{Status: c.Upstream.Status, Header: c.Upstream.Headers.Map(), Body: c.Upstream.Body})
 		if err != nil {

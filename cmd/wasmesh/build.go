@@ -58,11 +58,6 @@ func runBuild(args []string, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(filepath.Dir(targets[0]), 0o755); err != nil {
 		return err
 	}
-	if !toFile {
-		if err := os.MkdirAll(*out, 0o755); err != nil {
-			return err
-		}
-	}
 	var refused []string
 	for i, dir := range dirs {
 		start := time.Now()

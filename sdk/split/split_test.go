@@ -113,6 +113,8 @@ func BenchmarkPickKey(b *testing.B) {
 
 func ExampleWeighted_PickKey() {
 	w := New(map[string]int{"v1": 90, "v2": 10})
-	fmt.Println(w.PickKey("jason") == w.PickKey("jason"))
-	// Output: true
+	// A sticky key (a user id from a header or cookie) always lands on the same version.
+	first := w.PickKey("user-7")
+	fmt.Println(first, w.PickKey("user-7"), w.PickKey("user-1"))
+	// Output: v2 v2 v1
 }

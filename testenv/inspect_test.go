@@ -24,7 +24,9 @@ func buildModule(imports []testImport, funcs []string, memory bool) []byte {
 		return out
 	}
 	name := func(s string) []byte { return append(leb(uint32(len(s))), s...) }
-	section := func(id byte, body []byte) []byte { return append(append([]byte{id}, leb(uint32(len(body)))...), body...) }
+	section := func(id byte, body []byte) []byte {
+		return append(append([]byte{id}, leb(uint32(len(body)))...), body...)
+	}
 	types := [][]byte{{0x60, 0, 0}}
 	var imps [][]byte
 	nfunc := 0

@@ -52,9 +52,15 @@ type UpstreamRequest struct {
 	Body    string
 }
 
+// replayIDHeader tags each request a Replayer sends, so that a request which reaches an
+// upstream late (Envoy forwards the headers of a request a filter later refuses on its body)
+// is never counted for the next case. It is removed from what Do reports.
+const replayIDHeader = "x-wasmesh-replay-id"
+
 // Replayer runs requests through a real Envoy one at a time.
 type Replayer struct {
 	Envoy     *Envoy
+	seq       int
 	port      int
 	upstreams map[string]*Upstream
 	client    *http.Client
@@ -131,6 +137,9 @@ func (r *Replayer) Do(ctx context.Context, req ReplayRequest, ans Answer) (Repla
 		hr.Body, hr.ContentLength = http.NoBody, 0
 	}
 	hr.Header["User-Agent"] = []string{""} // Go's default User-Agent is not part of the case
+	r.seq++
+	id := strconv.Itoa(r.seq)
+	hr.Header.Set(replayIDHeader, id)
 	for k, v := range req.Headers {
 		if strings.EqualFold(k, "host") || k == ":authority" {
 			hr.Host = v
@@ -155,7 +164,14 @@ func (r *Replayer) Do(ctx context.Context, req ReplayRequest, ans Answer) (Repla
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		got := r.upstreams[n].Received()
+		var got []Received
+		for _, g := range r.upstreams[n].Received() {
+			if g.Header.Get(replayIDHeader) == id {
+				g.Header = g.Header.Clone()
+				g.Header.Del(replayIDHeader)
+				got = append(got, g)
+			}
+		}
 		if len(got) == 0 {
 			continue
 		}

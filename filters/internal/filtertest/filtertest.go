@@ -59,9 +59,17 @@ func Refuses(t *testing.T, f testenv.Filter, parseErr error) {
 		env.Close()
 	}
 	require.Error(t, err, "the plugin started with an invalid configuration")
-	out := logs.String() + "\n" + err.Error()
+	// One critical line (testenv.WithLogOutput writes "[critical] <plugin>: <message>") holds
+	// every problem the parser reports, each with its JSON path.
+	var critical string
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.HasPrefix(l, "["+testenv.Critical.String()+"] ") && strings.Contains(l, ": invalid configuration: ") {
+			critical = l
+		}
+	}
+	require.NotEmpty(t, critical, "no critical log line refusing the configuration:\n%s", logs.String())
 	for _, line := range strings.Split(parseErr.Error(), "\n") {
-		require.Contains(t, out, line, "the refusal does not name the problem the parser reports")
+		require.Contains(t, critical, line, "the refusal does not name the problem the parser reports")
 	}
 }
 

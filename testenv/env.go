@@ -231,6 +231,17 @@ func (e *Env) clock() time.Time {
 	return e.now
 }
 
+// SetLatency changes, for the streams and HTTP calls that start from now on, how long the
+// cluster takes to answer (as WithLatency at start; 0 answers at once).
+func (e *Env) SetLatency(cluster string, d time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.opts.latency == nil {
+		e.opts.latency = map[string]time.Duration{}
+	}
+	e.opts.latency[cluster] = d
+}
+
 // Advance moves the simulated clock by d; ticks and timed events (HTTP call responses and
 // upstream answers delayed by WithLatency) fire in time order (ties: timed events first, then
 // ticks in chain order), each followed by what it triggered.

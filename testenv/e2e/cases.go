@@ -6,7 +6,6 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/wasmesh/wasmesh/testenv/replay"
 )
@@ -35,15 +34,8 @@ func RunCaseFile(ctx context.Context, f *replay.File, binary string) ([]replay.R
 	out := make([]replay.Result, 0, len(f.Cases))
 	for _, c := range f.Cases {
 		res := replay.Result{Name: c.Name}
-		if c.Advance > 0 {
-			select {
-			case <-time.After(c.Advance):
-			case <-ctx.Done():
-				return out, ctx.Err()
-			}
-		}
 		got, err := r.Do(ctx, ReplayRequest{Method: c.Request.Method, Path: c.Request.Path, Headers: c.Request.Headers.Map(), Body: c.Request.Body},
-			Answer{Status: c.Upstream.Status, Header: c.Upstream.Headers.Map(), Body: c.Upstream.Body})
+			Answer{Status: c.Upstream.Status, Header: c.Upstream.Headers.Map(), Body: c.Upstream.Body, Delay: c.Advance})
 		if err != nil {
 			res.Err = err
 		} else {

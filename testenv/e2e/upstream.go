@@ -38,6 +38,8 @@ type Answer struct {
 	Status int // default 200
 	Header map[string]string
 	Body   string
+	// Delay holds the answer back this long after the request arrived.
+	Delay time.Duration
 }
 
 // UpstreamOptions configures an upstream service.
@@ -157,6 +159,13 @@ func (u *Upstream) serve(w http.ResponseWriter, r *http.Request) {
 	u.mu.Unlock()
 	w.Header().Set(HeaderServedBy, u.Name())
 	if a != nil {
+		if a.Delay > 0 {
+			select {
+			case <-time.After(a.Delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
 		for k, v := range a.Header {
 			w.Header().Set(k, v)
 		}

@@ -14,7 +14,7 @@
 //	- name: header override goes to v2
 //	  request: {method: GET, path: /, headers: {host: reviews, x-canary: always}, body: ""}
 //	  upstream: {status: 200, headers: {content-type: text/plain}, body: ok}
-//	  advance: 0s                         # simulated time before the upstream answers
+//	  advance: 0s                         # the upstream answers after this much (simulated) time
 //	  expect:                             # headers: subset; upstreamRequest: null = must not reach it
 //	    upstreamRequest: {headers: {x-wasmesh-cluster: reviews|v2}, body: "", cluster: reviews|v2}
 //	    response: {status: 200, headers: {x-wasmesh-version: v2}, body: ok}

@@ -42,8 +42,10 @@ func Run(f *File, opts ...testenv.Option) ([]Result, error) {
 		c := &f.Cases[i]
 		current = c
 		start := time.Now()
-		if c.Advance > 0 {
-			env.Advance(c.Advance)
+		// advance: the upstream (whichever cluster the route picks) answers after that much
+		// simulated time.
+		for _, cl := range append([]string{"default"}, f.Clusters()...) {
+			env.SetLatency(cl, c.Advance)
 		}
 		res := env.Do(request(c.Request))
 		r := Result{Name: c.Name, Duration: time.Since(start), Simulated: res.Elapsed}

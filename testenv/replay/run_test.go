@@ -108,9 +108,9 @@ func TestRunAdvance(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "cases.yaml")
 	require.NoError(t, os.WriteFile(p, []byte(`filters: [{wasm: `+module(t, "sdkex_postpone_requests")+`}]
 cases:
-- {name: held until the first tick, advance: 300ms}
-- {name: held a whole period}
-- {name: held the rest of the period, advance: 1.75s}
+- {name: held until the first tick then a slow upstream, advance: 300ms}
+- {name: held the rest of the period}
+- {name: held a whole period then a slower upstream, advance: 1.75s}
 `), 0o644))
 	f, err := ReadFile(p)
 	require.NoError(t, err)
@@ -121,10 +121,13 @@ cases:
 		require.True(t, r.Passed(), r.Name)
 		got = append(got, r.Simulated)
 	}
-	require.Equal(t, []time.Duration{700 * time.Millisecond, time.Second, 250 * time.Millisecond}, got)
+	// The plugin holds each request until its next 1s tick; advance is how long the upstream
+	// then takes to answer. Case 1: tick at 1s + 300ms; case 2 starts at 1.3s, tick at 2s;
+	// case 3 starts at 2s, tick at 3s + 1.75s.
+	require.Equal(t, []time.Duration{1300 * time.Millisecond, 700 * time.Millisecond, 2750 * time.Millisecond}, got)
 	var out bytes.Buffer
 	Report(&out, res[:1])
-	require.Regexp(t, `^PASS  held until the first tick  \([0-9.]+[µm]?s, simulated 700ms\)\n$`, out.String())
+	require.Regexp(t, `^PASS  held until the first tick then a slow upstream  \([0-9.]+[µm]?s, simulated 1.3s\)\n$`, out.String())
 }
 
 func TestRunRefusedConfig(t *testing.T) {

@@ -1,9 +1,7 @@
 package router
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
+	"github.com/wasmesh/wasmesh/filters/internal/configtest"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -44,21 +42,10 @@ func TestParseConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := ParseConfig([]byte(tt.in))
-			if tt.wantErr != "" {
-				require.EqualError(t, err, tt.wantErr)
-				return
-			}
-			require.NoError(t, err)
-			if tt.check != nil {
+			c := configtest.Parse(t, ParseConfig, tt.in, tt.wantErr)
+			if tt.check != nil && tt.wantErr == "" {
 				tt.check(t, c)
 			}
-			// json.Marshal output is accepted and means the same.
-			out, err := json.Marshal(c)
-			require.NoError(t, err)
-			c2, err := ParseConfig(out)
-			require.NoError(t, err, "%s", out)
-			require.Equal(t, c, c2)
 		})
 	}
 }
@@ -85,27 +72,5 @@ func TestParseConfigMoreErrors(t *testing.T) {
 }
 
 func FuzzParseConfig(f *testing.F) {
-	seeds, _ := filepath.Glob("testdata/*.json")
-	for _, s := range seeds {
-		b, err := os.ReadFile(s)
-		require.NoError(f, err)
-		f.Add(b)
-	}
-	f.Add([]byte(`{"rules":[{"match":{"path":{"regex":"(a"}}}]}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := ParseConfig(data)
-		if err != nil {
-			return
-		}
-		if _, err := New(c); err != nil {
-			t.Fatalf("a parsed config does not compile: %v\n%s", err, data)
-		}
-		out, err := json.Marshal(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := ParseConfig(out); err != nil {
-			t.Fatalf("marshalled config refused: %v\n%s", err, out)
-		}
-	})
+	configtest.Fuzz(f, ParseConfig, New, []byte(`{"rules":[{"match":{"path":{"regex":"(a"}}}]}`))
 }

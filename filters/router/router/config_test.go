@@ -1,10 +1,11 @@
 package router
 
 import (
-	"github.com/wasmesh/wasmesh/filters/internal/configtest"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/wasmesh/wasmesh/filters/internal/configtest"
 )
 
 func TestParseConfig(t *testing.T) {

@@ -1,8 +1,9 @@
 package telemetry
 
 import (
-	"github.com/wasmesh/wasmesh/filters/internal/configtest"
 	"testing"
+
+	"github.com/wasmesh/wasmesh/filters/internal/configtest"
 )
 
 func TestParseConfig(t *testing.T) {

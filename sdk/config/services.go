@@ -57,3 +57,15 @@ var (
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
+
+// ParseServices parses data (config.Parse) and decodes it with DecodeServices: what a
+// built-in filter's ParseConfig does. Every problem is reported with its JSON path, joined.
+func ParseServices[P any](data []byte, decode func(Object) P) (policy P, services map[string]P, err error) {
+	var errs Errors
+	root, ok := Parse(data, &errs)
+	if !ok {
+		return policy, nil, errs.Err()
+	}
+	policy, services = DecodeServices(root, decode)
+	return policy, services, errs.Err()
+}

@@ -39,14 +39,10 @@ type Sticky struct {
 // ParseConfig parses and validates the canary's JSON configuration strictly; every problem is
 // reported with its JSON path, joined with errors.Join.
 func ParseConfig(data []byte) (Config, error) {
-	var errs config.Errors
 	var cfg Config
-	root, ok := config.Parse(data, &errs)
-	if !ok {
-		return cfg, errs.Err()
-	}
-	cfg.Policy, cfg.Services = config.DecodeServices(root, decodePolicy)
-	return cfg, errs.Err()
+	var err error
+	cfg.Policy, cfg.Services, err = config.ParseServices(data, decodePolicy)
+	return cfg, err
 }
 
 func decodePolicy(o config.Object) Policy {

@@ -69,3 +69,45 @@ func ParseServices[P any](data []byte, decode func(Object) P) (policy P, service
 	policy, services = DecodeServices(root, decode)
 	return policy, services, errs.Err()
 }
+
+// PerService holds a filter's compiled policies in the shape DecodeServices decodes: one for
+// every request, or one per service.
+type PerService[T any] struct {
+	all    T
+	byName map[string]T // non-nil with the per-service map
+}
+
+// CompilePerService compiles the policy, or each service's policy when services is non-nil.
+func CompilePerService[P, T any](policy P, services map[string]P, compile func(P) T) PerService[T] {
+	var s PerService[T]
+	if services == nil {
+		s.all = compile(policy)
+		return s
+	}
+	s.byName = make(map[string]T, len(services))
+	for name, p := range services {
+		s.byName[name] = compile(p)
+	}
+	return s
+}
+
+// For returns the policy that applies to a request for service; false when the config is a
+// per-service map without that service (the request passes through untouched).
+func (s PerService[T]) For(service string) (T, bool) {
+	if s.byName == nil {
+		return s.all, true
+	}
+	p, ok := s.byName[service]
+	return p, ok
+}
+
+// Each calls fn with every compiled policy.
+func (s PerService[T]) Each(fn func(T)) {
+	if s.byName == nil {
+		fn(s.all)
+		return
+	}
+	for _, p := range s.byName {
+		fn(p)
+	}
+}

@@ -2,6 +2,7 @@ package canary
 
 import (
 	"errors"
+	"github.com/wasmesh/wasmesh/sdk/config"
 
 	"github.com/wasmesh/wasmesh/sdk"
 	"github.com/wasmesh/wasmesh/sdk/match"
@@ -14,8 +15,7 @@ const RoutingHeader = sdk.RoutingHeader
 
 // Filter is a compiled canary configuration.
 type Filter struct {
-	all      *policy
-	services map[string]*policy
+	policies config.PerService[*policy]
 }
 
 type policy struct {
@@ -50,14 +50,7 @@ func New(cfg Config) (*Filter, error) {
 		}
 		return cp
 	}
-	if cfg.Services != nil {
-		f.services = map[string]*policy{}
-		for name, p := range cfg.Services {
-			f.services[name] = compile(p)
-		}
-	} else {
-		f.all = compile(cfg.Policy)
-	}
+	f.policies = config.CompilePerService(cfg.Policy, cfg.Services, compile)
 	return f, errors.Join(errs...)
 }
 
@@ -86,12 +79,9 @@ type Decision struct {
 // the router): then the canary leaves it.
 func (f *Filter) Decide(r *sdk.Request, routed string) Decision {
 	d := Decision{Service: r.Service()}
-	p := f.all
-	if f.services != nil {
-		var ok bool
-		if p, ok = f.services[d.Service]; !ok {
-			return d
-		}
+	p, ok := f.policies.For(d.Service)
+	if !ok {
+		return d
 	}
 	if routed != "" {
 		return d
@@ -109,7 +99,6 @@ func (f *Filter) Decide(r *sdk.Request, routed string) Decision {
 		return d
 	}
 	var key string
-	var ok bool
 	switch {
 	case p.stickyHeader != "":
 		key, ok = r.Headers.Get(p.stickyHeader)

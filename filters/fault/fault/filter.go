@@ -3,6 +3,7 @@ package fault
 import (
 	"errors"
 	"fmt"
+	"github.com/wasmesh/wasmesh/sdk/config"
 	"strconv"
 	"strings"
 	"time"
@@ -15,8 +16,7 @@ import (
 // Filter is a compiled fault configuration. It also counts the streams delayed at once (per
 // VM and service policy): a VM is single-threaded, so no locking.
 type Filter struct {
-	all      *policy
-	services map[string]*policy
+	policies config.PerService[*policy]
 }
 
 type policy struct {
@@ -75,14 +75,7 @@ func New(cfg Config) (*Filter, error) {
 		}
 		return cp
 	}
-	if cfg.Services != nil {
-		f.services = map[string]*policy{}
-		for name, p := range cfg.Services {
-			f.services[name] = compile(p)
-		}
-	} else {
-		f.all = compile(cfg.Policy)
-	}
+	f.policies = config.CompilePerService(cfg.Policy, cfg.Services, compile)
 	return f, errors.Join(errs...)
 }
 
@@ -125,12 +118,9 @@ func (f *Filter) decide(r *sdk.Request, draw Draw) (Fault, error) {
 	if draw == nil {
 		draw = split.Chance
 	}
-	p := f.all
-	if f.services != nil {
-		var ok bool
-		if p, ok = f.services[r.Service()]; !ok {
-			return Fault{}, nil
-		}
+	p, ok := f.policies.For(r.Service())
+	if !ok {
+		return Fault{}, nil
 	}
 	grpc := isGRPC(r)
 	var triggerErr error
@@ -199,12 +189,7 @@ func (f *Filter) DoneDelay(flt Fault) {
 // Active is the number of streams delayed now (all policies).
 func (f *Filter) Active() int {
 	n := 0
-	if f.all != nil {
-		n += f.all.active
-	}
-	for _, p := range f.services {
-		n += p.active
-	}
+	f.policies.Each(func(p *policy) { n += p.active })
 	return n
 }
 

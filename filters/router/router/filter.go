@@ -2,6 +2,7 @@ package router
 
 import (
 	"errors"
+	"github.com/wasmesh/wasmesh/sdk/config"
 
 	"github.com/wasmesh/wasmesh/sdk"
 	"github.com/wasmesh/wasmesh/sdk/match"
@@ -18,8 +19,7 @@ var (
 
 // Filter is a compiled router configuration.
 type Filter struct {
-	all      *policy
-	services map[string]*policy
+	policies config.PerService[*policy]
 }
 
 type policy struct {
@@ -64,14 +64,7 @@ func New(cfg Config) (*Filter, error) {
 		}
 		return cp
 	}
-	if cfg.Services != nil {
-		f.services = map[string]*policy{}
-		for name, p := range cfg.Services {
-			f.services[name] = compile(p)
-		}
-	} else {
-		f.all = compile(cfg.Policy)
-	}
+	f.policies = config.CompilePerService(cfg.Policy, cfg.Services, compile)
 	return f, errors.Join(errs...)
 }
 
@@ -89,11 +82,9 @@ type Decision struct {
 // in every case where a policy applies.
 func (f *Filter) Decide(r *sdk.Request) (d Decision, ok bool) {
 	service := r.Service()
-	p := f.all
-	if f.services != nil {
-		if p, ok = f.services[service]; !ok {
-			return d, false
-		}
+	p, found := f.policies.For(service)
+	if !found {
+		return d, false
 	}
 	for i := range p.rules {
 		ru := &p.rules[i]

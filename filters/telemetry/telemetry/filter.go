@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"github.com/wasmesh/wasmesh/sdk/config"
 	"time"
 
 	"github.com/wasmesh/wasmesh/sdk/accesslog"
@@ -19,8 +20,7 @@ const AccessLogPrefix = "wasmesh-access "
 
 // Filter is a compiled telemetry configuration.
 type Filter struct {
-	all      *Compiled
-	services map[string]*Compiled
+	policies config.PerService[*Compiled]
 }
 
 // Compiled is one compiled telemetry policy.
@@ -39,14 +39,7 @@ type Compiled struct {
 // New compiles cfg (already validated by ParseConfig), applying the defaults.
 func New(cfg Config) (*Filter, error) {
 	f := &Filter{}
-	if cfg.Services != nil {
-		f.services = map[string]*Compiled{}
-		for name, p := range cfg.Services {
-			f.services[name] = compile(p)
-		}
-	} else {
-		f.all = compile(cfg.Policy)
-	}
+	f.policies = config.CompilePerService(cfg.Policy, cfg.Services, compile)
 	return f, nil
 }
 
@@ -89,10 +82,8 @@ func compile(p Policy) *Compiled {
 
 // For returns the policy of a service, or nil when it has none.
 func (f *Filter) For(service string) *Compiled {
-	if f.services != nil {
-		return f.services[service]
-	}
-	return f.all
+	p, _ := f.policies.For(service)
+	return p
 }
 
 // Observation is what the plugin saw of one request.

@@ -21,11 +21,18 @@
 //     stops the request and runs every filter's response callbacks (filters after the replying
 //     one see only those), proxy_on_done/log/delete end each context. Continue and local replies
 //     act after the VM call returns, as Envoy's after-call actions do.
+//   - Concurrent streams: Env.Begin starts a stream and runs it until it completes or pauses
+//     (it never moves the clock); several may be open at once, each with its own contexts, as
+//     on one Envoy worker. Stream.Done and Stream.Result (nil while open) read its state;
+//     Advance moves every open stream on after each tick or timed event; Env.Wait(streams...)
+//     runs like Do until the given ones complete (the others move with the clock). Do is Begin
+//     then Wait. A trap outside a stream callback (a tick, an HTTP call response) fails every
+//     open stream; Close resets the open streams.
 //   - Routing: the upstream cluster is the x-wasmesh-cluster header or the default cluster. By
 //     default any request-header change by a filter re-picks the route (Envoy 1.40 as measured);
 //     WithStrictRouteCache re-picks it only after clear_route_cache.
 //   - Time: a simulated clock (WASI clocks, proxy_get_current_time_nanoseconds, ticks). Do
-//     advances it tick by tick while a stream waits; Advance moves it and fires ticks in order.
+//     and Wait advance it tick by tick while a stream waits; Advance moves it and fires ticks in order.
 //     WithRealClock uses wall time (benchmarks). random_get is real randomness.
 //   - Host calls: logs (captured per Env with level; stdout/stderr become info/error lines),
 //     header maps incl. pseudo-headers, buffers, properties (request.*, response.*,

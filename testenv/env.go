@@ -35,7 +35,7 @@ type Env struct {
 	timers    []timer // sorted by time
 	nextToken uint32
 	calls     []*UpstreamRequest
-	stream    *stream
+	open      []*Stream // streams begun and not yet ended, in order
 
 	clearRouteCalls int
 	closed          bool
@@ -202,6 +202,11 @@ func (e *Env) Close() error {
 		return nil
 	}
 	e.closed = true
+	for _, st := range e.open { // Envoy resets the streams of a worker that shuts down
+		st.s.err = errors.Join(st.s.err, errors.New("the Env closed while the stream was open: Envoy resets it"))
+		st.s.finished = true
+	}
+	e.settle()
 	for _, p := range e.plugins {
 		if p.root != nil && p.vm.failed == nil {
 			if done, err := p.vm.call(p.vm.onDone, p.root, uint64(p.root.id)); err == nil && (done != 0 || p.vm.onDone == nil) {
@@ -244,13 +249,16 @@ func (e *Env) SetLatency(cluster string, d time.Duration) {
 
 // Advance moves the simulated clock by d; ticks and timed events (HTTP call responses and
 // upstream answers delayed by WithLatency) fire in time order (ties: timed events first, then
-// ticks in chain order), each followed by what it triggered.
+// ticks in chain order), each followed by what it triggered, and every open stream (Begin)
+// moves on as far as it can after each.
 func (e *Env) Advance(d time.Duration) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.runAsyncAll()
+	e.settle()
 	target := e.clock().Add(d)
 	for e.runNextEvent(target) {
+		e.settle()
 	}
 	if !e.opts.realClock {
 		e.now = target
@@ -341,14 +349,16 @@ func (e *Env) fireTick(p *plugin) {
 	e.runAsyncAll()
 }
 
-// afterCall handles a trap outside a stream callback: the stream (if the failed VM is in it)
-// fails.
+// afterCall handles a trap outside a stream callback: every open stream fails (each runs the
+// whole chain, so the failed VM is in it). Then the actions the call asked for run.
 func (e *Env) afterCall(err error) {
-	if err != nil && e.stream != nil && e.stream.err == nil {
-		e.stream.fail(err)
-	}
-	if e.stream != nil {
-		e.stream.runActions()
+	for _, st := range e.open {
+		if s := st.s; !s.finished {
+			if err != nil && s.err == nil {
+				s.fail(err)
+			}
+			s.runActions()
+		}
 	}
 }
 

@@ -156,6 +156,7 @@ func (s *stream) pump() {
 	n := len(s.filters)
 	for progress := true; progress && !s.finished; {
 		progress = false
+		s.runActions()
 		for d := 0; d < 2 && !s.finished; d++ {
 			for k := 0; k < n && !s.finished; k++ {
 				i := k
@@ -597,39 +598,126 @@ func (s *stream) finish() {
 	s.actions = nil
 }
 
-// Do runs one full exchange: the request through the chain, the upstream (or a local reply),
-// the response back through the chain. While the stream is paused it runs pending callbacks and
-// then advances the simulated clock tick by tick until the stream resumes.
-func (e *Env) Do(req Request) *Result {
+// Stream is an exchange begun with Env.Begin that may still be open (paused by a filter,
+// waiting for its upstream). Its methods are safe to call from any goroutine.
+type Stream struct {
+	e   *Env
+	s   *stream
+	res *Result
+}
+
+// Begin sends req into the chain and runs it until it completes or nothing can move without
+// the clock (a filter paused it, the upstream answers later): it neither advances the clock
+// nor waits. Several streams may be open at once; Advance drives all of them, Wait waits for
+// some. An open stream holds its contexts in every VM until it ends.
+func (e *Env) Begin(req Request) *Stream {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
-		return &Result{Err: errors.New("testenv: Do on a closed Env")}
+		return &Stream{e: e, res: &Result{Err: errors.New("testenv: Begin on a closed Env")}}
 	}
 	e.runAsyncAll()
-	s := e.newStream(req)
-	e.stream = s
+	st := &Stream{e: e, s: e.newStream(req)}
+	e.open = append(e.open, st)
+	e.settle()
+	return st
+}
+
+// Done reports whether the stream has completed (answered, reset, failed or found stuck).
+func (st *Stream) Done() bool {
+	st.e.mu.Lock()
+	defer st.e.mu.Unlock()
+	return st.res != nil
+}
+
+// Result is the exchange's outcome once Done, nil while the stream is open.
+func (st *Stream) Result() *Result {
+	st.e.mu.Lock()
+	defer st.e.mu.Unlock()
+	return st.res
+}
+
+// Wait runs until every given stream completes, as Do does for one: pending callbacks first,
+// then the simulated clock tick by tick (the other open streams move with it). A stream that
+// can never resume, or not within the maximum wait, completes with ErrStuck.
+func (e *Env) Wait(streams ...*Stream) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.wait(streams)
+}
+
+func (e *Env) wait(streams []*Stream) {
 	deadline := e.clock().Add(e.opts.maxWait)
-	for !s.finished {
-		s.pump()
-		if s.finished {
-			break
+	for {
+		e.settle()
+		var pending []*Stream
+		for _, st := range streams {
+			if st.res == nil {
+				pending = append(pending, st)
+			}
+		}
+		if len(pending) == 0 {
+			return
+		}
+		why := ""
+		if _, ok := e.nextEventTime(); !ok {
+			why = "no tick, HTTP call, upstream answer or queue callback is pending that could resume it"
+		} else if !e.runNextEvent(deadline) {
+			why = fmt.Sprintf("not resumed within %s of simulated time", e.opts.maxWait)
+		}
+		if why != "" {
+			for _, st := range pending {
+				st.s.stuck(why)
+			}
+			e.settle()
+			return
+		}
+	}
+}
+
+// settle moves every open stream as far as it goes without the clock: pending actions and
+// frames, then queued callbacks, until nothing moves; streams that finished end (their
+// contexts' done, log and delete) and get their Result.
+func (e *Env) settle() {
+	for {
+		moved := false
+		for i := 0; i < len(e.open); i++ {
+			st := e.open[i]
+			if !st.s.finished {
+				st.s.pump()
+			}
+			if st.s.finished {
+				e.open = append(e.open[:i], e.open[i+1:]...)
+				i--
+				e.end(st)
+				moved = true
+			}
 		}
 		if e.runAsync() {
-			continue
+			moved = true
 		}
-		if _, ok := e.nextEventTime(); !ok {
-			s.stuck("no tick, HTTP call, upstream answer or queue callback is pending that could resume it")
-			break
-		}
-		if !e.runNextEvent(deadline) {
-			s.stuck(fmt.Sprintf("not resumed within %s of simulated time", e.opts.maxWait))
-			break
+		if !moved {
+			return
 		}
 	}
+}
+
+// end runs the stream's end callbacks and records its Result.
+func (e *Env) end(st *Stream) {
+	s := st.s
 	s.finish()
-	e.stream = nil
-	e.runAsyncAll()
-	res := &Result{Response: s.resp, Upstream: s.upstream, LocalReply: s.pluginReply, Elapsed: s.end.Sub(s.start), Err: s.err}
-	return res
+	st.res = &Result{Response: s.resp, Upstream: s.upstream, LocalReply: s.pluginReply, Elapsed: s.end.Sub(s.start), Err: s.err}
+}
+
+// Do runs one full exchange: the request through the chain, the upstream (or a local reply),
+// the response back through the chain. While the stream is paused it runs pending callbacks and
+// then advances the simulated clock tick by tick until the stream resumes (Begin then Wait).
+func (e *Env) Do(req Request) *Result {
+	st := e.Begin(req)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if st.res == nil {
+		e.wait([]*Stream{st})
+	}
+	return st.res
 }

@@ -113,6 +113,49 @@ func TestFaultWasmRates(t *testing.T) {
 	}
 }
 
+// maxActiveDelays caps the streams delayed at once: with a cap of 2 and three delayed requests
+// open together, two wait for the delay, the third is not delayed (delay_skipped); once the
+// delays end a new request is delayed again.
+func TestFaultWasmMaxActiveDelays(t *testing.T) {
+	const cfg = `{"services": {"reviews": {"rules": [{"name": "slow", "delay": {"fixed": "200ms"}}], "maxActiveDelays": 2}}}`
+	req := testenv.Request{Path: "/", Authority: "reviews"}
+	for _, v := range filtertest.Variants(t, fault.RootID) {
+		t.Run(v.Name, func(t *testing.T) {
+			env := testenv.New(t, []testenv.Filter{v.Filter(cfg)})
+			a, b, c := env.Begin(req), env.Begin(req), env.Begin(req)
+			require.False(t, a.Done(), "delayed")
+			require.False(t, b.Done(), "delayed")
+			require.True(t, c.Done(), "over the cap: not delayed")
+			require.NoError(t, c.Result().Err)
+			require.Equal(t, 200, c.Result().Response.Status)
+			require.Zero(t, c.Result().Elapsed)
+			m := env.Metrics()
+			require.Equal(t, 2.0, m[metric("delay")])
+			require.Equal(t, 1.0, m[metric("delay_skipped")])
+
+			env.Advance(199 * time.Millisecond)
+			require.False(t, a.Done())
+			require.False(t, b.Done())
+			env.Advance(time.Millisecond)
+			for _, s := range []*testenv.Stream{a, b} {
+				require.True(t, s.Done(), "the delay is over")
+				require.NoError(t, s.Result().Err)
+				require.Equal(t, 200, s.Result().Response.Status)
+				require.NotNil(t, s.Result().Upstream)
+				require.Equal(t, 200*time.Millisecond, s.Result().Elapsed)
+			}
+
+			d := env.Begin(req)
+			require.False(t, d.Done(), "the slots are free again: delayed")
+			require.Equal(t, 3.0, env.Metrics()[metric("delay")])
+			require.Equal(t, 1.0, env.Metrics()[metric("delay_skipped")])
+			env.Wait(d)
+			require.NoError(t, d.Result().Err)
+			require.Equal(t, 200*time.Millisecond, d.Result().Elapsed)
+		})
+	}
+}
+
 func TestFaultRefusesBadConfig(t *testing.T) {
 	bad := []string{
 		`{"services": {"reviews": {"delay": {"duration": "150ms", "percentage": 100}}}}`,

@@ -39,6 +39,7 @@ type Env struct {
 
 	clearRouteCalls int
 	closed          bool
+	hostCalls       []int // by hostCallNames index
 }
 
 // plugin is one filter of the chain: a root context in its VM.
@@ -62,6 +63,13 @@ type plugin struct {
 // would continue it) or did not resume within the maximum wait.
 var ErrStuck = errors.New("stream stuck")
 
+// ErrVMStartRefused and ErrConfigureRefused are wrapped by Start's error when a plugin's
+// proxy_on_vm_start or proxy_on_configure returns false (a refusal, not a trap).
+var (
+	ErrVMStartRefused   = errors.New("proxy_on_vm_start refused the vm configuration")
+	ErrConfigureRefused = errors.New("proxy_on_configure refused the plugin configuration")
+)
+
 // New loads and starts the chain (VM start and plugin configure for each filter) and fails the
 // test with the plugins' logs if anything refuses. Close is registered with t.Cleanup.
 func New(t testing.TB, filters []Filter, opts ...Option) *Env {
@@ -76,7 +84,7 @@ func New(t testing.TB, filters []Filter, opts ...Option) *Env {
 
 // Start is New for non-test callers.
 func Start(filters []Filter, opts ...Option) (*Env, error) {
-	rt, err := getRuntime()
+	rt, err := getRuntime(interruptible(opts))
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +106,8 @@ func start(rt *runtime, filters []Filter, metrics *metricStore, shared *sharedSt
 		shared = newSharedStore()
 	}
 	e := &Env{opts: o, rt: rt, start: o.start, now: o.start, realBase: time.Now(), metrics: metrics, shared: shared,
-		queues: map[uint32]*queue{}, queueBy: map[[2]string]*queue{}, nextQ: 1, nextToken: 1}
+		queues: map[uint32]*queue{}, queueBy: map[[2]string]*queue{}, nextQ: 1, nextToken: 1,
+		hostCalls: make([]int, len(hostCallNames))}
 	vms := map[string]*vm{}
 	for i, f := range filters {
 		name := f.Name
@@ -150,7 +159,7 @@ func (e *Env) startPlugin(p *plugin) error {
 		return fmt.Errorf("filter %q: %w", p.name, err)
 	}
 	if v.onVMStart != nil && ok == 0 {
-		return fmt.Errorf("filter %q: proxy_on_vm_start refused the vm configuration (Envoy: \"Failed to start base Wasm\")%s", p.name, e.recentErrors(p))
+		return fmt.Errorf("filter %q: %w (Envoy: \"Failed to start base Wasm\")%s", p.name, ErrVMStartRefused, e.recentErrors(p))
 	}
 	e.runAsyncAll()
 	p.configuring = true
@@ -160,7 +169,7 @@ func (e *Env) startPlugin(p *plugin) error {
 		return fmt.Errorf("filter %q: %w", p.name, err)
 	}
 	if v.onConfigure != nil && ok == 0 {
-		return fmt.Errorf("filter %q: proxy_on_configure refused the plugin configuration (Envoy: \"Failed to configure base Wasm plugin\")%s", p.name, e.recentErrors(p))
+		return fmt.Errorf("filter %q: %w (Envoy: \"Failed to configure base Wasm plugin\")%s", p.name, ErrConfigureRefused, e.recentErrors(p))
 	}
 	e.runAsyncAll()
 	return nil
@@ -390,6 +399,22 @@ func (e *Env) Logs() []Log {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return append([]Log(nil), e.logs...)
+}
+
+// HostCalls counts the host functions the Env's plugins called since it started (VM start and
+// configure included), by name: proxy_* functions by their name (proxy_log, ...), WASI ones as
+// wasi_snapshot_preview1.fd_write and so on. Only functions called at least once appear.
+// Benchmarks divide the difference of two snapshots by the number of streams.
+func (e *Env) HostCalls() map[string]int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := map[string]int{}
+	for i, n := range e.hostCalls {
+		if n > 0 {
+			out[hostCallNames[i]] = n
+		}
+	}
+	return out
 }
 
 // ClearRouteCacheCalls counts the clear_route_cache foreign calls so far.

@@ -32,10 +32,12 @@ type compiled struct {
 	err  error
 }
 
+// The process-wide runtimes: [0] plain, [1] interruptible (WithContext: compiled code checks
+// for the context's end, which costs some speed).
 var (
-	rtOnce sync.Once
-	rtVal  *runtime
-	rtErr  error
+	rtOnce [2]sync.Once
+	rtVal  [2]*runtime
+	rtErr  [2]error
 )
 
 // CacheDir is the directory of wazero's compilation cache: $WASMESH_CACHE_DIR if set, else
@@ -51,15 +53,31 @@ func CacheDir() (string, error) {
 	return filepath.Join(d, "wasmesh", "wazero"), nil
 }
 
-func getRuntime() (*runtime, error) {
-	rtOnce.Do(func() { rtVal, rtErr = newRuntime() })
-	return rtVal, rtErr
+func getRuntime(interruptible bool) (*runtime, error) {
+	i := 0
+	if interruptible {
+		i = 1
+	}
+	rtOnce[i].Do(func() { rtVal[i], rtErr[i] = newRuntimeWith(interruptible) })
+	return rtVal[i], rtErr[i]
+}
+
+// interruptible reports whether opts bound the VMs by a context (WithContext).
+func interruptible(opts []Option) bool {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o.ctx != nil
 }
 
 // newRuntime makes a runtime with the on-disk compilation cache and the host modules.
-func newRuntime() (*runtime, error) {
+func newRuntime() (*runtime, error) { return newRuntimeWith(false) }
+
+// newRuntimeWith is newRuntime; an interruptible runtime's calls end when their context does.
+func newRuntimeWith(interruptible bool) (*runtime, error) {
 	ctx := context.Background()
-	cfg := wazero.NewRuntimeConfig()
+	cfg := wazero.NewRuntimeConfig().WithCloseOnContextDone(interruptible)
 	if dir, err := CacheDir(); err == nil {
 		if cache, err := wazero.NewCompilationCacheWithDir(dir); err == nil {
 			cfg = cfg.WithCompilationCache(cache)

@@ -30,7 +30,7 @@ func StartPool(size int, filters []Filter, opts ...Option) (*Pool, error) {
 	if size < 1 {
 		size = 1
 	}
-	rt, err := getRuntime()
+	rt, err := getRuntime(interruptible(opts))
 	if err != nil {
 		return nil, err
 	}

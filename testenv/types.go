@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"context"
 	"io"
 	"strings"
 	"time"
@@ -144,6 +145,7 @@ type options struct {
 	start          time.Time
 	maxWait        time.Duration
 	latency        map[string]time.Duration
+	ctx            context.Context
 }
 
 // WithUpstream sets the handler of the stream's upstream (whatever cluster the route picks).
@@ -222,6 +224,13 @@ func WithStartTime(t time.Time) Option { return func(o *options) { o.start = t }
 // WithMaxWait bounds how far Do advances the simulated clock for a paused stream before it
 // gives up with ErrStuck (default 10 minutes).
 func WithMaxWait(d time.Duration) Option { return func(o *options) { o.maxWait = d } }
+
+// WithContext bounds every plugin call of the Env by ctx: once ctx ends, the running call traps
+// (even a loop that never calls the host) and its VM fails, so Start returns an error instead
+// of hanging on a plugin that never returns. Such Envs run on a second runtime whose compiled
+// code checks for the context's end (somewhat slower; for control-plane dry runs, not
+// benchmarks).
+func WithContext(ctx context.Context) Option { return func(o *options) { o.ctx = ctx } }
 
 func itoa(i int) string {
 	if i == 0 {

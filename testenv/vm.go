@@ -60,7 +60,11 @@ func (e errTrap) Error() string { return e.msg }
 func newVM(e *Env, c *compiled, key, vmID string, config []byte) (*vm, error) {
 	v := &vm{env: e, key: key, vmID: vmID, config: config, abi: c.info.ABIVersion,
 		contexts: map[uint32]*wctx{}, nextID: 1, metricIDs: map[uint32]*metric{}, stack: make([]uint64, 16)}
-	v.ctx = context.WithValue(context.Background(), vmKey{}, v)
+	base := e.opts.ctx
+	if base == nil {
+		base = context.Background()
+	}
+	v.ctx = context.WithValue(base, vmKey{}, v)
 	mod, err := e.rt.rt.InstantiateModule(v.ctx, c.mod, wazero.NewModuleConfig().WithName("").WithStartFunctions())
 	if err != nil {
 		return nil, fmt.Errorf("instantiate: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -12,14 +13,16 @@ import (
 
 // DryRunner loads a Wasm module the way Envoy would and runs VM start and plugin start with a
 // configuration. It returns the plugin's log lines; err is non-nil when the module fails to
-// load or the plugin refuses its configuration.
+// load (wrapping ErrModuleRefused when Envoy would not load it) or the plugin refuses its
+// configuration (wrapping ErrPluginRefused), traps or does not return in time.
 type DryRunner interface {
 	DryRun(ctx context.Context, module []byte, rootID string, config []byte) (logs []string, err error)
 }
 
 // PluginDryRun returns the Checker that dry-runs every created or changed WasmPlugin: its
-// module (from modules) is loaded by runner and configured with spec.config. A refusal is
-// reported on spec.config with the plugin's own log lines.
+// module (from modules) is loaded by runner and configured with spec.config. A module Envoy
+// would not load is reported on spec.module; anything else (a refusal, a trap) on spec.config,
+// with the plugin's own log lines.
 func PluginDryRun(modules ModuleStore, runner DryRunner) crd.Checker {
 	return crd.CheckerFunc(func(ctx context.Context, set *crd.Set, changed []crd.Key) error {
 		var errs []error
@@ -37,11 +40,14 @@ func PluginDryRun(modules ModuleStore, runner DryRunner) crd.Checker {
 			if err == nil {
 				continue
 			}
-			msg := err.Error()
-			if len(logs) > 0 {
-				msg += "; plugin log:\n  " + strings.Join(logs, "\n  ")
+			path := "spec.config"
+			if errors.Is(err, ErrModuleRefused) {
+				path = "spec.module"
 			}
-			errs = append(errs, &crd.ObjectError{Key: key, Err: &crd.FieldError{Path: "spec.config", Err: errors.New(msg)}})
+			if len(logs) > 0 {
+				err = fmt.Errorf("%w; plugin log:\n  %s", err, strings.Join(logs, "\n  "))
+			}
+			errs = append(errs, &crd.ObjectError{Key: key, Err: &crd.FieldError{Path: path, Err: err}})
 		}
 		return errors.Join(errs...)
 	})
@@ -61,3 +67,7 @@ func pluginConfig(raw []byte) []byte {
 
 // ErrPluginRefused is what a DryRunner wraps when the plugin's configure callback fails.
 var ErrPluginRefused = errors.New("the plugin refused its configuration")
+
+// ErrModuleRefused is what a DryRunner wraps when stock Envoy would not load the module at all
+// (not WebAssembly, imports Envoy does not provide, no proxy-wasm ABI version).
+var ErrModuleRefused = errors.New("stock Envoy would not load this module")

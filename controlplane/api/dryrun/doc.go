@@ -1,10 +1,11 @@
-// Package dryrun loads a proxy-wasm module under wazero and runs what Envoy runs when it
-// (re)configures a plugin — VM start, then plugin start with the plugin configuration — to
-// tell before anything reaches Envoy whether the plugin accepts its configuration. It
-// implements api.DryRunner for WasmPlugin applies.
+// Package dryrun implements api.DryRunner for WasmPlugin applies on testenv, the project's
+// model of how stock Envoy 1.40 runs proxy-wasm modules: before anything reaches Envoy, the
+// module is loaded as Envoy would load it (testenv.Inspect: every import Envoy lacks is named)
+// and started under testenv — VM start, then plugin start with the plugin configuration — so a
+// plugin that refuses its configuration, or traps, fails the apply with its own log lines.
 //
-// It is deliberately small: a proxy-wasm host for the configuration callbacks only. Host calls
-// a plugin may make at start (logs, configuration buffer, properties, metrics, ticks, shared
-// data) are answered; every other import is satisfied with a call that reports success and
-// does nothing. Request-time behaviour is testenv's job.
+// Compiled code is cached per module sha256 (testenv compiles a module once per process, and
+// keeps wazero's compilation cache on disk), so applying a new configuration for a known
+// module costs one VM instantiation. A dry run is bounded by a time limit: a plugin that never
+// returns from a start callback is interrupted (testenv.WithContext).
 package dryrun

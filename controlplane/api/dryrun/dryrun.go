@@ -2,273 +2,168 @@ package dryrun
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
-
 	cpapi "github.com/wasmesh/wasmesh/controlplane/api"
+	"github.com/wasmesh/wasmesh/testenv"
 )
 
 // Timeout bounds one dry run (compilation included).
 const Timeout = 30 * time.Second
 
-// proxy-wasm ABI values (0.2.x).
-const (
-	statusOK       = 0
-	statusNotFound = 1
+// PluginName is the plugin_name a dry-run plugin sees (the dry run does not know the
+// WasmPlugin's name).
+const PluginName = "dry-run"
 
-	bufferVMConfiguration     = 6
-	bufferPluginConfiguration = 7
+// NodeID is the node.id property a dry-run plugin sees: no real node runs it. The xds.node.*
+// properties Envoy provides are absent, so a plugin may tell a dry run from a sidecar.
+const NodeID = "wasmesh-dry-run"
 
-	rootContextID = 1
-)
-
-var logLevels = []string{"trace", "debug", "info", "warn", "error", "critical"}
-
-// Runner dry-runs modules. It caches compiled code across runs. It is safe for concurrent
-// use.
+// Runner dry-runs modules on testenv. Modules are kept as files named by their sha256 in a
+// private folder, so testenv's per-process compiled-module cache serves every later run of the
+// same module. It is safe for concurrent use.
 type Runner struct {
-	cache wazero.CompilationCache
+	mu      sync.Mutex
+	dir     string
+	dirErr  error
+	written map[string]bool
+	closed  bool
 }
 
 var _ cpapi.DryRunner = (*Runner)(nil)
 
-// New returns a Runner with an in-memory compilation cache.
-func New() *Runner { return &Runner{cache: wazero.NewCompilationCache()} }
+// New returns a Runner. Its module folder is created at the first dry run.
+func New() *Runner { return &Runner{written: map[string]bool{}} }
 
-// Close releases the compilation cache.
-func (r *Runner) Close(ctx context.Context) error { return r.cache.Close(ctx) }
-
-// run is the state of one dry run.
-type run struct {
-	mu         sync.Mutex
-	logs       []string
-	config     []byte
-	properties map[string]string
-}
-
-func (s *run) log(line string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.logs = append(s.logs, line)
-}
-
-// DryRun instantiates module, calls _initialize, creates the root context and runs
-// proxy_on_vm_start and proxy_on_configure with config. It returns the plugin's log lines
-// ("[level] message", plus anything written to stdout/stderr); the error wraps
-// api.ErrPluginRefused when the plugin refuses its configuration.
-func (r *Runner) DryRun(ctx context.Context, module []byte, rootID string, config []byte) ([]string, error) {
-	ctx, cancel := context.WithTimeout(ctx, Timeout)
-	defer cancel()
-	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCompilationCache(r.cache).WithCloseOnContextDone(true))
-	defer rt.Close(context.WithoutCancel(ctx))
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
-		return nil, fmt.Errorf("wasi: %w", err)
+// Close removes the Runner's module folder.
+func (r *Runner) Close(context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
+	if r.dir == "" {
+		return nil
 	}
-	compiled, err := rt.CompileModule(ctx, module)
-	if err != nil {
-		return nil, fmt.Errorf("load module: %w", err)
-	}
-	st := &run{config: config, properties: map[string]string{"plugin_root_id": rootID, "plugin_name": "dry-run"}}
-	if err := hostModule(ctx, rt, compiled, st); err != nil {
-		return nil, err
-	}
-	out := &lineWriter{emit: st.log}
-	mod, err := rt.InstantiateModule(ctx, compiled, wazero.NewModuleConfig().
-		WithName("plugin").WithStartFunctions().WithStdout(out).WithStderr(out).
-		WithSysWalltime().WithSysNanotime().WithSysNanosleep())
-	if err != nil {
-		return st.logs, fmt.Errorf("instantiate module: %w", err)
-	}
-	call := func(name string, params ...uint64) (uint64, bool, error) {
-		fn := mod.ExportedFunction(name)
-		if fn == nil {
-			return 0, false, nil
-		}
-		res, err := fn.Call(ctx, params...)
-		if err != nil {
-			out.Flush()
-			return 0, true, fmt.Errorf("%s: the plugin crashed: %w", name, err)
-		}
-		if len(res) == 0 {
-			return 0, true, nil
-		}
-		return res[0], true, nil
-	}
-	if _, _, err := call("_initialize"); err != nil {
-		return st.logs, err
-	}
-	for _, name := range []string{"proxy_on_context_create", "proxy_on_vm_start", "proxy_on_configure", "proxy_on_memory_allocate"} {
-		if mod.ExportedFunction(name) == nil {
-			return st.logs, fmt.Errorf("not a proxy-wasm module: it does not export %s", name)
-		}
-	}
-	if _, _, err := call("proxy_on_context_create", rootContextID, 0); err != nil {
-		return st.logs, err
-	}
-	ok, _, err := call("proxy_on_vm_start", rootContextID, 0)
-	if err != nil {
-		return st.logs, err
-	}
-	if ok == 0 {
-		out.Flush()
-		return st.logs, errors.New("the plugin's VM failed to start (proxy_on_vm_start returned false)")
-	}
-	ok, _, err = call("proxy_on_configure", rootContextID, uint64(len(config)))
-	out.Flush()
-	if err != nil {
-		return st.logs, err
-	}
-	if ok == 0 {
-		return st.logs, fmt.Errorf("%w (proxy_on_configure returned false)", cpapi.ErrPluginRefused)
-	}
-	return st.logs, nil
-}
-
-// hostModule defines the "env" imports of the module: the proxy-wasm calls used at plugin
-// start, and a succeed-and-do-nothing call for every other import.
-func hostModule(ctx context.Context, rt wazero.Runtime, compiled wazero.CompiledModule, st *run) error {
-	b := rt.NewHostModuleBuilder("env")
-	var metricID uint32
-	impl := map[string]api.GoModuleFunc{
-		"proxy_log": func(ctx context.Context, m api.Module, s []uint64) {
-			level, msg := uint32(s[0]), read(m, uint32(s[1]), uint32(s[2]))
-			name := "level" + fmt.Sprint(level)
-			if int(level) < len(logLevels) {
-				name = logLevels[level]
-			}
-			st.log("[" + name + "] " + string(msg))
-			s[0] = statusOK
-		},
-		"proxy_get_buffer_bytes": func(ctx context.Context, m api.Module, s []uint64) {
-			var data []byte
-			switch uint32(s[0]) {
-			case bufferPluginConfiguration:
-				data = st.config
-			case bufferVMConfiguration:
-			default:
-				s[0] = statusNotFound
-				return
-			}
-			start, max := int(uint32(s[1])), int(uint32(s[2]))
-			if start > len(data) {
-				start = len(data)
-			}
-			data = data[start:]
-			if max < len(data) {
-				data = data[:max]
-			}
-			if len(data) == 0 {
-				s[0] = statusNotFound
-				return
-			}
-			s[0] = returnBytes(ctx, m, data, uint32(s[3]), uint32(s[4]))
-		},
-		"proxy_get_property": func(ctx context.Context, m api.Module, s []uint64) {
-			path := strings.TrimRight(string(read(m, uint32(s[0]), uint32(s[1]))), "\x00")
-			if v, ok := st.properties[path]; ok && v != "" {
-				s[0] = returnBytes(ctx, m, []byte(v), uint32(s[2]), uint32(s[3]))
-				return
-			}
-			s[0] = statusNotFound
-		},
-		"proxy_define_metric": func(ctx context.Context, m api.Module, s []uint64) {
-			metricID++
-			m.Memory().WriteUint32Le(uint32(s[3]), metricID)
-			s[0] = statusOK
-		},
-		"proxy_get_shared_data": func(ctx context.Context, m api.Module, s []uint64) {
-			s[0] = statusNotFound
-		},
-	}
-	defined := map[string]bool{}
-	for _, imp := range compiled.ImportedFunctions() {
-		modName, name, _ := imp.Import()
-		if modName != "env" || defined[name] {
-			continue
-		}
-		defined[name] = true
-		fn, ok := impl[name]
-		var f api.GoModuleFunction = fn
-		if !ok {
-			results := len(imp.ResultTypes())
-			f = api.GoModuleFunc(func(_ context.Context, _ api.Module, s []uint64) {
-				if results > 0 {
-					s[0] = statusOK
-				}
-			})
-		}
-		b.NewFunctionBuilder().WithGoModuleFunction(f, imp.ParamTypes(), imp.ResultTypes()).Export(name)
-	}
-	if _, err := b.Instantiate(ctx); err != nil {
-		return fmt.Errorf("proxy-wasm host: %w", err)
+	dir := r.dir
+	r.dir, r.written = "", map[string]bool{}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("dry run: remove module folder: %w", err)
 	}
 	return nil
 }
 
-func read(m api.Module, ptr, size uint32) []byte {
-	b, ok := m.Memory().Read(ptr, size)
-	if !ok {
-		return []byte(fmt.Sprintf("<out of bounds read %d+%d>", ptr, size))
+// file returns the path of module (sha256 sum) in the module folder, writing it the first time.
+func (r *Runner) file(sum string, module []byte) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return "", errors.New("dry run: the runner is closed")
 	}
-	return append([]byte(nil), b...)
+	if r.dir == "" && r.dirErr == nil {
+		r.dir, r.dirErr = os.MkdirTemp("", "wasmesh-dryrun-")
+	}
+	if r.dirErr != nil {
+		return "", fmt.Errorf("dry run: module folder: %w", r.dirErr)
+	}
+	path := filepath.Join(r.dir, sum+".wasm")
+	if r.written[sum] {
+		return path, nil
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, module, 0o600); err != nil {
+		return "", fmt.Errorf("dry run: write module: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return "", fmt.Errorf("dry run: write module: %w", err)
+	}
+	r.written[sum] = true
+	return path, nil
 }
 
-// returnBytes copies data into guest memory allocated by the plugin and writes its address and
-// size where the plugin asked.
-func returnBytes(ctx context.Context, m api.Module, data []byte, retPtr, retSize uint32) uint64 {
-	res, err := m.ExportedFunction("proxy_on_memory_allocate").Call(ctx, uint64(len(data)))
-	if err != nil || len(res) == 0 {
-		return statusNotFound
+// DryRun loads module as stock Envoy 1.40 would, then starts it under testenv: _initialize,
+// root context, proxy_on_vm_start and proxy_on_configure with config. It returns the plugin's
+// log lines ("[level] message"; stdout is logged at info, stderr at error, as Envoy does). The
+// error wraps api.ErrModuleRefused when Envoy would not load the module (every missing import
+// is named) and api.ErrPluginRefused when the plugin refuses its configuration.
+func (r *Runner) DryRun(ctx context.Context, module []byte, rootID string, config []byte) ([]string, error) {
+	info, err := testenv.Inspect(module)
+	if err != nil {
+		return nil, fmt.Errorf("%w: load module: %w", cpapi.ErrModuleRefused, err)
 	}
-	ptr := uint32(res[0])
-	mem := m.Memory()
-	var size [4]byte
-	binary.LittleEndian.PutUint32(size[:], uint32(len(data)))
-	if !mem.Write(ptr, data) || !mem.WriteUint32Le(retPtr, ptr) || !mem.Write(retSize, size[:]) {
-		return statusNotFound
+	if len(info.Problems) > 0 {
+		return nil, fmt.Errorf("%w:\n  %s", cpapi.ErrModuleRefused, strings.Join(info.Problems, "\n  "))
 	}
-	return statusOK
+	path, err := r.file(info.SHA256, module)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, Timeout)
+	defer cancel()
+	logs := &logLines{}
+	env, err := testenv.Start([]testenv.Filter{{Name: PluginName, Wasm: path, Config: config, RootID: rootID}},
+		testenv.WithContext(ctx), testenv.WithLogOutput(logs), testenv.WithNodeID(NodeID),
+		testenv.WithStartTime(time.Now().UTC()))
+	if err == nil {
+		_ = env.Close()
+		return logs.lines, nil
+	}
+	return logs.lines, explain(ctx, err, filepath.Dir(path)+string(filepath.Separator))
 }
 
-// lineWriter turns stdout/stderr output into log lines.
-type lineWriter struct {
-	mu   sync.Mutex
-	buf  strings.Builder
-	emit func(string)
+// explain turns testenv's start error into the dry run's: a refusal wraps api.ErrPluginRefused,
+// an interrupted run says so; the plugin's log lines are left to the caller (DryRun returns
+// them), and the private module folder is left out of messages.
+func explain(ctx context.Context, err error, dir string) error {
+	switch {
+	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("the plugin did not finish starting within the dry run's time limit: %w", ctx.Err())
+	case ctx.Err() != nil:
+		return fmt.Errorf("dry run: %w", ctx.Err())
+	case errors.Is(err, testenv.ErrConfigureRefused):
+		return fmt.Errorf("%w (proxy_on_configure returned false)", cpapi.ErrPluginRefused)
+	case errors.Is(err, testenv.ErrVMStartRefused):
+		return errors.New("the plugin's VM failed to start (proxy_on_vm_start returned false)")
+	}
+	msg := err.Error()
+	if i := strings.Index(msg, "\n  ["); i >= 0 { // testenv quotes the error log lines: DryRun returns them all
+		msg = msg[:i]
+	}
+	msg = strings.ReplaceAll(msg, fmt.Sprintf("filter %q: ", PluginName), "")
+	msg = strings.ReplaceAll(msg, dir, "")
+	if errors.Is(err, testenv.ErrRefused) {
+		return &cleanError{msg: msg, err: cpapi.ErrModuleRefused}
+	}
+	return &cleanError{msg: "the plugin failed to start: " + msg, err: err}
 }
 
-func (w *lineWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf.Write(p)
-	s := w.buf.String()
-	for {
-		i := strings.IndexByte(s, '\n')
-		if i < 0 {
-			break
-		}
-		w.emit("[stdio] " + s[:i])
-		s = s[i+1:]
+// cleanError is an error with a rewritten message that still unwraps to its cause.
+type cleanError struct {
+	msg string
+	err error
+}
+
+func (e *cleanError) Error() string { return e.msg }
+func (e *cleanError) Unwrap() error { return e.err }
+
+// logLines collects what testenv.WithLogOutput writes: one "[level] <plugin>: message\n" per
+// Write, kept as "[level] message".
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logLines) Write(p []byte) (int, error) {
+	line := strings.TrimSuffix(string(p), "\n")
+	if i := strings.Index(line, "] "); strings.HasPrefix(line, "[") && i > 0 {
+		line = line[:i+2] + strings.TrimPrefix(line[i+2:], PluginName+": ")
 	}
-	w.buf.Reset()
-	w.buf.WriteString(s)
+	l.mu.Lock()
+	l.lines = append(l.lines, line)
+	l.mu.Unlock()
 	return len(p), nil
-}
-
-// Flush emits a pending partial line.
-func (w *lineWriter) Flush() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.buf.Len() > 0 {
-		w.emit("[stdio] " + w.buf.String())
-		w.buf.Reset()
-	}
 }

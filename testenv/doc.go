@@ -32,7 +32,8 @@
 //     default any request-header change by a filter re-picks the route (Envoy 1.40 as measured);
 //     WithStrictRouteCache re-picks it only after clear_route_cache.
 //   - Time: a simulated clock (WASI clocks, proxy_get_current_time_nanoseconds, ticks). Do
-//     and Wait advance it tick by tick while a stream waits; Advance moves it and fires ticks in order.
+//     and Wait advance it tick by tick while a stream waits; Advance moves it and fires ticks in
+//     order.
 //     WithRealClock uses wall time (benchmarks). random_get is real randomness.
 //   - Host calls: logs (captured per Env with level; stdout/stderr become info/error lines),
 //     header maps incl. pseudo-headers, buffers, properties (request.*, response.*,
@@ -41,6 +42,7 @@
 //     shared data with CAS, shared queues, ticks, HTTP calls to WithCluster handlers,
 //     set_effective_context, proxy_done and the foreign functions Envoy registers
 //     (clear_route_cache, compress, uncompress; the others answer Unimplemented).
+//     Env.HostCalls counts the calls by function name (host calls per request in benchmarks).
 //
 // Not modelled: gRPC calls (they fail as calls to an unknown cluster), TCP filters, Envoy's
 // own headers (x-request-id, x-forwarded-*), HTTP call timeouts.

@@ -39,6 +39,7 @@ type Env struct {
 
 	clearRouteCalls int
 	closed          bool
+	hostCalls       []int // by hostCallNames index
 }
 
 // plugin is one filter of the chain: a root context in its VM.
@@ -105,7 +106,8 @@ func start(rt *runtime, filters []Filter, metrics *metricStore, shared *sharedSt
 		shared = newSharedStore()
 	}
 	e := &Env{opts: o, rt: rt, start: o.start, now: o.start, realBase: time.Now(), metrics: metrics, shared: shared,
-		queues: map[uint32]*queue{}, queueBy: map[[2]string]*queue{}, nextQ: 1, nextToken: 1}
+		queues: map[uint32]*queue{}, queueBy: map[[2]string]*queue{}, nextQ: 1, nextToken: 1,
+		hostCalls: make([]int, len(hostCallNames))}
 	vms := map[string]*vm{}
 	for i, f := range filters {
 		name := f.Name
@@ -397,6 +399,22 @@ func (e *Env) Logs() []Log {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return append([]Log(nil), e.logs...)
+}
+
+// HostCalls counts the host functions the Env's plugins called since it started (VM start and
+// configure included), by name: proxy_* functions by their name (proxy_log, ...), WASI ones as
+// wasi_snapshot_preview1.fd_write and so on. Only functions called at least once appear.
+// Benchmarks divide the difference of two snapshots by the number of streams.
+func (e *Env) HostCalls() map[string]int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := map[string]int{}
+	for i, n := range e.hostCalls {
+		if n > 0 {
+			out[hostCallNames[i]] = n
+		}
+	}
+	return out
 }
 
 // ClearRouteCacheCalls counts the clear_route_cache foreign calls so far.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,8 +50,10 @@ type hostFunc func(v *vm, s []uint64)
 // restricted-callback windows, and decodes nothing else (each implementation reads its i32
 // arguments with uint32()).
 func wrapHost(full string, fn hostFunc) api.GoModuleFunc {
+	idx := hostCallIndex(full)
 	return func(ctx context.Context, _ api.Module, stack []uint64) {
 		v := ctx.Value(vmKey{}).(*vm)
+		v.env.hostCalls[idx]++
 		if v.restrict != nil && !v.restrict[full] {
 			panic(errTrap{msg: "restricted_callback: " + full + " is not allowed here (Envoy allows only a few calls during VM start and proxy_on_memory_allocate)"})
 		}
@@ -59,6 +62,44 @@ func wrapHost(full string, fn hostFunc) api.GoModuleFunc {
 }
 
 func u32(x uint64) uint32 { return uint32(x) }
+
+// hostCallNames names the host functions Env.HostCalls counts, by index: proxy_* functions by
+// their name, WASI ones as module.name.
+var hostCallNames, hostCallIndexes = hostCallTable()
+
+func hostCallTable() ([]string, map[string]int) {
+	var names []string
+	for n := range proxyFuncs {
+		names = append(names, n)
+	}
+	for _, fns := range abiSpecificFuncs {
+		for n := range fns {
+			if _, dup := proxyFuncs[n]; !dup && !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
+	for _, m := range []string{wasiUnstable, wasiSnapshot} {
+		for n := range wasiFuncs {
+			names = append(names, m+"."+n)
+		}
+	}
+	slices.Sort(names)
+	idx := make(map[string]int, len(names))
+	for i, n := range names {
+		idx[n] = i
+	}
+	return names, idx
+}
+
+// hostCallIndex is the counter index of a host function named module.name.
+func hostCallIndex(full string) int {
+	i, ok := hostCallIndexes[strings.TrimPrefix(full, "env.")]
+	if !ok {
+		panic("testenv: no host call counter for " + full)
+	}
+	return i
+}
 
 var hostImpls = map[string]hostFunc{
 	"proxy_log":                          hostLog,

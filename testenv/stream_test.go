@@ -58,3 +58,22 @@ func TestConcurrentStreams(t *testing.T) {
 		require.ErrorContains(t, env.Begin(op("")).Result().Err, "closed Env")
 	})
 }
+
+// HostCalls counts every host function the plugins call, by name.
+func TestHostCallCounts(t *testing.T) {
+	env := New(t, []Filter{{Wasm: module(t, "hello")}})
+	before := env.HostCalls()
+	require.NotEmpty(t, before, "VM start and configure call the host")
+	const n = 3
+	for range n {
+		require.NoError(t, env.Do(Request{Authority: "svc"}).Err)
+	}
+	after := env.HostCalls()
+	// hello logs once and adds one header in each direction per stream.
+	require.Equal(t, n, after["proxy_log"]-before["proxy_log"])
+	require.Equal(t, 2*n, after["proxy_add_header_map_value"]-before["proxy_add_header_map_value"])
+	for name, c := range after {
+		require.GreaterOrEqual(t, c, before[name], name)
+		require.Contains(t, hostCallNames, name)
+	}
+}

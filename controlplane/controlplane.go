@@ -33,7 +33,7 @@ type Config struct {
 	Token string
 	// Checkers are extra validation stages run on every apply, after the built-in ones.
 	Checkers []crd.Checker
-	// DryRunner dry-runs WasmPlugins on apply (default: controlplane/api/dryrun under wazero).
+	// DryRunner dry-runs WasmPlugins on apply (default: controlplane/api/dryrun, on testenv).
 	DryRunner api.DryRunner
 	// Log receives the control plane's log (default: discarded).
 	Log *slog.Logger

@@ -77,11 +77,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		tokenWhere = "token in " + filepath.Join(cp.DataDir, api.TokenFile)
 	}
 	fmt.Fprintf(stdout, "wasmesh serve: data dir %s (store revision %d)\n", cp.DataDir, rev)
-	if cp.XDSAddr != "" {
-		fmt.Fprintf(stdout, "  xDS (ADS, gRPC)   %s\n", cp.XDSAddr)
-	} else {
-		fmt.Fprintf(stdout, "  xDS (ADS, gRPC)   not running (controlplane/xds is not built into this binary yet)\n")
-	}
+	fmt.Fprintf(stdout, "  xDS (ADS, gRPC)   %s\n", cp.XDSAddr)
 	fmt.Fprintf(stdout, "  API               http://%s%s   (%s)\n", cp.HTTPAddr, api.Prefix, tokenWhere)
 	fmt.Fprintf(stdout, "  modules           http://%s/modules/<sha256>   (%d built-in", cp.HTTPAddr, len(cp.Builtins))
 	if *modules != "" {

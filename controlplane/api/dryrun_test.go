@@ -15,6 +15,9 @@ type fakeRunner struct{ calls []string }
 
 func (f *fakeRunner) DryRun(_ context.Context, module []byte, rootID string, config []byte) ([]string, error) {
 	f.calls = append(f.calls, fmt.Sprintf("%d bytes, root %q, config %s", len(module), rootID, config))
+	if strings.Contains(string(config), "noload") {
+		return nil, fmt.Errorf("%w:\n  missing import: env.nope", ErrModuleRefused)
+	}
 	if strings.Contains(string(config), "bad") {
 		return []string{"[info] starting", "[critical] config: keys[0]: must not be empty"}, fmt.Errorf("%w (on_configure returned false)", ErrPluginRefused)
 	}
@@ -52,4 +55,9 @@ func TestPluginDryRun(t *testing.T) {
   [critical] config: keys[0]: must not be empty`)
 	_, err = e.store.Get(crd.Key{Kind: crd.KindWasmPlugin, Namespace: "default", Name: "refused"})
 	require.ErrorIs(t, err, ErrNotFound)
+
+	// A module Envoy would not load is the module's problem, not the config's.
+	_, err = e.client.Apply(ctx, decode(t, "p.yaml", plugin("noload", "{keys: [noload]}")), false)
+	require.EqualError(t, err, `p.yaml:5: document 1 (WasmPlugin "noload"): spec.module: stock Envoy would not load this module:
+  missing import: env.nope`)
 }

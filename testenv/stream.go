@@ -34,7 +34,8 @@ type dirState struct {
 	buffered     []byte
 	bufferedEOS  bool
 	trailersHeld bool
-	cur          *[]byte // the body buffer during proxy_on_*_body
+	cur          *[]byte  // the body buffer during proxy_on_*_body
+	qbuf         [1]frame // queue's first backing array (no allocation for one frame)
 }
 
 // filterStream is one filter's part of a stream.
@@ -43,6 +44,7 @@ type filterStream struct {
 	p    *plugin
 	ctx  *wctx
 	dirs [2]dirState
+	wctx wctx // ctx's memory
 }
 
 // stream is one HTTP exchange through the chain (Envoy's filter manager, reduced to what Wasm
@@ -69,26 +71,37 @@ type stream struct {
 	start, end time.Time
 	finished   bool
 	err        error
+
+	// Memory of the stream's parts, allocated with it (one allocation for a short chain).
+	pub       Stream
+	result    Result
+	upVal     UpstreamRequest
+	fsBuf     [2]filterStream
+	fsPtrs    [2]*filterStream
+	reqHdrBuf [8][2]string
+	rspHdrBuf [6][2]string
 }
 
 func (e *Env) newStream(req Request) *stream {
 	s := &stream{e: e, start: e.clock()}
-	s.filters = make([]*filterStream, len(e.plugins))
+	s.pub = Stream{e: e, s: s}
+	n := len(e.plugins)
+	fss := s.fsBuf[:]
+	s.filters = s.fsPtrs[:]
+	if n > len(fss) {
+		fss, s.filters = make([]filterStream, n), make([]*filterStream, n)
+	}
+	s.filters = s.filters[:n]
 	for i, p := range e.plugins {
-		s.filters[i] = &filterStream{s: s, p: p}
+		fs := &fss[i]
+		fs.s, fs.p = s, p
+		for d := range fs.dirs {
+			fs.dirs[d].queue = fs.dirs[d].qbuf[:0]
+		}
+		s.filters[i] = fs
 	}
 	method, path, authority, scheme := req.Method, req.Path, req.Authority, req.Scheme
-	var rest Headers
-	for _, kv := range req.Headers {
-		k := strings.ToLower(kv[0])
-		switch {
-		case k == "host" && authority == "":
-			authority = kv[1]
-		case k == "host":
-		default:
-			rest = append(rest, [2]string{k, kv[1]})
-		}
-	}
+	fromHost := req.Authority == "" // the first non-empty Host header is the authority
 	if method == "" {
 		method = "GET"
 	}
@@ -101,10 +114,22 @@ func (e *Env) newStream(req Request) *stream {
 	if scheme == "" {
 		scheme = "http"
 	}
-	s.reqHeaders = make(Headers, 0, 4+len(rest)+1)
+	s.reqHeaders = s.reqHdrBuf[:0]
+	if need := 4 + len(req.Headers) + 1; need > len(s.reqHdrBuf) {
+		s.reqHeaders = make(Headers, 0, need)
+	}
 	s.reqHeaders = append(s.reqHeaders, [2]string{":authority", authority}, [2]string{":path", path},
 		[2]string{":method", method}, [2]string{":scheme", scheme})
-	s.reqHeaders = append(s.reqHeaders, rest...)
+	for _, kv := range req.Headers {
+		k := strings.ToLower(kv[0])
+		if k == "host" {
+			if fromHost && kv[1] != "" {
+				s.reqHeaders[0][1], fromHost = kv[1], false
+			}
+			continue
+		}
+		s.reqHeaders = append(s.reqHeaders, [2]string{k, kv[1]})
+	}
 	if len(req.Body) > 0 && s.reqHeaders.Get("content-length") == "" {
 		s.reqHeaders = append(s.reqHeaders, [2]string{"content-length", strconv.Itoa(len(req.Body))})
 	}
@@ -195,7 +220,7 @@ func (s *stream) process(fs *filterStream, d int, f frame) {
 		return
 	}
 	if fs.ctx == nil {
-		c := v.newContext(p, false)
+		c := v.initContext(&fs.wctx, p, false)
 		c.fs = fs
 		fs.ctx = c
 		if _, err := v.call(v.onContextCreate, c, uint64(c.id), uint64(p.root.id)); err != nil {
@@ -335,7 +360,11 @@ func (s *stream) toUpstream(f frame) {
 	switch f.kind {
 	case fHeaders:
 		cluster, _ := s.route()
-		up := &UpstreamRequest{Cluster: cluster}
+		up := &s.upVal
+		*up = UpstreamRequest{Cluster: cluster}
+		if n := len(s.reqHeaders) - 4; n > 0 {
+			up.Headers = make(Headers, 0, n)
+		}
 		for _, kv := range s.reqHeaders {
 			switch kv[0] {
 			case ":method":
@@ -405,8 +434,11 @@ func (s *stream) answerNow() {
 
 // startResponse puts a response into the encoder chain (its last filter first).
 func (s *stream) startResponse(status int, hdrs Headers, body []byte, trailers Headers) {
-	s.respHeaders = make(Headers, 0, len(hdrs)+2)
-	s.respHeaders = append(s.respHeaders, [2]string{":status", strconv.Itoa(status)})
+	s.respHeaders = s.rspHdrBuf[:0]
+	if len(hdrs)+2 > len(s.rspHdrBuf) {
+		s.respHeaders = make(Headers, 0, len(hdrs)+2)
+	}
+	s.respHeaders = append(s.respHeaders, [2]string{":status", statusString(status)})
 	s.respHeaders = append(s.respHeaders, hdrs...)
 	if len(body) > 0 && s.respHeaders.Get("content-length") == "" {
 		s.respHeaders = append(s.respHeaders, [2]string{"content-length", strconv.Itoa(len(body))})
@@ -432,6 +464,9 @@ func (s *stream) toDownstream(f frame) {
 		s.respStarted = true
 		s.resp.Status, _ = strconv.Atoi(s.respHeaders.Get(":status"))
 		s.resp.Headers = nil
+		if n := len(s.respHeaders) - 1; n > 0 {
+			s.resp.Headers = make(Headers, 0, n)
+		}
 		for _, kv := range s.respHeaders {
 			if !strings.HasPrefix(kv[0], ":") {
 				s.resp.Headers = append(s.resp.Headers, kv)
@@ -503,6 +538,21 @@ func (s *stream) localReply(fs *filterStream, code int, body []byte, extra Heade
 		}
 	}
 	s.startResponse(code, hdrs, body, nil)
+}
+
+// statusStrings holds the decimal text of every HTTP status (no allocation per response).
+var statusStrings = func() (t [600]string) {
+	for i := range t {
+		t[i] = strconv.Itoa(i)
+	}
+	return t
+}()
+
+func statusString(code int) string {
+	if code >= 0 && code < len(statusStrings) {
+		return statusStrings[code]
+	}
+	return strconv.Itoa(code)
 }
 
 // httpToGRPC is Envoy's Grpc::Utility::httpToGrpcStatus.
@@ -617,7 +667,7 @@ func (e *Env) Begin(req Request) *Stream {
 		return &Stream{e: e, res: &Result{Err: errors.New("testenv: Begin on a closed Env")}}
 	}
 	e.runAsyncAll()
-	st := &Stream{e: e, s: e.newStream(req)}
+	st := &e.newStream(req).pub
 	e.open = append(e.open, st)
 	e.settle()
 	return st
@@ -706,7 +756,8 @@ func (e *Env) settle() {
 func (e *Env) end(st *Stream) {
 	s := st.s
 	s.finish()
-	st.res = &Result{Response: s.resp, Upstream: s.upstream, LocalReply: s.pluginReply, Elapsed: s.end.Sub(s.start), Err: s.err}
+	s.result = Result{Response: s.resp, Upstream: s.upstream, LocalReply: s.pluginReply, Elapsed: s.end.Sub(s.start), Err: s.err}
+	st.res = &s.result
 }
 
 // Do runs one full exchange: the request through the chain, the upstream (or a local reply),

@@ -23,10 +23,10 @@ type vm struct {
 	abi    string
 	stack  []uint64
 
-	malloc, onContextCreate, onVMStart, onConfigure, onDone, onLog, onDelete api.Function
-	onRequestHeaders, onRequestBody, onRequestTrailers                       api.Function
-	onResponseHeaders, onResponseBody, onResponseTrailers                    api.Function
-	onHTTPCallResponse, onTick, onQueueReady, onForeignFunction              api.Function
+	malloc, onContextCreate, onVMStart, onConfigure, onDone, onLog, onDelete *guestFn
+	onRequestHeaders, onRequestBody, onRequestTrailers                       *guestFn
+	onResponseHeaders, onResponseBody, onResponseTrailers                    *guestFn
+	onHTTPCallResponse, onTick, onQueueReady, onForeignFunction              *guestFn
 
 	restrict  map[string]bool // non-nil: only these host calls are allowed (start, allocation)
 	current   *wctx           // context of the running top-level call
@@ -48,6 +48,13 @@ type wctx struct {
 	call   *callResponse // during proxy_on_http_call_response
 	args   []byte        // during proxy_on_foreign_function (CallData buffer)
 	dead   bool
+}
+
+// guestFn is an exported guest function, looked up once per VM, with what call needs to know
+// about it precomputed.
+type guestFn struct {
+	api.Function
+	hasResult bool
 }
 
 type vmKey struct{}
@@ -74,7 +81,13 @@ func newVM(e *Env, c *compiled, key, vmID string, config []byte) (*vm, error) {
 		mod.Close(v.ctx)
 		return nil, errors.New("the module exports no memory")
 	}
-	f := mod.ExportedFunction
+	f := func(name string) *guestFn {
+		fn := mod.ExportedFunction(name)
+		if fn == nil {
+			return nil
+		}
+		return &guestFn{Function: fn, hasResult: len(fn.Definition().ResultTypes()) > 0}
+	}
 	v.malloc = f("malloc")
 	if v.malloc == nil {
 		v.malloc = f("proxy_on_memory_allocate")
@@ -118,14 +131,19 @@ func (v *vm) start(logAs *plugin) error {
 }
 
 func (v *vm) newContext(p *plugin, root bool) *wctx {
-	c := &wctx{id: v.nextID, vm: v, plugin: p, root: root}
+	return v.initContext(&wctx{}, p, root)
+}
+
+// initContext registers c (memory the caller owns) as a new context.
+func (v *vm) initContext(c *wctx, p *plugin, root bool) *wctx {
+	*c = wctx{id: v.nextID, vm: v, plugin: p, root: root}
 	v.nextID++
 	v.contexts[c.id] = c
 	return c
 }
 
 // call runs one top-level guest callback in context c. A trap fails the VM.
-func (v *vm) call(fn api.Function, c *wctx, args ...uint64) (uint64, error) {
+func (v *vm) call(fn *guestFn, c *wctx, args ...uint64) (uint64, error) {
 	if v.failed != nil {
 		return 0, v.failed
 	}
@@ -146,7 +164,7 @@ func (v *vm) call(fn api.Function, c *wctx, args ...uint64) (uint64, error) {
 		}
 		return 0, v.failed
 	}
-	if len(fn.Definition().ResultTypes()) == 0 {
+	if !fn.hasResult {
 		return 0, nil
 	}
 	return uint64(uint32(stack[0])), nil

@@ -76,10 +76,10 @@ type stream struct {
 	pub       Stream
 	result    Result
 	upVal     UpstreamRequest
-	fsBuf     [2]filterStream
-	fsPtrs    [2]*filterStream
-	reqHdrBuf [8][2]string
-	rspHdrBuf [6][2]string
+	fsBuf     [1]filterStream
+	fsPtrs    [1]*filterStream
+	reqHdrBuf [7][2]string
+	rspHdrBuf [4][2]string
 }
 
 func (e *Env) newStream(req Request) *stream {

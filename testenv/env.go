@@ -24,7 +24,8 @@ type Env struct {
 	now      time.Time // simulated now
 	realBase time.Time
 
-	logs    []Log
+	logs    []logRec // pointer-free (the garbage collector does not scan them)
+	logText []byte   // the messages of logs, one after another
 	metrics *metricStore
 	shared  *sharedStore
 	queues  map[uint32]*queue
@@ -182,25 +183,42 @@ func (e *Env) recentErrors(p *plugin) string {
 	}
 	var b strings.Builder
 	for _, l := range e.logs {
-		if l.Filter == p.name && l.Level >= Error {
+		if int(l.plugin) == p.index && l.level >= Error {
 			b.WriteString("\n  [")
-			b.WriteString(l.Level.String())
+			b.WriteString(l.level.String())
 			b.WriteString("] ")
-			b.WriteString(l.Message)
+			b.Write(e.logText[l.off : l.off+int(l.n)])
 		}
 	}
 	return b.String()
 }
 
-func (e *Env) log(p *plugin, level LogLevel, msg string) {
-	name := ""
+// logRec is one log line: its plugin's index in the chain (-1: none), level, and message
+// (logText[off:off+n]).
+type logRec struct {
+	off    int
+	n      uint32
+	plugin int16
+	level  LogLevel
+}
+
+func (e *Env) log(p *plugin, level LogLevel, msg []byte) {
+	idx := -1
 	if p != nil {
-		name = p.name
+		idx = p.index
 	}
-	e.logs = append(e.logs, Log{Filter: name, Level: level, Message: msg})
+	e.logs = append(e.logs, logRec{off: len(e.logText), n: uint32(len(msg)), plugin: int16(idx), level: level})
+	e.logText = append(e.logText, msg...)
 	if w := e.opts.logOutput; w != nil {
-		fmt.Fprintf(w, "[%s] %s: %s\n", level, name, msg)
+		fmt.Fprintf(w, "[%s] %s: %s\n", level, e.pluginName(idx), msg)
 	}
+}
+
+func (e *Env) pluginName(idx int) string {
+	if idx < 0 || idx >= len(e.plugins) {
+		return ""
+	}
+	return e.plugins[idx].name
 }
 
 // Close ends every VM (proxy_on_done and proxy_on_delete on the root contexts) and frees them.
@@ -398,7 +416,12 @@ func (e *Env) Histogram(name string) []float64 { return e.metrics.histogram(name
 func (e *Env) Logs() []Log {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return append([]Log(nil), e.logs...)
+	text := string(e.logText)
+	out := make([]Log, len(e.logs))
+	for i, l := range e.logs {
+		out[i] = Log{Filter: e.pluginName(int(l.plugin)), Level: l.level, Message: text[l.off : l.off+int(l.n)]}
+	}
+	return out
 }
 
 // HostCalls counts the host functions the Env's plugins called since it started (VM start and

@@ -161,7 +161,7 @@ func hostLog(v *vm, s []uint64) {
 		s[0] = statusBadArgument
 		return
 	}
-	msg, ok := v.readString(ptr, size)
+	msg, ok := v.read(ptr, size)
 	if !ok {
 		s[0] = statusInvalidMemoryAccess
 		return

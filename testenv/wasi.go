@@ -46,11 +46,11 @@ var wasiImpls = map[string]hostFunc{
 	"fd_read":  func(_ *vm, s []uint64) { ret(s, errnoNosys) },
 	"fd_pread": func(_ *vm, s []uint64) { ret(s, errnoNosys) },
 	"fd_seek": func(v *vm, s []uint64) {
-		v.env.log(v.ctxFor().plugin, Trace, "wasi_unstable fd_seek")
+		v.env.log(v.ctxFor().plugin, Trace, []byte("wasi_unstable fd_seek"))
 		ret(s, errnoSuccess)
 	},
 	"fd_close": func(v *vm, s []uint64) {
-		v.env.log(v.ctxFor().plugin, Trace, "wasi_unstable fd_close")
+		v.env.log(v.ctxFor().plugin, Trace, []byte("wasi_unstable fd_close"))
 		ret(s, errnoSuccess)
 	},
 	"fd_fdstat_get": func(v *vm, s []uint64) {
@@ -210,7 +210,7 @@ var wasiImpls = map[string]hostFunc{
 	},
 	"proc_exit": func(v *vm, _ []uint64) {
 		// Envoy logs and returns to the module.
-		v.env.log(v.ctxFor().plugin, Trace, "wasi_unstable proc_exit")
+		v.env.log(v.ctxFor().plugin, Trace, []byte("wasi_unstable proc_exit"))
 	},
 }
 
@@ -264,7 +264,7 @@ func writev(v *vm, fd, iovs, n uint32) (uint32, uint64) {
 		if c := v.ctxFor(); c != nil {
 			p = c.plugin
 		}
-		v.env.log(p, level, string(msg))
+		v.env.log(p, level, msg)
 	}
 	return written, errnoSuccess
 }

@@ -438,7 +438,7 @@ func mutated(v *vm, c *wctx, t uint32) {
 }
 
 func hostGetHeader(v *vm, s []uint64) {
-	key, ok := v.readString(u32(s[1]), u32(s[2]))
+	key, ok := v.viewString(u32(s[1]), u32(s[2]))
 	if !ok {
 		s[0] = statusInvalidMemoryAccess
 		return
@@ -451,7 +451,7 @@ func hostGetHeader(v *vm, s []uint64) {
 	key = strings.ToLower(key)
 	for _, kv := range *m {
 		if kv[0] == key {
-			s[0] = v.copyOut([]byte(kv[1]), u32(s[3]), u32(s[4]))
+			s[0] = v.copyOutString(kv[1], u32(s[3]), u32(s[4]))
 			return
 		}
 	}
@@ -459,8 +459,8 @@ func hostGetHeader(v *vm, s []uint64) {
 }
 
 func hostAddHeader(v *vm, s []uint64) {
-	key, ok1 := v.readString(u32(s[1]), u32(s[2]))
-	val, ok2 := v.readString(u32(s[3]), u32(s[4]))
+	key, ok1 := v.internString(u32(s[1]), u32(s[2]))
+	val, ok2 := v.internString(u32(s[3]), u32(s[4]))
 	if !ok1 || !ok2 {
 		s[0] = statusInvalidMemoryAccess
 		return
@@ -502,8 +502,8 @@ func removeHeader(m *Headers, key string) {
 }
 
 func hostReplaceHeader(v *vm, s []uint64) {
-	key, ok1 := v.readString(u32(s[1]), u32(s[2]))
-	val, ok2 := v.readString(u32(s[3]), u32(s[4]))
+	key, ok1 := v.internString(u32(s[1]), u32(s[2]))
+	val, ok2 := v.internString(u32(s[3]), u32(s[4]))
 	if !ok1 || !ok2 {
 		s[0] = statusInvalidMemoryAccess
 		return
@@ -536,7 +536,7 @@ func hostReplaceHeader(v *vm, s []uint64) {
 }
 
 func hostRemoveHeader(v *vm, s []uint64) {
-	key, ok := v.readString(u32(s[1]), u32(s[2]))
+	key, ok := v.viewString(u32(s[1]), u32(s[2]))
 	if !ok {
 		s[0] = statusInvalidMemoryAccess
 		return
@@ -562,7 +562,8 @@ func hostGetPairs(v *vm, s []uint64) {
 		s[0] = v.copyOut(nil, u32(s[1]), u32(s[2]))
 		return
 	}
-	s[0] = v.copyOut(encodePairs(*m), u32(s[1]), u32(s[2]))
+	h := *m
+	s[0] = v.copyOutWith(uint32(pairsSize(h)), func(b []byte) { putPairs(b, h) }, u32(s[1]), u32(s[2]))
 }
 
 func hostSetPairs(v *vm, s []uint64) {
@@ -610,11 +611,21 @@ func hostGetMapSize(v *vm, s []uint64) {
 // encodePairs is the proxy-wasm pairs format: count, then (key size, value size) per pair, then
 // each key and value followed by a NUL.
 func encodePairs(h Headers) []byte {
+	b := make([]byte, pairsSize(h))
+	putPairs(b, h)
+	return b
+}
+
+func pairsSize(h Headers) int {
 	size := 4
 	for _, kv := range h {
 		size += 8 + len(kv[0]) + len(kv[1]) + 2
 	}
-	b := make([]byte, size)
+	return size
+}
+
+// putPairs writes h in the pairs format into b (pairsSize(h) bytes).
+func putPairs(b []byte, h Headers) {
 	binary.LittleEndian.PutUint32(b, uint32(len(h)))
 	off := 4
 	for _, kv := range h {
@@ -623,10 +634,12 @@ func encodePairs(h Headers) []byte {
 		off += 8
 	}
 	for _, kv := range h {
-		off += copy(b[off:], kv[0]) + 1
-		off += copy(b[off:], kv[1]) + 1
+		off += copy(b[off:], kv[0])
+		b[off] = 0
+		off += copy(b[off+1:], kv[1]) + 1
+		b[off] = 0
+		off++
 	}
-	return b
 }
 
 type pairsError string

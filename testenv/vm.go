@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unsafe"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -22,6 +23,9 @@ type vm struct {
 	ctx    context.Context
 	abi    string
 	stack  []uint64
+
+	allocStack [1]uint64          // malloc's parameter and result
+	interned   map[string]string // internString's copies
 
 	malloc, onContextCreate, onVMStart, onConfigure, onDone, onLog, onDelete *guestFn
 	onRequestHeaders, onRequestBody, onRequestTrailers                       *guestFn
@@ -186,12 +190,13 @@ func (v *vm) alloc(size uint32) (uint32, bool) {
 	}
 	prev := v.restrict
 	v.restrict = allocAllowed
-	res, err := v.malloc.Call(v.ctx, uint64(size))
+	v.allocStack[0] = uint64(size)
+	err := v.malloc.CallWithStack(v.ctx, v.allocStack[:])
 	v.restrict = prev
 	if err != nil {
 		panic(errTrap{msg: "proxy_on_memory_allocate: " + err.Error()})
 	}
-	ptr := uint32(res[0])
+	ptr := uint32(v.allocStack[0])
 	if ptr == 0 {
 		return 0, false
 	}
@@ -219,6 +224,41 @@ func (v *vm) copyOut(data []byte, ptrPtr, sizePtr uint32) status {
 	return statusOK
 }
 
+// copyOutString is copyOut for a string (no conversion to []byte).
+func (v *vm) copyOutString(data string, ptrPtr, sizePtr uint32) status {
+	var ptr uint32
+	if len(data) > 0 {
+		p, ok := v.alloc(uint32(len(data)))
+		if !ok {
+			return statusInvalidMemoryAccess
+		}
+		v.mem.WriteString(p, data)
+		ptr = p
+	}
+	if !v.mem.WriteUint32Le(ptrPtr, ptr) || !v.mem.WriteUint32Le(sizePtr, uint32(len(data))) {
+		return statusInvalidMemoryAccess
+	}
+	return statusOK
+}
+
+// copyOutWith allocates size bytes in the guest, lets fill write them in place, and writes
+// pointer and size to ptrPtr and sizePtr (no host-side buffer).
+func (v *vm) copyOutWith(size uint32, fill func([]byte), ptrPtr, sizePtr uint32) status {
+	p, ok := v.alloc(size)
+	if !ok {
+		return statusInvalidMemoryAccess
+	}
+	b, ok := v.mem.Read(p, size)
+	if !ok {
+		return statusInvalidMemoryAccess
+	}
+	fill(b)
+	if !v.mem.WriteUint32Le(ptrPtr, p) || !v.mem.WriteUint32Le(sizePtr, size) {
+		return statusInvalidMemoryAccess
+	}
+	return statusOK
+}
+
 // read returns a copy-free view of guest memory (valid until the guest runs again).
 func (v *vm) read(ptr, size uint32) ([]byte, bool) {
 	if size == 0 {
@@ -231,6 +271,38 @@ func (v *vm) readString(ptr, size uint32) (string, bool) {
 	b, ok := v.read(ptr, size)
 	return string(b), ok
 }
+
+// viewString is a copy-free string over guest memory, for a lookup that neither keeps it nor
+// runs the guest (or allocates in it) while using it.
+func (v *vm) viewString(ptr, size uint32) (string, bool) {
+	b, ok := v.read(ptr, size)
+	if len(b) == 0 {
+		return "", ok
+	}
+	return unsafe.String(&b[0], len(b)), ok
+}
+
+// internString is readString for strings a stream keeps (header names and values): repeated
+// ones share one copy per VM (at most maxInterned strings of at most 128 bytes).
+func (v *vm) internString(ptr, size uint32) (string, bool) {
+	b, ok := v.read(ptr, size)
+	if !ok || len(b) == 0 {
+		return "", ok
+	}
+	if s, ok := v.interned[string(b)]; ok {
+		return s, true
+	}
+	s := string(b)
+	if len(b) <= 128 && len(v.interned) < maxInterned {
+		if v.interned == nil {
+			v.interned = map[string]string{}
+		}
+		v.interned[s] = s
+	}
+	return s, true
+}
+
+const maxInterned = 4096
 
 func (v *vm) close() {
 	if v.mod != nil {

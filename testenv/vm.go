@@ -24,7 +24,7 @@ type vm struct {
 	abi    string
 	stack  []uint64
 
-	allocStack [1]uint64          // malloc's parameter and result
+	allocStack [1]uint64         // malloc's parameter and result
 	interned   map[string]string // internString's copies
 
 	malloc, onContextCreate, onVMStart, onConfigure, onDone, onLog, onDelete *guestFn

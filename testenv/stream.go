@@ -78,8 +78,10 @@ type stream struct {
 	upVal     UpstreamRequest
 	fsBuf     [1]filterStream
 	fsPtrs    [1]*filterStream
-	reqHdrBuf [7][2]string
+	reqHdrBuf [6][2]string
 	rspHdrBuf [4][2]string
+	upHdrBuf  [3][2]string // the upstream's copy of the request headers
+	outHdrBuf [2][2]string // the client's copy of the response headers
 }
 
 func (e *Env) newStream(req Request) *stream {
@@ -130,10 +132,10 @@ func (e *Env) newStream(req Request) *stream {
 		}
 		s.reqHeaders = append(s.reqHeaders, [2]string{k, kv[1]})
 	}
-	if len(req.Body) > 0 && s.reqHeaders.Get("content-length") == "" {
+	if len(req.Body) > 0 && s.reqHeaders.get("content-length") == "" {
 		s.reqHeaders = append(s.reqHeaders, [2]string{"content-length", strconv.Itoa(len(req.Body))})
 	}
-	s.grpc = strings.HasPrefix(s.reqHeaders.Get("content-type"), "application/grpc")
+	s.grpc = strings.HasPrefix(s.reqHeaders.get("content-type"), "application/grpc")
 	if len(req.Trailers) > 0 {
 		s.reqTrailers = lowerHeaders(req.Trailers)
 	}
@@ -157,7 +159,7 @@ func (e *Env) newStream(req Request) *stream {
 
 // computeRoute picks the route from the request headers as they are now.
 func (s *stream) computeRoute() {
-	if c := s.reqHeaders.Get(RoutingHeader); c != "" {
+	if c := s.reqHeaders.get(RoutingHeader); c != "" {
 		s.routeCluster, s.routeName = c, "routing-header"
 	} else {
 		s.routeCluster, s.routeName = s.e.opts.defaultCluster, "default"
@@ -362,8 +364,10 @@ func (s *stream) toUpstream(f frame) {
 		cluster, _ := s.route()
 		up := &s.upVal
 		*up = UpstreamRequest{Cluster: cluster}
-		if n := len(s.reqHeaders) - 4; n > 0 {
+		if n := len(s.reqHeaders) - 4; n > len(s.upHdrBuf) {
 			up.Headers = make(Headers, 0, n)
+		} else if n > 0 {
+			up.Headers = s.upHdrBuf[:0:n]
 		}
 		for _, kv := range s.reqHeaders {
 			switch kv[0] {
@@ -440,7 +444,7 @@ func (s *stream) startResponse(status int, hdrs Headers, body []byte, trailers H
 	}
 	s.respHeaders = append(s.respHeaders, [2]string{":status", statusString(status)})
 	s.respHeaders = append(s.respHeaders, hdrs...)
-	if len(body) > 0 && s.respHeaders.Get("content-length") == "" {
+	if len(body) > 0 && s.respHeaders.get("content-length") == "" {
 		s.respHeaders = append(s.respHeaders, [2]string{"content-length", strconv.Itoa(len(body))})
 	}
 	s.respTrailers = nil
@@ -462,10 +466,12 @@ func (s *stream) toDownstream(f frame) {
 	switch f.kind {
 	case fHeaders:
 		s.respStarted = true
-		s.resp.Status, _ = strconv.Atoi(s.respHeaders.Get(":status"))
+		s.resp.Status, _ = strconv.Atoi(s.respHeaders.get(":status"))
 		s.resp.Headers = nil
-		if n := len(s.respHeaders) - 1; n > 0 {
+		if n := len(s.respHeaders) - 1; n > len(s.outHdrBuf) {
 			s.resp.Headers = make(Headers, 0, n)
+		} else if n > 0 {
+			s.resp.Headers = s.outHdrBuf[:0:n]
 		}
 		for _, kv := range s.respHeaders {
 			if !strings.HasPrefix(kv[0], ":") {
@@ -663,6 +669,10 @@ type Stream struct {
 func (e *Env) Begin(req Request) *Stream {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	return e.begin(req)
+}
+
+func (e *Env) begin(req Request) *Stream {
 	if e.closed {
 		return &Stream{e: e, res: &Result{Err: errors.New("testenv: Begin on a closed Env")}}
 	}
@@ -764,9 +774,9 @@ func (e *Env) end(st *Stream) {
 // the response back through the chain. While the stream is paused it runs pending callbacks and
 // then advances the simulated clock tick by tick until the stream resumes (Begin then Wait).
 func (e *Env) Do(req Request) *Result {
-	st := e.Begin(req)
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	st := e.begin(req)
 	if st.res == nil {
 		e.wait([]*Stream{st})
 	}

@@ -43,6 +43,16 @@ func (h Headers) Values(name string) []string {
 	return out
 }
 
+// get is Get for a lowercase name.
+func (h Headers) get(name string) string {
+	for _, kv := range h {
+		if kv[0] == name {
+			return kv[1]
+		}
+	}
+	return ""
+}
+
 func (h Headers) clone() Headers {
 	if h == nil {
 		return nil

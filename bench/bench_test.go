@@ -22,7 +22,7 @@ func TestScenarioConfigsValidate(t *testing.T) {
 	build := filepath.Join(root, "build")
 	for _, sc := range scenarios(build) {
 		t.Run(sc.Name, func(t *testing.T) {
-			for _, f := range []string{"router", "canary", "fault", "telemetry", "wasmesh"} {
+			for _, f := range []string{"router", "canary", "fault", "telemetry", "wasmesh", "noop"} {
 				if _, err := os.Stat(filepath.Join(build, f+".wasm")); err != nil {
 					t.Fatalf("%s.wasm missing: run make build", f)
 				}

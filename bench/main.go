@@ -113,7 +113,7 @@ func run(ctx context.Context, o options) error {
 	for _, sc := range selected {
 		needWasm = needWasm || (sc.Name != "bare" && sc.Name != "native")
 	}
-	for _, n := range append(append([]string{}, chainOrder...), "wasmesh") {
+	for _, n := range append(append([]string{}, chainOrder...), "wasmesh", "noop") {
 		if !needWasm {
 			break
 		}

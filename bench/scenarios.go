@@ -54,6 +54,7 @@ func scenarios(buildDir string) []scenario {
 	out := []scenario{
 		{Name: "bare", What: "Envoy router only (no filters)", config: static()},
 		{Name: "native", What: "native Envoy doing the chain's job: header-match route, 90/10 weighted clusters, fault filter at 0%, JSON access log, native stats", config: nativeConfig},
+		{Name: "go-noop", What: "a Go proxy-wasm filter that does nothing (testdata/plugins/noop): the fixed cost of any Go-compiled filter", config: static(e2e.WasmFilter{Name: "noop", File: filepath.Join(buildDir, "noop.wasm")})},
 	}
 	for _, n := range chainOrder {
 		out = append(out, scenario{Name: n, What: "wasmesh " + n + " alone (" + n + ".wasm)", config: static(wasm(n))})

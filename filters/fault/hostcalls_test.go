@@ -1,7 +1,6 @@
 package main
 
 import (
-	"sort"
 	"testing"
 
 	"github.com/wasmesh/wasmesh/filters/fault/fault"
@@ -16,28 +15,7 @@ func BenchmarkHostCalls(b *testing.B) {
 		b.Run(v.Name, func(b *testing.B) {
 			env := testenv.New(b, []testenv.Filter{v.Filter(faultConfig)}, testenv.WithRealClock())
 			req := testenv.Request{Path: "/", Authority: "reviews"}
-			before := env.HostCalls()
-			n := 0
-			for b.Loop() {
-				if res := env.Do(req); res.Err != nil {
-					b.Fatal(res.Err)
-				}
-				n++
-			}
-			after := env.HostCalls()
-			total := 0
-			var names []string
-			for name, c := range after {
-				if d := c - before[name]; d > 0 {
-					total += d
-					names = append(names, name)
-				}
-			}
-			sort.Strings(names)
-			for _, name := range names {
-				b.Logf("%s: %.3f/op", name, float64(after[name]-before[name])/float64(n))
-			}
-			b.ReportMetric(float64(total)/float64(n), "hostcalls/op")
+			filtertest.HostCalls(b, env, req)
 		})
 	}
 }

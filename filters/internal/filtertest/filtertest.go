@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"testing"
 
@@ -92,4 +93,32 @@ func Replay(t *testing.T, pattern string) {
 			require.Len(t, results, len(f.Cases))
 		})
 	}
+}
+
+// HostCalls benchmarks env.Do(req) and reports the proxy-wasm host calls per stream
+// (hostcalls/op); with -v it logs them by function.
+func HostCalls(b *testing.B, env *testenv.Env, req testenv.Request) {
+	b.Helper()
+	before := env.HostCalls()
+	n := 0
+	for b.Loop() {
+		if res := env.Do(req); res.Err != nil {
+			b.Fatal(res.Err)
+		}
+		n++
+	}
+	after := env.HostCalls()
+	total := 0
+	var names []string
+	for name, c := range after {
+		if d := c - before[name]; d > 0 {
+			total += d
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		b.Logf("%s: %.3f/op", name, float64(after[name]-before[name])/float64(n))
+	}
+	b.ReportMetric(float64(total)/float64(n), "hostcalls/op")
 }

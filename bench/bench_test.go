@@ -52,6 +52,7 @@ func TestReportColumns(t *testing.T) {
 	require.Contains(t, out, "| native | 210 | 210 | 520 | 520 | +10 / +20 | — | 19000 | 5.0% |")
 	require.Contains(t, out, "| chain-bundle | 230 | 230 | 600 | 600 | +30 / +100 | 3.00× | 15000 | 25.0% | 20.0 | 120.0 |")
 	require.Contains(t, out, "| MiB | 100.0 | 101.0 | 102.0 | +2.0% |")
+	require.Contains(t, out, "| chain-bundle | 200 | +200 | — |", "CPU per request: 20% of a core per 1k rps is 200 µs")
 	require.True(t, strings.HasPrefix(out, "# wasmesh benchmarks"))
 }
 

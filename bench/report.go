@@ -112,15 +112,19 @@ func renderReport(o options, envoyVersion string, rs []measured, soak *soakResul
 // whereTheTimeGoes is the analysis that goes with the table above; it holds no figures of a
 // particular run (those are in the tables), only what was found by taking the cost apart.
 const whereTheTimeGoes = `How we took it apart (one-off probes with a throwaway plugin, same harness): on top of a
-Go filter that does nothing (the go-noop row), each proxy-wasm host call (read a header,
-replace a header, the clear_route_cache foreign call) costs about 3 µs of Envoy CPU and a
-4 KiB allocation inside the Go module about 8 µs. The built-in filters make few host calls
-(router 5, canary 5, fault 1, telemetry 13 per request: ` + "`go test -run '^$' -bench HostCalls -v ./filters/...`" + `),
-so most of their cost is their own Go code running as WebAssembly in V8: upstream Go's wasm
-backend emits slow code (every call can unwind the stack), allocation goes through the Go
-runtime's allocator and GC inside the VM, and each callback into the module enters the Go
-runtime. The same filters cost 5–27 µs per stream under wazero in testenv
-(` + "`go test -run '^$' -bench Stream ./filters/...`" + `), several times less than in Envoy's V8.
+Go filter that does nothing (the go-noop row: about six callbacks into the module per request,
+context create, request and response headers, log, done, delete), each proxy-wasm host call
+(read a header, replace a header, the clear_route_cache foreign call) costs about 3 µs of
+Envoy CPU, and a 4 KiB allocation inside the Go module about 8 µs. So the unit of cost is a
+crossing between Envoy and the module, 2–3 µs each (a callback, a host call, and the
+proxy_on_memory_allocate callback the host makes for every value it hands the module), plus
+the Go runtime's own work inside the VM. The built-in filters make 1 to 13 host calls per
+request (router 5, canary 5, fault 1, telemetry 13 with 4 of them clock reads:
+` + "`go test -run '^$' -bench HostCalls -v ./filters/...`" + `), and their Go code runs as
+upstream Go's WebAssembly, which is slower than TinyGo's (every call can unwind the stack;
+allocation and GC run inside the VM). The same filters cost 5–22 µs per stream under wazero
+in testenv (` + "`go test -run '^$' -bench Stream ./filters/...`" + `), where a crossing is a plain
+function call, several times less than in Envoy's V8.
 
 What we did about it: the bundle (one Go runtime per worker for the whole chain instead of
 four: less memory and less CPU than separate modules), matchers and splits compiled once at
@@ -128,7 +132,8 @@ configure time, metric ids defined once per tag set, no fmt or reflection on the
 a tick only while a timer is pending. Telemetry is the most expensive filter: its JSON
 access-log line costs about a third of it, so sample it (` + "`accessLog.sampling`" + `) on busy services.
 
-What is left, in order of expected gain: read only the headers a filter needs instead of all
-pairs (each value the host returns is a Go allocation), reuse per-stream buffers, and build
-filters with TinyGo where it is available (about 2.3× faster than upstream Go per Istio's
+What is left, in order of expected gain: fewer crossings per request (telemetry reads the
+clock four times, where Go's time.Now makes two clock calls; a filter is handed every header
+value although it looks at a few), reuse of per-stream buffers inside the module, and
+TinyGo builds where TinyGo is available (about 2.3× faster than upstream Go per Istio's
 measurements; not installable on our machines, so not measured here).`

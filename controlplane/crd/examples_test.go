@@ -12,7 +12,7 @@ import (
 func TestExamples(t *testing.T) {
 	docs, err := ReadPaths(nil, "../../examples/crds")
 	require.NoError(t, err)
-	require.Len(t, docs, 5)
+	require.Len(t, docs, 6)
 	require.NoError(t, ValidateApply(context.Background(), docs, NewSet()))
 	set := Merge(NewSet(), docs)
 	require.Equal(t, []string{"v1", "v2", "v3"}, set.Service("", "reviews").VersionNames())

@@ -74,15 +74,17 @@ func runApply(args []string, stdout, stderr io.Writer) error {
 	if *wait <= 0 || resp.DryRun {
 		return nil
 	}
-	return waitAcked(ctx, client, resp.Results, *wait, stdout)
+	return waitAcked(ctx, client, resp.Results, resp.Revision, *wait, stdout)
 }
 
 // ackPoll is how often --wait polls the status.
 const ackPoll = 50 * time.Millisecond
 
-// waitAcked polls the status until every node that runs one of the applied resources has
-// ACKed its current generation. A NACK ends the wait with the node's error.
-func waitAcked(ctx context.Context, client *api.Client, results []store.Result, timeout time.Duration, stdout io.Writer) error {
+// waitAcked polls the status until the control plane has built every connected node's
+// configuration from the applied store revision (or a later one) and every node that runs one
+// of the applied resources has ACKed its current generation. A NACK ends the wait with the
+// node's error.
+func waitAcked(ctx context.Context, client *api.Client, results []store.Result, revision uint64, timeout time.Duration, stdout io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	want := map[crd.Key]int64{}
@@ -97,6 +99,13 @@ func waitAcked(ctx context.Context, client *api.Client, results []store.Result, 
 		}
 		nodes, pending := map[string]bool{}, map[string]bool{}
 		var nacks []string
+		for _, n := range st.Nodes {
+			// Not yet rebuilt from this apply: it cannot show the applied resources yet. (A
+			// node whose configuration cannot be built says so in Error and keeps its old one.)
+			if n.Connected && n.Revision < revision && n.Error == "" {
+				pending[n.ID] = true
+			}
+		}
 		for _, rs := range st.Resources {
 			gen, ok := want[rs.Key]
 			if !ok || rs.Generation < gen {

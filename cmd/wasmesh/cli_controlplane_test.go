@@ -42,15 +42,21 @@ func (t *testModules) Get(sha string) ([]byte, error) {
 	return nil, fmt.Errorf("module %s: %w", sha, api.ErrNotFound)
 }
 
-type testStatus struct{}
+// testStatus is a fixed picture of two nodes. With lagging set, neither has been rebuilt
+// from any apply yet (node revision 0).
+type testStatus struct{ lagging bool }
 
-func (testStatus) Nodes() []api.NodeStatus {
+func (ts testStatus) Nodes() []api.NodeStatus {
+	rev := uint64(1 << 30)
+	if ts.lagging {
+		rev = 0
+	}
 	return []api.NodeStatus{
-		{ID: "frontend.v1.0", Service: "frontend", Version: "v1", Connected: true, Types: []api.TypeStatus{
+		{ID: "frontend.v1.0", Service: "frontend", Version: "v1", Connected: true, Revision: rev, Types: []api.TypeStatus{
 			{Type: "listeners", Acked: "4", Sent: "4"},
 			{Type: "extension_configs", Acked: "3", Sent: "4", Pending: true},
 		}},
-		{ID: "reviews.v2.0", Service: "reviews", Version: "v2", Connected: true, Types: []api.TypeStatus{
+		{ID: "reviews.v2.0", Service: "reviews", Version: "v2", Connected: true, Revision: rev, Types: []api.TypeStatus{
 			{Type: "listeners", Acked: "4", Sent: "4"},
 			{Type: "extension_configs", Acked: "3", Sent: "4", NACK: "wasm: plugin failed to configure", NACKVersion: "4"},
 		}},
@@ -74,7 +80,9 @@ type cli struct {
 	store *store.Store
 }
 
-func newCLI(t *testing.T) *cli {
+func newCLI(t *testing.T) *cli { t.Helper(); return newCLIStatus(t, testStatus{}) }
+
+func newCLIStatus(t *testing.T, status api.StatusSource) *cli {
 	t.Helper()
 	st, err := store.Open(t.TempDir(), store.Options{})
 	require.NoError(t, err)
@@ -82,7 +90,7 @@ func newCLI(t *testing.T) *cli {
 	dataDir := t.TempDir()
 	token, err := api.EnsureToken(dataDir)
 	require.NoError(t, err)
-	srv, err := api.NewServer(api.Config{Store: st, Token: token, Modules: &testModules{m: map[string][]byte{}}, Status: testStatus{}})
+	srv, err := api.NewServer(api.Config{Store: st, Token: token, Modules: &testModules{m: map[string][]byte{}}, Status: status})
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
@@ -326,4 +334,14 @@ func TestApplyWait(t *testing.T) {
 	code, _, errOut = c.run("apply", "--wait", "300ms", "-f", write(t, dir, "f.yaml", head+"kind: FaultInjection\nmetadata: {name: ratings}\nspec: {service: ratings}\n"))
 	require.Equal(t, 1, code)
 	require.Equal(t, "wasmesh apply: applied, but 1 node(s) have not ACKed after 300ms (see wasmesh status)\n", errOut)
+}
+
+// --wait does not end before the control plane has rebuilt the nodes from the apply: a node
+// still on an older revision cannot show the new resources yet, so it counts as pending.
+func TestApplyWaitForTranslation(t *testing.T) {
+	c := newCLIStatus(t, testStatus{lagging: true})
+	code, out, errOut := c.run("apply", "--wait", "300ms", "-f", write(t, t.TempDir(), "s.yaml", servicesYAML))
+	require.Equal(t, 1, code)
+	require.Equal(t, "service/reviews created\nservice/ratings created\n", out)
+	require.Equal(t, "wasmesh apply: applied, but 2 node(s) have not ACKed after 300ms (see wasmesh status)\n", errOut)
 }

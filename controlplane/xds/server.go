@@ -565,9 +565,11 @@ func (s *Server) ResourceNodes(key crd.Key, generation int64) []crd.NodeStatus {
 		for _, typ := range src.Types {
 			ts, want := n.types[typ], n.versions[typ]
 			switch {
-			case ts != nil && sameContent(ts.nackVersion, want) && firstRefusal(ts):
+			case ts != nil && sameContent(ts.nackVersion, want) && (firstRefusal(ts) || ts.nackVersion != want):
 				// A first refusal is retried before it counts: Envoy refuses a WasmPlugin
-				// whose module it is still fetching.
+				// whose module it is still fetching. And while a re-push of the refused
+				// content is on its way (want is a later attempt than the refused one), the
+				// node has not answered it yet.
 				ns.State, ns.Error = "pending", typ+": refused once, retrying: "+ts.nack
 			case ts != nil && ts.nack != "" && sameContent(ts.nackVersion, want):
 				ns.State, ns.Error = "nacked", typ+": "+ts.nack

@@ -446,3 +446,52 @@ func TestUntranslatableKeepsSnapshots(t *testing.T) {
 	waitAcked(t, srv)
 	require.Empty(t, srv.Nodes()[0].Error)
 }
+
+// A refusal followed by an accepted re-push never shows as "nacked": while the re-push is on
+// its way the node has not answered it yet (apply --wait must not stop there).
+func TestNACKRetryInFlightIsPending(t *testing.T) {
+	srv, addr := startServer(t, func(c *xds.Config) { c.RetryBase, c.RetryMax = 20*time.Millisecond, 40*time.Millisecond })
+	srv.Update(mesh(t, 90, 10), 1)
+	var mu sync.Mutex
+	rejected := false
+	once := func(typeURL string, res []*anypb.Any) error {
+		if typeURL != resource.ExtensionConfigType || len(res) < 5 {
+			return nil
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if !rejected {
+			rejected = true
+			return errors.New("Unable to create Wasm plugin wasmesh.plugin.late")
+		}
+		return nil
+	}
+	c := dial(t, addr, sidecar("frontend", "v1", 20000), once)
+	waitComplete(t, c)
+	waitAcked(t, srv)
+
+	key := crd.Key{Kind: crd.KindWasmPlugin, Namespace: "default", Name: "late"}
+	srv.Update(mesh(t, 90, 10, plugin("late", "", 1)), 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var states []string
+	for {
+		changed := srv.Changed()
+		ns := srv.ResourceNodes(key, 1)
+		if len(ns) == 1 {
+			if len(states) == 0 || states[len(states)-1] != ns[0].State {
+				states = append(states, ns[0].State)
+			}
+			if ns[0].State == "acked" {
+				break
+			}
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			t.Fatalf("never acked: %v", states)
+		}
+	}
+	require.NotContains(t, states, "nacked")
+	require.Equal(t, "acked", states[len(states)-1])
+}

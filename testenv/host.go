@@ -172,11 +172,7 @@ func hostLog(v *vm, s []uint64) {
 
 func hostGetLogLevel(v *vm, s []uint64) {
 	// Envoy's default log level for the wasm logger (info); testenv records every level anyway.
-	if !v.mem.WriteUint32Le(u32(s[0]), uint32(Info)) {
-		s[0] = statusInvalidMemoryAccess
-		return
-	}
-	s[0] = statusOK
+	s[0] = v.putU32(u32(s[0]), uint32(Info))
 }
 
 func hostGetStatus(v *vm, s []uint64) {
@@ -278,11 +274,7 @@ func hostGetSharedData(v *vm, s []uint64) {
 		s[0] = st
 		return
 	}
-	if !v.mem.WriteUint32Le(u32(s[4]), cas) {
-		s[0] = statusInvalidMemoryAccess
-		return
-	}
-	s[0] = statusOK
+	s[0] = v.putU32(u32(s[4]), cas)
 }
 
 func hostSetSharedData(v *vm, s []uint64) {
@@ -316,11 +308,7 @@ func hostRegisterQueue(v *vm, s []uint64) {
 		e.queues[q.id] = q
 	}
 	q.owner = owner
-	if !v.mem.WriteUint32Le(u32(s[2]), q.id) {
-		s[0] = statusInvalidMemoryAccess
-		return
-	}
-	s[0] = statusOK
+	s[0] = v.putU32(u32(s[2]), q.id)
 }
 
 func hostResolveQueue(v *vm, s []uint64) {
@@ -335,11 +323,7 @@ func hostResolveQueue(v *vm, s []uint64) {
 		s[0] = statusNotFound
 		return
 	}
-	if !v.mem.WriteUint32Le(u32(s[4]), q.id) {
-		s[0] = statusInvalidMemoryAccess
-		return
-	}
-	s[0] = statusOK
+	s[0] = v.putU32(u32(s[4]), q.id)
 }
 
 func hostDequeue(v *vm, s []uint64) {
@@ -601,11 +585,7 @@ func hostGetMapSize(v *vm, s []uint64) {
 	for _, kv := range *m {
 		n += len(kv[0]) + len(kv[1])
 	}
-	if !v.mem.WriteUint32Le(u32(s[1]), uint32(n)) {
-		s[0] = statusInvalidMemoryAccess
-		return
-	}
-	s[0] = statusOK
+	s[0] = v.putU32(u32(s[1]), uint32(n))
 }
 
 // encodePairs is the proxy-wasm pairs format: count, then (key size, value size) per pair, then
@@ -932,11 +912,7 @@ func hostDefineMetric(v *vm, s []uint64) {
 		}
 	}
 	v.metricIDs[id] = m
-	if !v.mem.WriteUint32Le(u32(s[3]), id) {
-		s[0] = statusInvalidMemoryAccess
-		return
-	}
-	s[0] = statusOK
+	s[0] = v.putU32(u32(s[3]), id)
 }
 
 func hostIncrementMetric(v *vm, s []uint64) {
@@ -1143,4 +1119,13 @@ func hostCallForeign(v *vm, s []uint64) {
 		return
 	}
 	s[0] = st
+}
+
+// putU32 writes a result the guest asked for at ptr: statusOK, or statusInvalidMemoryAccess
+// when ptr is outside its memory.
+func (v *vm) putU32(ptr, val uint32) uint64 {
+	if !v.mem.WriteUint32Le(ptr, val) {
+		return statusInvalidMemoryAccess
+	}
+	return statusOK
 }

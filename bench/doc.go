@@ -1,7 +1,7 @@
 // Command bench measures what wasmesh filters cost inside stock Envoy, side by side with bare
 // Envoy and with native Envoy doing the same job, and writes the report docs/benchmarks.md.
 //
-//	make bench                      # everything (about 15 minutes on 2 cores)
+//	make bench                      # everything (about 10 minutes on 2 cores)
 //	go run ./bench -quick           # short runs, for trying the harness
 //
 // It runs, on one machine in one go:

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -122,48 +121,11 @@ func apply(b *testing.B, cp *ControlPlane, yaml string) uint64 {
 	return res.Revision
 }
 
-// connectSidecars dials n ADS clients (svc-<i%10> sidecars with distinct addresses) and
-// waits until each holds all five xDS types.
+// connectSidecars dials n ADS clients (xdstest.FleetNode sidecars) and waits until each
+// holds all five xDS types.
 func connectSidecars(b *testing.B, cp *ControlPlane, n int) []*xdstest.Client {
 	b.Helper()
-	clients := make([]*xdstest.Client, n)
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	sem := make(chan struct{}, 50)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			node := translate.Node{
-				ID: fmt.Sprintf("svc-%d.v1.%d", i%10, i), Service: fmt.Sprintf("svc-%d", i%10), Version: "v1",
-				AppAddress:      fmt.Sprintf("127.0.%d.%d:8080", i/250, i%250+1),
-				InboundAddress:  fmt.Sprintf("127.0.%d.%d:15006", i/250, i%250+1),
-				OutboundAddress: fmt.Sprintf("127.0.%d.%d:15001", i/250, i%250+1),
-			}
-			c, err := xdstest.Dial(cp.XDSAddr, xdstest.NodeProto(node), nil)
-			if err != nil {
-				errs <- err
-				return
-			}
-			clients[i] = c
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			errs <- c.Wait(ctx, func(c *xdstest.Client) bool {
-				for _, t := range xdstest.Types {
-					if c.State(t).Version == "" {
-						return false
-					}
-				}
-				return true
-			})
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(b, err)
-	}
+	clients, err := xdstest.DialFleet(cp.XDSAddr, n, 2*time.Minute)
+	require.NoError(b, err)
 	return clients
 }

@@ -8,14 +8,12 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/wasmesh/wasmesh/controlplane/crd"
-	"github.com/wasmesh/wasmesh/controlplane/translate"
 	"github.com/wasmesh/wasmesh/controlplane/xds/xdstest"
 )
 
@@ -46,49 +44,9 @@ func TestHelperSidecars(t *testing.T) {
 
 func dialMany(t testing.TB, addr string, n int) []*xdstest.Client {
 	t.Helper()
-	clients := make([]*xdstest.Client, n)
-	errs := make(chan error, n)
-	sem := make(chan struct{}, 50)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			c, err := xdstest.Dial(addr, xdstest.NodeProto(benchNode(i)), nil)
-			if err != nil {
-				errs <- err
-				return
-			}
-			clients[i] = c
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			errs <- c.Wait(ctx, func(c *xdstest.Client) bool {
-				for _, typ := range xdstest.Types {
-					if c.State(typ).Version == "" {
-						return false
-					}
-				}
-				return true
-			})
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
+	clients, err := xdstest.DialFleet(addr, n, 2*time.Minute)
+	require.NoError(t, err)
 	return clients
-}
-
-func benchNode(i int) translate.Node {
-	return translate.Node{
-		ID: fmt.Sprintf("svc-%d.v1.%d", i%10, i), Service: fmt.Sprintf("svc-%d", i%10), Version: "v1",
-		AppAddress:      fmt.Sprintf("127.0.%d.%d:8080", i/250, i%250+1),
-		InboundAddress:  fmt.Sprintf("127.0.%d.%d:15006", i/250, i%250+1),
-		OutboundAddress: fmt.Sprintf("127.0.%d.%d:15001", i/250, i%250+1),
-	}
 }
 
 // benchSet returns n Services svc-<i> (two versions each) with a canary split on each.

@@ -107,14 +107,7 @@ func waitComplete(t testing.TB, c *xdstest.Client) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	require.NoError(t, c.Wait(ctx, func(c *xdstest.Client) bool {
-		for _, typ := range xdstest.Types {
-			if c.State(typ).Version == "" {
-				return false
-			}
-		}
-		return true
-	}))
+	require.NoError(t, c.Wait(ctx, xdstest.Complete))
 }
 
 func ecdsConfig(t testing.TB, c *xdstest.Client, name string) string {

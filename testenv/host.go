@@ -414,6 +414,17 @@ func rootCall(c *wctx) *callResponse {
 	return nil
 }
 
+// editedHeaders resolves the header map (type in s[0]) a host call is about to edit; nil,
+// with statusBadArgument in s[0], when the current context has no such map.
+func (v *vm) editedHeaders(s []uint64) (*wctx, *Headers) {
+	c := v.ctxFor()
+	m := headerMap(c, u32(s[0]))
+	if m == nil {
+		s[0] = statusBadArgument
+	}
+	return c, m
+}
+
 // mutated notes a request-header change (Envoy 1.40 picks the route again, unless strict).
 func mutated(v *vm, c *wctx, t uint32) {
 	if t == mapRequestHeaders && c.fs != nil && !v.env.opts.strictRoute {
@@ -449,10 +460,8 @@ func hostAddHeader(v *vm, s []uint64) {
 		s[0] = statusInvalidMemoryAccess
 		return
 	}
-	c := v.ctxFor()
-	m := headerMap(c, u32(s[0]))
+	c, m := v.editedHeaders(s)
 	if m == nil {
-		s[0] = statusBadArgument
 		return
 	}
 	addHeader(m, strings.ToLower(key), val)
@@ -492,10 +501,8 @@ func hostReplaceHeader(v *vm, s []uint64) {
 		s[0] = statusInvalidMemoryAccess
 		return
 	}
-	c := v.ctxFor()
-	m := headerMap(c, u32(s[0]))
+	c, m := v.editedHeaders(s)
 	if m == nil {
-		s[0] = statusBadArgument
 		return
 	}
 	key = strings.ToLower(key)
@@ -525,10 +532,8 @@ func hostRemoveHeader(v *vm, s []uint64) {
 		s[0] = statusInvalidMemoryAccess
 		return
 	}
-	c := v.ctxFor()
-	m := headerMap(c, u32(s[0]))
+	c, m := v.editedHeaders(s)
 	if m == nil {
-		s[0] = statusBadArgument
 		return
 	}
 	removeHeader(m, strings.ToLower(key))
@@ -556,10 +561,8 @@ func hostSetPairs(v *vm, s []uint64) {
 		s[0] = statusInvalidMemoryAccess
 		return
 	}
-	c := v.ctxFor()
-	m := headerMap(c, u32(s[0]))
+	c, m := v.editedHeaders(s)
 	if m == nil {
-		s[0] = statusBadArgument
 		return
 	}
 	pairs, err := decodePairs(data)

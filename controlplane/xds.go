@@ -11,10 +11,10 @@ import (
 	"github.com/wasmesh/wasmesh/controlplane/store"
 	"github.com/wasmesh/wasmesh/controlplane/translate"
 	"github.com/wasmesh/wasmesh/controlplane/xds"
-	"github.com/wasmesh/wasmesh/filters/canary/canary"
-	"github.com/wasmesh/wasmesh/filters/fault/fault"
-	"github.com/wasmesh/wasmesh/filters/router/router"
-	"github.com/wasmesh/wasmesh/filters/telemetry/telemetry"
+	"github.com/wasmesh/wasmesh/filters/canary"
+	"github.com/wasmesh/wasmesh/filters/fault"
+	"github.com/wasmesh/wasmesh/filters/router"
+	"github.com/wasmesh/wasmesh/filters/telemetry"
 )
 
 // xdsSide is what the xDS part of the control plane contributes to Start: its listen address,

@@ -2,13 +2,13 @@
 # Builds every filter main package to build/<name>.wasm with the upstream Go toolchain
 # (GOOS=wasip1 GOARCH=wasm -buildmode=c-shared). A module is rebuilt only when a Go file it
 # depends on inside this repository (or go.mod/go.sum) is newer than its .wasm.
-# Usage: scripts/build-wasm.sh [DIR...]   (default: filters/*, examples/filters/*, testdata plugins)
+# Usage: scripts/build-wasm.sh [DIR...]   (default: filters/cmd/*, examples/filters/*, testdata plugins)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${WASM_OUT:-build}
 mkdir -p "$out"
 if [ $# -eq 0 ]; then
-  set -- $(find filters examples/filters testdata/plugins -mindepth 1 -maxdepth 1 -type d 2>/dev/null | sort)
+  set -- $(find filters/cmd examples/filters testdata/plugins -mindepth 1 -maxdepth 1 -type d 2>/dev/null | sort)
 fi
 mod=$(go list -m)
 built=0; fresh=0

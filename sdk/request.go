@@ -1,6 +1,9 @@
 package sdk
 
-import "strings"
+import (
+	"strings"
+	"unsafe"
+)
 
 // Headers is an ordered header list; names are lowercase (as Envoy hands them to filters).
 type Headers [][2]string
@@ -87,3 +90,36 @@ func (r *Request) Cookie(name string) (string, bool) {
 	}
 	return "", false
 }
+
+// has reports whether name is present.
+func (h Headers) has(name string) bool {
+	_, ok := h.Get(name)
+	return ok
+}
+
+// without removes every value of name, in place.
+func (h Headers) without(name string) Headers {
+	out := h[:0]
+	for _, kv := range h {
+		if kv[0] != name {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// with sets name to value as Envoy's header replace does: the first occurrence takes the
+// value, later ones go; absent, it is appended.
+func (h Headers) with(name, value string) Headers {
+	for i, kv := range h {
+		if kv[0] == name {
+			h[i][1] = value
+			rest := h[i+1:].without(name)
+			return h[:i+1+len(rest)]
+		}
+	}
+	return append(h, [2]string{name, value})
+}
+
+// unsafeString views b as a string without copying (for host calls that copy it).
+func unsafeString(b []byte) string { return unsafe.String(&b[0], len(b)) }

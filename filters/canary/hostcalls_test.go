@@ -1,9 +1,9 @@
-package main
+package canary_test
 
 import (
 	"testing"
 
-	"github.com/wasmesh/wasmesh/filters/canary/canary"
+	"github.com/wasmesh/wasmesh/filters/canary"
 	"github.com/wasmesh/wasmesh/filters/internal/filtertest"
 	"github.com/wasmesh/wasmesh/testenv"
 )

@@ -1,4 +1,4 @@
-package main
+package canary_test
 
 import (
 	"testing"

@@ -1,4 +1,4 @@
-package main
+package canary_test
 
 import (
 	"math"
@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"github.com/wasmesh/wasmesh/filters/canary/canary"
+	"github.com/wasmesh/wasmesh/filters/canary"
 	"github.com/wasmesh/wasmesh/filters/internal/filtertest"
 	"github.com/wasmesh/wasmesh/testenv"
 )

@@ -1,9 +1,9 @@
-package main
+package fault_test
 
 import (
 	"testing"
 
-	"github.com/wasmesh/wasmesh/filters/fault/fault"
+	"github.com/wasmesh/wasmesh/filters/fault"
 	"github.com/wasmesh/wasmesh/filters/internal/filtertest"
 	"github.com/wasmesh/wasmesh/testenv"
 )

@@ -1,4 +1,4 @@
-package main
+package fault_test
 
 import (
 	"testing"

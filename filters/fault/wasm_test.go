@@ -1,11 +1,11 @@
-package main
+package fault_test
 
 import (
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"github.com/wasmesh/wasmesh/filters/fault/fault"
+	"github.com/wasmesh/wasmesh/filters/fault"
 	"github.com/wasmesh/wasmesh/filters/internal/filtertest"
 	"github.com/wasmesh/wasmesh/testenv"
 )

@@ -1,4 +1,4 @@
-package main
+package router_test
 
 import (
 	"testing"

@@ -1,11 +1,11 @@
-package main
+package router_test
 
 import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"github.com/wasmesh/wasmesh/filters/internal/filtertest"
-	"github.com/wasmesh/wasmesh/filters/router/router"
+	"github.com/wasmesh/wasmesh/filters/router"
 	"github.com/wasmesh/wasmesh/testenv"
 )
 

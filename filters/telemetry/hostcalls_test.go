@@ -1,10 +1,10 @@
-package main
+package telemetry_test
 
 import (
 	"testing"
 
 	"github.com/wasmesh/wasmesh/filters/internal/filtertest"
-	"github.com/wasmesh/wasmesh/filters/telemetry/telemetry"
+	"github.com/wasmesh/wasmesh/filters/telemetry"
 	"github.com/wasmesh/wasmesh/testenv"
 )
 

@@ -1,4 +1,4 @@
-package main
+package telemetry_test
 
 import (
 	"encoding/json"
@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/wasmesh/wasmesh/filters/internal/filtertest"
-	"github.com/wasmesh/wasmesh/filters/telemetry/telemetry"
+	"github.com/wasmesh/wasmesh/filters/telemetry"
 	"github.com/wasmesh/wasmesh/sdk/tracecontext"
 	"github.com/wasmesh/wasmesh/testenv"
 )

@@ -23,7 +23,42 @@ func (e *Errors) Add(path string, err error) {
 		e.list = append(e.list, err)
 		return
 	}
-	e.list = append(e.list, fmt.Errorf("%s: %w", path, err))
+	e.list = append(e.list, &PathError{Path: path, Err: err})
+}
+
+// PathError is a configuration problem at a JSON path.
+type PathError struct {
+	Path string
+	Err  error
+}
+
+func (e *PathError) Error() string { return e.Path + ": " + e.Err.Error() }
+
+// Unwrap returns the problem without its path.
+func (e *PathError) Unwrap() error { return e.Err }
+
+// Prefix places every problem in err (one, or joined with errors.Join) under the JSON path
+// prefix: a document embedded in a larger one reports its problems by their full path,
+// attributed by structure (the PathError), never by parsing message text.
+func Prefix(prefix string, err error) error {
+	if err == nil || prefix == "" {
+		return err
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs := j.Unwrap()
+		out := make([]error, len(errs))
+		for i, e := range errs {
+			out[i] = Prefix(prefix, e)
+		}
+		return errors.Join(out...)
+	}
+	if pe, ok := err.(*PathError); ok {
+		if strings.HasPrefix(pe.Path, "[") {
+			return &PathError{Path: prefix + pe.Path, Err: pe.Err}
+		}
+		return &PathError{Path: Join(prefix, pe.Path), Err: pe.Err}
+	}
+	return &PathError{Path: prefix, Err: err}
 }
 
 // Addf records a formatted problem at path.

@@ -63,7 +63,10 @@ func NewVec(kind Kind, base string, keys ...string) *Vec {
 
 // ID returns the metric ID for the tag values (in Keys order), defining the metric on first
 // use. It does not allocate when the tag set was seen before.
-func (v *Vec) ID(values ...string) uint32 {
+func (v *Vec) ID(values ...string) uint32 { return v.IDWith(Define, values...) }
+
+// IDWith is ID with the metric defined by define (the adapter's host, or a test recorder).
+func (v *Vec) IDWith(define func(Kind, string) uint32, values ...string) uint32 {
 	v.buf = v.buf[:0]
 	for _, s := range values {
 		v.buf = append(v.buf, s...)
@@ -80,7 +83,7 @@ func (v *Vec) ID(values ...string) uint32 {
 		}
 		kv = append(kv, k, val)
 	}
-	id := Define(v.Kind, Name(v.Base, kv...))
+	id := define(v.Kind, Name(v.Base, kv...))
 	v.ids[string(v.buf)] = id
 	return id
 }

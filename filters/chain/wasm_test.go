@@ -1,4 +1,4 @@
-package main
+package chain_test
 
 import (
 	"runtime"
@@ -82,7 +82,7 @@ func TestBundleRefusesUnknownRootID(t *testing.T) {
 				env.Close()
 			}
 			require.Error(t, err)
-			require.Contains(t, logs.String()+err.Error(), `wasmesh: unknown root_id "`+root+`" (known: canary, fault, router, telemetry)`)
+			require.Contains(t, logs.String()+err.Error(), `wasmesh: unknown root_id "`+root+`" (known: canary, chain, fault, router, telemetry)`)
 		})
 	}
 }

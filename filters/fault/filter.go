@@ -10,6 +10,7 @@ import (
 
 	"github.com/wasmesh/wasmesh/sdk"
 	"github.com/wasmesh/wasmesh/sdk/match"
+	"github.com/wasmesh/wasmesh/sdk/metrics"
 	"github.com/wasmesh/wasmesh/sdk/split"
 )
 
@@ -17,6 +18,7 @@ import (
 // VM and service policy): a VM is single-threaded, so no locking.
 type Filter struct {
 	policies config.PerService[*policy]
+	injected *metrics.Vec // wasmesh_faults_injected_total{service,kind}
 }
 
 type policy struct {
@@ -41,7 +43,7 @@ type rule struct {
 
 // New compiles cfg (already validated by ParseConfig).
 func New(cfg Config) (*Filter, error) {
-	f := &Filter{}
+	f := &Filter{injected: metrics.NewVec(metrics.Counter, "wasmesh_faults_injected_total", "service", "kind")}
 	var errs []error
 	compile := func(p Policy) *policy {
 		cp := &policy{trigger: DefaultTriggerHeader, maxActive: p.MaxActiveDelays}

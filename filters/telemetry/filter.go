@@ -21,6 +21,9 @@ const AccessLogPrefix = "wasmesh-access "
 // Filter is a compiled telemetry configuration.
 type Filter struct {
 	policies config.PerService[*Compiled]
+	ids      map[string]*metricIDs // by tag key (dimension values)
+	key      []byte                // reused tag-key buffer
+	line     []byte                // reused access-log buffer
 }
 
 // Compiled is one compiled telemetry policy.
@@ -38,7 +41,7 @@ type Compiled struct {
 
 // New compiles cfg (already validated by ParseConfig), applying the defaults.
 func New(cfg Config) (*Filter, error) {
-	f := &Filter{}
+	f := &Filter{ids: map[string]*metricIDs{}}
 	f.policies = config.CompilePerService(cfg.Policy, cfg.Services, compile)
 	return f, nil
 }

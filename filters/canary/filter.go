@@ -6,6 +6,7 @@ import (
 
 	"github.com/wasmesh/wasmesh/sdk"
 	"github.com/wasmesh/wasmesh/sdk/match"
+	"github.com/wasmesh/wasmesh/sdk/metrics"
 	"github.com/wasmesh/wasmesh/sdk/split"
 )
 
@@ -16,6 +17,7 @@ const RoutingHeader = sdk.RoutingHeader
 // Filter is a compiled canary configuration.
 type Filter struct {
 	policies config.PerService[*policy]
+	requests *metrics.Vec // wasmesh_canary_requests_total{service,version}
 }
 
 type policy struct {
@@ -33,7 +35,7 @@ type override struct {
 
 // New compiles cfg (already validated by ParseConfig).
 func New(cfg Config) (*Filter, error) {
-	f := &Filter{}
+	f := &Filter{requests: metrics.NewVec(metrics.Counter, "wasmesh_canary_requests_total", "service", "version")}
 	var errs []error
 	compile := func(p Policy) *policy {
 		cp := &policy{responseHeader: p.ResponseHeader}

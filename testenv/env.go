@@ -40,7 +40,8 @@ type Env struct {
 
 	clearRouteCalls int
 	closed          bool
-	hostCalls       []int // by hostCallNames index
+	hostCalls       []int           // by hostCallNames index
+	callbacks       map[string]*int // calls into the modules, by export name
 }
 
 // plugin is one filter of the chain: a root context in its VM.
@@ -438,6 +439,34 @@ func (e *Env) HostCalls() map[string]int {
 		}
 	}
 	return out
+}
+
+// Callbacks counts the calls into the Env's modules since it started, by export name
+// (proxy_on_request_headers, proxy_on_memory_allocate, ...): the other half of the crossings
+// between the host and a VM. Only exports called at least once appear.
+func (e *Env) Callbacks() map[string]int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := map[string]int{}
+	for name, n := range e.callbacks {
+		if *n > 0 {
+			out[name] = *n
+		}
+	}
+	return out
+}
+
+// callbackCounter is the counter of calls into export name.
+func (e *Env) callbackCounter(name string) *int {
+	if e.callbacks == nil {
+		e.callbacks = map[string]*int{}
+	}
+	c, ok := e.callbacks[name]
+	if !ok {
+		c = new(int)
+		e.callbacks[name] = c
+	}
+	return c
 }
 
 // ClearRouteCacheCalls counts the clear_route_cache foreign calls so far.

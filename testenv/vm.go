@@ -59,6 +59,8 @@ type wctx struct {
 type guestFn struct {
 	api.Function
 	hasResult bool
+	name      string
+	calls     *int // Env.Callbacks counter of this export
 }
 
 type vmKey struct{}
@@ -90,7 +92,7 @@ func newVM(e *Env, c *compiled, key, vmID string, config []byte) (*vm, error) {
 		if fn == nil {
 			return nil
 		}
-		return &guestFn{Function: fn, hasResult: len(fn.Definition().ResultTypes()) > 0}
+		return &guestFn{Function: fn, hasResult: len(fn.Definition().ResultTypes()) > 0, name: name, calls: e.callbackCounter(name)}
 	}
 	v.malloc = f("malloc")
 	if v.malloc == nil {
@@ -154,6 +156,7 @@ func (v *vm) call(fn *guestFn, c *wctx, args ...uint64) (uint64, error) {
 	if fn == nil {
 		return 0, nil
 	}
+	*fn.calls++
 	prevCur, prevEff := v.current, v.effective
 	v.current, v.effective = c, nil
 	stack := v.stack[:max(len(args), 1)]
@@ -191,6 +194,7 @@ func (v *vm) alloc(size uint32) (uint32, bool) {
 	prev := v.restrict
 	v.restrict = allocAllowed
 	v.allocStack[0] = uint64(size)
+	*v.malloc.calls++
 	err := v.malloc.CallWithStack(v.ctx, v.allocStack[:])
 	v.restrict = prev
 	if err != nil {

@@ -8,6 +8,7 @@ package chain
 import (
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/wasmesh/wasmesh/filters/canary"
@@ -115,3 +116,22 @@ func names(m map[string]func([]byte) (sdk.HTTPFilter, error)) []string {
 
 // NewPluginContext creates the pipeline's plugin context (the bundle, under root_id "chain").
 var NewPluginContext = sdk.NewPipeline(RootID, Parse)
+
+// Marshal returns the pipeline configuration for the stages, in order: what the control plane
+// emits and what Parse reads.
+func Marshal(stages []StageConfig) []byte {
+	b := []byte(`{"stages":[`)
+	for i, s := range stages {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"filter":`...)
+		b = strconv.AppendQuote(b, s.Filter)
+		if len(s.Config) > 0 {
+			b = append(b, `,"config":`...)
+			b = append(b, s.Config...)
+		}
+		b = append(b, '}')
+	}
+	return append(b, "]}"...)
+}

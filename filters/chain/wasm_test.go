@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	chainpkg "github.com/wasmesh/wasmesh/filters/chain"
 	"github.com/wasmesh/wasmesh/filters/internal/filtertest"
 	"github.com/wasmesh/wasmesh/testenv"
 )
@@ -18,13 +19,23 @@ var chainConfigs = []struct{ name, config string }{
 	{"canary", `{"services": {"reviews": {"weights": {"v1": 90, "v2": 10}, "overrides": [{"match": {"headers": [{"name": "x-canary", "exact": "always"}]}, "version": "v2"}], "sticky": {"header": "x-user"}, "responseHeader": "x-wasmesh-version"}}}`},
 }
 
-// chain returns the four filters either from the bundle (one module, picked by root_id) or
-// from the standalone modules.
-func chain(t testing.TB, bundled bool) []testenv.Filter {
+// The three forms of the chain: four standalone modules, four root_ids of the bundle, and
+// the pipeline (one plugin, root_id "chain", running the four as stages).
+var forms = []string{"separate", "bundle", "pipeline"}
+
+// chain returns the chain's filters in one of its forms.
+func chain(t testing.TB, form string) []testenv.Filter {
+	if form == "pipeline" {
+		var stages []chainpkg.StageConfig
+		for _, c := range chainConfigs {
+			stages = append(stages, chainpkg.StageConfig{Filter: c.name, Config: []byte(c.config)})
+		}
+		return []testenv.Filter{{Name: "chain", Wasm: filtertest.Module(t, "wasmesh"), RootID: chainpkg.RootID, Config: chainpkg.Marshal(stages)}}
+	}
 	var out []testenv.Filter
 	for _, c := range chainConfigs {
 		f := testenv.Filter{Name: c.name, Config: []byte(c.config)}
-		if bundled {
+		if form == "bundle" {
 			f.Wasm, f.RootID = filtertest.Module(t, "wasmesh"), c.name
 		} else {
 			f.Wasm = filtertest.Module(t, c.name)
@@ -48,10 +59,9 @@ func TestChainWasm(t *testing.T) {
 		{"client routing header cannot pick", testenv.Request{Authority: "reviews", Headers: testenv.Headers{{"x-wasmesh-cluster", "reviews|v9"}, {"x-canary", "always"}}}, 200, "reviews|v2", "v2"},
 		{"other service untouched", testenv.Request{Authority: "ratings"}, 200, "default", ""},
 	}
-	for _, bundled := range []bool{false, true} {
-		name := map[bool]string{false: "separate", true: "bundle"}[bundled]
-		t.Run(name, func(t *testing.T) {
-			env := testenv.New(t, chain(t, bundled), testenv.WithStrictRouteCache())
+	for _, form := range forms {
+		t.Run(form, func(t *testing.T) {
+			env := testenv.New(t, chain(t, form), testenv.WithStrictRouteCache())
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
 					res := env.Do(tt.req)
@@ -89,9 +99,9 @@ func TestBundleRefusesUnknownRootID(t *testing.T) {
 
 // BenchmarkChainStream is the full outbound chain per request, bundle vs separate modules.
 func BenchmarkChainStream(b *testing.B) {
-	for _, bundled := range []bool{false, true} {
-		b.Run(map[bool]string{false: "separate", true: "bundle"}[bundled], func(b *testing.B) {
-			env := testenv.New(b, chain(b, bundled), testenv.WithRealClock())
+	for _, form := range forms {
+		b.Run(form, func(b *testing.B) {
+			env := testenv.New(b, chain(b, form), testenv.WithRealClock())
 			req := testenv.Request{Authority: "reviews", Headers: testenv.Headers{{"x-user", "user-1"}}}
 			for b.Loop() {
 				if res := env.Do(req); res.Err != nil {
@@ -105,9 +115,9 @@ func BenchmarkChainStream(b *testing.B) {
 // BenchmarkChainMemory reports the Go heap a started chain holds under testenv (wazero keeps
 // each VM's linear memory on the Go heap): four VMs for separate modules, one for the bundle.
 func BenchmarkChainMemory(b *testing.B) {
-	for _, bundled := range []bool{false, true} {
-		b.Run(map[bool]string{false: "separate", true: "bundle"}[bundled], func(b *testing.B) {
-			filters := chain(b, bundled)
+	for _, form := range forms {
+		b.Run(form, func(b *testing.B) {
+			filters := chain(b, form)
 			// Warm the compilation cache so only instances are measured.
 			warm := testenv.New(b, filters)
 			warm.Close()

@@ -98,12 +98,12 @@ spec:
 			var tec core.TypedExtensionConfig
 			var w wasmfilter.Wasm
 			var s wrapperspb.StringValue
-			if a.UnmarshalTo(&tec) != nil || tec.Name != "wasmesh.canary" ||
+			if a.UnmarshalTo(&tec) != nil || tec.Name != "wasmesh.chain" ||
 				tec.TypedConfig.UnmarshalTo(&w) != nil || w.Config.Configuration.UnmarshalTo(&s) != nil {
 				continue
 			}
 			require.Equal(t, "http://"+cp.HTTPAddr+"/modules/"+cp.Builtins["wasmesh.wasm"], w.Config.GetVmConfig().GetCode().GetRemote().GetHttpUri().GetUri())
-			return s.Value
+			return xdstest.StageConfig(s.Value, "canary")
 		}
 		return ""
 	}

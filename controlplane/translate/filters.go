@@ -13,6 +13,8 @@ const (
 	FilterFault     = "fault"
 	FilterRouter    = "router"
 	FilterCanary    = "canary"
+	// FilterChain is the pipeline running the four in one filter (the default).
+	FilterChain = "chain"
 )
 
 // Filters returns the built-in filters in chain order.

@@ -32,6 +32,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/wasmesh/wasmesh/controlplane/crd"
+	"github.com/wasmesh/wasmesh/filters/chain"
 )
 
 // Resource names (docs/conventions.md).
@@ -71,9 +72,13 @@ type Options struct {
 	// wasmesh-modules): `http://<http address>`; modules are at <ModulesURL>/modules/<sha256>.
 	ModulesURL string
 	// Builtins maps the built-in module file names (wasmesh.wasm, router.wasm, ...) to their
-	// sha256. The bundle is used when present, else the four standalone modules; with
-	// neither, the chain has no built-in filters.
+	// sha256. With the bundle, the built-in filters run as its pipeline (one ECDS filter,
+	// root_id "chain"); without it, as the four standalone modules; with neither, the chain has
+	// no built-in filters.
 	Builtins map[string]string
+	// SeparateFilters emits the four built-in filters as four ECDS filters (the bundle's
+	// root_ids) even when the bundle could run them as one pipeline.
+	SeparateFilters bool
 }
 
 // Node is what translation needs to know about a sidecar, from its node metadata
@@ -872,10 +877,19 @@ func (r *Resources) WithAttempt(n int) *Resources {
 	return &out
 }
 
-// builtinConfigs returns the built-in filters' ECDS configs in chain order, from the bundle
-// when it is among the modules, else from the standalone modules.
+// builtinConfigs returns the built-in filters' ECDS configs in chain order: the bundle's
+// pipeline (one config, root_id "chain") by default; the bundle's four root_ids with
+// SeparateFilters; the four standalone modules when the bundle is absent.
 func builtinConfigs(configs map[string][]byte, opts Options) ([]*core.TypedExtensionConfig, error) {
 	bundle := opts.Builtins[BundleFile]
+	if bundle != "" && !opts.SeparateFilters {
+		stages := make([]chain.StageConfig, 0, len(Filters()))
+		for _, f := range Filters() {
+			stages = append(stages, chain.StageConfig{Filter: f, Config: configs[f]})
+		}
+		return []*core.TypedExtensionConfig{wasmConfig(ECDSName(FilterChain), chain.RootID, BundleVMID,
+			moduleCode(opts, bundle), string(chain.Marshal(stages)), false, false)}, nil
+	}
 	var out []*core.TypedExtensionConfig
 	var missing []string
 	for _, f := range Filters() {

@@ -261,7 +261,7 @@ func TestCheck(t *testing.T) {
 	}{
 		{"consistent", func(*Resources) {}, ""},
 		{"ECDS name referenced but not defined", func(r *Resources) { r.ExtensionConfigs = r.ExtensionConfigs[1:] },
-			`listener "outbound": filter config "wasmesh.canary" is not defined (ECDS)`},
+			`listener "outbound": filter config "wasmesh.chain" is not defined (ECDS)`},
 		{"ECDS config nobody uses", func(r *Resources) {
 			r.ExtensionConfigs = append(r.ExtensionConfigs, proto.CloneOf(r.ExtensionConfigs[0]))
 			r.ExtensionConfigs[len(r.ExtensionConfigs)-1].Name = "wasmesh.stray"

@@ -152,11 +152,11 @@ func TestSnapshotPerNode(t *testing.T) {
 
 	require.Equal(t, map[string]string{"inbound": fe.InboundAddress, "outbound": fe.OutboundAddress}, listenerAddrs(t, cf))
 	require.Equal(t, map[string]string{"inbound": rv.InboundAddress, "outbound": rv.OutboundAddress}, listenerAddrs(t, cr))
-	builtins := []string{"wasmesh.canary", "wasmesh.fault", "wasmesh.router", "wasmesh.telemetry"}
+	builtins := []string{"wasmesh.chain"}
 	require.Equal(t, builtins, cf.State(resource.ExtensionConfigType).Names)
 	require.Equal(t, slices.Sorted(slices.Values(append(slices.Clone(builtins), "wasmesh.plugin.auth"))), cr.State(resource.ExtensionConfigType).Names)
 	require.Equal(t, []string{"frontend|v1", "reviews|v1", "reviews|v2"}, cf.State(resource.EndpointType).Names)
-	require.JSONEq(t, `{"services":{"frontend":{},"reviews":{"weights":{"v1":90,"v2":10}}}}`, ecdsConfig(t, cf, "wasmesh.canary"))
+	require.JSONEq(t, `{"services":{"frontend":{},"reviews":{"weights":{"v1":90,"v2":10}}}}`, xdstest.StageConfig(ecdsConfig(t, cf, "wasmesh.chain"), "canary"))
 
 	nodes := srv.Nodes()
 	require.Len(t, nodes, 2)
@@ -200,7 +200,7 @@ func TestUpdatePushesOnlyWhatChanged(t *testing.T) {
 		return c.State(resource.ExtensionConfigType).Version != before[resource.ExtensionConfigType]
 	}))
 	waitAcked(t, srv)
-	require.JSONEq(t, `{"services":{"frontend":{},"reviews":{"weights":{"v1":0,"v2":100}}}}`, ecdsConfig(t, c, "wasmesh.canary"))
+	require.JSONEq(t, `{"services":{"frontend":{},"reviews":{"weights":{"v1":0,"v2":100}}}}`, xdstest.StageConfig(ecdsConfig(t, c, "wasmesh.chain"), "canary"))
 	for _, typ := range []string{resource.ClusterType, resource.EndpointType, resource.ListenerType, resource.RouteType} {
 		require.Equal(t, before[typ], c.State(typ).Version, typ)
 	}
@@ -317,7 +317,7 @@ func TestReconnect(t *testing.T) {
 	c2 := dial(t, addr, n, nil)
 	waitComplete(t, c2)
 	waitAcked(t, srv)
-	require.JSONEq(t, `{"services":{"frontend":{},"reviews":{"weights":{"v1":50,"v2":50}}}}`, ecdsConfig(t, c2, "wasmesh.canary"))
+	require.JSONEq(t, `{"services":{"frontend":{},"reviews":{"weights":{"v1":50,"v2":50}}}}`, xdstest.StageConfig(ecdsConfig(t, c2, "wasmesh.chain"), "canary"))
 	nodes := srv.Nodes()
 	require.Len(t, nodes, 1)
 	require.True(t, nodes[0].Connected)
@@ -352,7 +352,7 @@ func TestNACKRetry(t *testing.T) {
 	var mu sync.Mutex
 	rejections := 0
 	transient := func(typeURL string, res []*anypb.Any) error {
-		if typeURL != resource.ExtensionConfigType || len(res) < 5 {
+		if typeURL != resource.ExtensionConfigType || len(res) < 2 { // the pipeline and the plugin
 			return nil
 		}
 		mu.Lock()
@@ -448,7 +448,7 @@ func TestNACKRetryInFlightIsPending(t *testing.T) {
 	var mu sync.Mutex
 	rejected := false
 	once := func(typeURL string, res []*anypb.Any) error {
-		if typeURL != resource.ExtensionConfigType || len(res) < 5 {
+		if typeURL != resource.ExtensionConfigType || len(res) < 2 { // the pipeline and the plugin
 			return nil
 		}
 		mu.Lock()

@@ -2,6 +2,7 @@ package xdstest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -65,4 +66,24 @@ func DialFleet(addr string, n int, timeout time.Duration) ([]*Client, error) {
 		return nil, err
 	}
 	return clients, nil
+}
+
+// StageConfig returns the configuration of one stage (filter) of a pipeline configuration
+// (`{"stages":[{"filter":...,"config":{...}}]}`), or "" when the pipeline has no such stage.
+func StageConfig(pipeline, filter string) string {
+	var p struct {
+		Stages []struct {
+			Filter string          `json:"filter"`
+			Config json.RawMessage `json:"config"`
+		} `json:"stages"`
+	}
+	if json.Unmarshal([]byte(pipeline), &p) != nil {
+		return ""
+	}
+	for _, s := range p.Stages {
+		if s.Filter == filter {
+			return string(s.Config)
+		}
+	}
+	return ""
 }

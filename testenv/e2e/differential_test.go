@@ -2,11 +2,14 @@ package e2e
 
 import (
 	"bytes"
+	"maps"
 	"os"
+	"slices"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"github.com/wasmesh/wasmesh/testenv/replay"
 )
 
 // replayFiles are the replay files of the built-in filters and of the SDK-example plugins.
@@ -23,7 +26,10 @@ func replayFiles(t *testing.T) []string {
 }
 
 // Every replay case of the built-in filters and the SDK-example plugins passes in real Envoy,
-// as it does under testenv (`wasmesh replay`): where they differ, testenv is wrong.
+// as it does under testenv (`wasmesh replay`): where they differ, testenv is wrong. A file whose
+// chain is made of built-in filters runs twice, as written (separate filters) and as the
+// bundle's pipeline, and both forms must pass every case (under testenv too:
+// filtertest.Replay).
 func TestDifferential(t *testing.T) {
 	for _, path := range replayFiles(t) {
 		rel, _ := filepath.Rel(repoRoot(t), path)
@@ -35,12 +41,20 @@ func TestDifferential(t *testing.T) {
 					t.Fatalf("%s: %v: run make build", rel, err)
 				}
 			}
-			res, err := RunCaseFile(t.Context(), f, envoyBin(t))
+			forms := map[string]*replay.File{"as written": f}
+			p, ok, err := replay.AsPipeline(f)
 			require.NoError(t, err)
-			var out bytes.Buffer
-			failed := Report(&out, res)
-			t.Logf("%s in Envoy:\n%s", rel, out.String())
-			require.Zero(t, failed, "cases that differ in Envoy:\n%s", out.String())
+			if ok {
+				forms["pipeline"] = p
+			}
+			for _, form := range slices.Sorted(maps.Keys(forms)) {
+				res, err := RunCaseFile(t.Context(), forms[form], envoyBin(t))
+				require.NoError(t, err)
+				var out bytes.Buffer
+				failed := Report(&out, res)
+				t.Logf("%s in Envoy (%s):\n%s", rel, form, out.String())
+				require.Zero(t, failed, "cases that differ in Envoy (%s):\n%s", form, out.String())
+			}
 		})
 	}
 }

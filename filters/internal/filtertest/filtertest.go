@@ -75,7 +75,9 @@ func Refuses(t *testing.T, f testenv.Filter, parseErr error) {
 }
 
 // Replay runs every replay file matching pattern (e.g. "testdata/*.yaml") under testenv with
-// the strict route cache, failing the test for each case that differs.
+// the strict route cache, failing the test for each case that differs. A file whose chain is
+// made of built-in filters runs twice: as written (separate filters) and as the bundle's
+// pipeline (replay.AsPipeline); both forms must pass every case.
 func Replay(t *testing.T, pattern string) {
 	t.Helper()
 	files, err := filepath.Glob(pattern)
@@ -85,14 +87,31 @@ func Replay(t *testing.T, pattern string) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			f, err := replay.ReadFile(path)
 			require.NoError(t, err, "run make build if a module is missing")
-			results, err := replay.Run(f, testenv.WithStrictRouteCache())
+			forms := []*replay.File{f}
+			p, ok, err := replay.AsPipeline(f)
 			require.NoError(t, err)
-			var report strings.Builder
-			failed := replay.Report(&report, results)
-			require.Zero(t, failed, "%s", report.String())
-			require.Len(t, results, len(f.Cases))
+			if ok {
+				forms = append(forms, p)
+			}
+			for _, form := range forms {
+				results, err := replay.Run(form, testenv.WithStrictRouteCache())
+				require.NoError(t, err)
+				var report strings.Builder
+				failed := replay.Report(&report, results)
+				require.Zero(t, failed, "%s (%s):\n%s", path, FormName(form), report.String())
+				require.Len(t, results, len(f.Cases))
+			}
 		})
 	}
+}
+
+// FormName names the form of a replay file's chain: "pipeline" for one plugin with the
+// pipeline's root_id, else "as written".
+func FormName(f *replay.File) string {
+	if len(f.Filters) == 1 && f.Filters[0].RootID == "chain" {
+		return "pipeline"
+	}
+	return "as written"
 }
 
 // HostCalls benchmarks env.Do(req) and reports the proxy-wasm host calls per stream

@@ -19,8 +19,10 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	envoy := fs.Bool("envoy", false, "run the cases through a real stock Envoy instead of testenv")
 	logs := fs.Bool("logs", false, "print the plugins' log lines to stderr as they run (testenv only)")
+	pipeline := fs.Bool("pipeline", false, "run a chain of built-in filters as the bundle's pipeline (one plugin, root_id chain)")
+	cost := fs.Bool("cost", false, "after the results, print each case's crossings between Envoy and the filters: host calls, callbacks, allocations (testenv only)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: wasmesh replay [--envoy] [-logs] CASES.yaml...\n\nRuns the HTTP exchanges of each replay file through its filter chain (format: go doc github.com/wasmesh/wasmesh/testenv/replay).")
+		fmt.Fprintln(stderr, "usage: wasmesh replay [--envoy] [-logs] [--cost] [--pipeline] CASES.yaml...\n\nRuns the HTTP exchanges of each replay file through its filter chain (format: go doc github.com/wasmesh/wasmesh/testenv/replay).")
 		fs.PrintDefaults()
 	}
 	files, err := parseFlags(fs, args)
@@ -30,6 +32,9 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 	if *envoy {
 		if *logs {
 			return &exitError{code: 2, err: errors.New("-logs works under testenv only: Envoy's log is printed when it fails")}
+		}
+		if *cost {
+			return &exitError{code: 2, err: errors.New("--cost works under testenv only (Envoy does not count crossings): drop --envoy")}
 		}
 		return runReplayEnvoy(files, stdout, stderr)
 	}
@@ -42,6 +47,16 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 		f, err := replay.ReadFile(path)
 		if err != nil {
 			errs = append(errs, err)
+		} else if *pipeline {
+			p, ok, perr := replay.AsPipeline(f)
+			switch {
+			case perr != nil:
+				errs = append(errs, perr)
+			case !ok:
+				errs = append(errs, fmt.Errorf("%s: --pipeline: its chain has a filter that is not a built-in one (router, canary, fault, telemetry)", path))
+			default:
+				f = p
+			}
 		}
 		parsed[i] = f
 	}
@@ -63,6 +78,10 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 		}
 		failed += replay.Report(stdout, results)
 		total += len(results)
+		if *cost {
+			fmt.Fprintln(stdout)
+			replay.ReportCost(stdout, results)
+		}
 	}
 	if failed > 0 {
 		fmt.Fprintf(stderr, "%d of %d case(s) failed\n", failed, total)

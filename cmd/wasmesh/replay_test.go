@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -115,4 +116,29 @@ func TestReplayLogs(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	require.Equal(t, 0, run([]string{"replay", "-logs", "../../testdata/replay/sdkex_http_headers.yaml"}, &stdout, &stderr), stderr.String())
 	require.Contains(t, stderr.String(), "request header --> test: best")
+}
+
+// --cost prints each case's crossings; --pipeline runs a chain of built-in filters as one
+// pipeline plugin, which costs fewer crossings for the same cases.
+func TestReplayCost(t *testing.T) {
+	builtModule(t, "wasmesh")
+	crossings := func(args ...string) (host, callbacks int) {
+		var stdout, stderr bytes.Buffer
+		code := run(append([]string{"replay", "--cost"}, append(args, "../../filters/chain/testdata/chain.yaml")...), &stdout, &stderr)
+		require.Equal(t, 0, code, stdout.String()+stderr.String())
+		require.Contains(t, stdout.String(), "case                                         host calls  callbacks  allocs  host calls by name\n")
+		m := regexp.MustCompile(`(?m)^no rule, the canary override decides\s+(\d+)\s+(\d+)\s+\d+  .*proxy_get_header_map_pairs \d`).FindStringSubmatch(stdout.String())
+		require.NotNil(t, m, stdout.String())
+		h, _ := strconv.Atoi(m[1])
+		c, _ := strconv.Atoi(m[2])
+		return h, c
+	}
+	sepHost, sepCallbacks := crossings()
+	pipeHost, pipeCallbacks := crossings("--pipeline")
+	require.Less(t, pipeHost, sepHost, "host calls: pipeline vs four filters")
+	require.Less(t, pipeCallbacks, sepCallbacks, "callbacks: pipeline vs four filters")
+
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 2, run([]string{"replay", "--cost", "--envoy", "x.yaml"}, &stdout, &stderr))
+	require.Contains(t, stderr.String(), "--cost works under testenv only")
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wasmesh/wasmesh/testenv"
 )
 
 // Observed is what happened to one case's request, as a runner (testenv or Envoy) saw it.
@@ -152,6 +154,9 @@ type Result struct {
 	Simulated time.Duration
 	Problems  []string // differences from the expectations; empty = passed
 	Err       error    // the case could not run (stream failure, transport error)
+	// Cost is what the case cost in crossings between the host and the VMs (under testenv;
+	// zero in Envoy, which does not count them).
+	Cost testenv.Crossings
 }
 
 // Passed reports whether the case ran and met every expectation.

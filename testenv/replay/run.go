@@ -47,8 +47,9 @@ func Run(f *File, opts ...testenv.Option) ([]Result, error) {
 		for _, cl := range append([]string{"default"}, f.Clusters()...) {
 			env.SetLatency(cl, c.Advance)
 		}
+		before := env.Crossings()
 		res := env.Do(request(c.Request))
-		r := Result{Name: c.Name, Duration: time.Since(start), Simulated: res.Elapsed}
+		r := Result{Name: c.Name, Duration: time.Since(start), Simulated: res.Elapsed, Cost: env.Crossings().Since(before)}
 		if res.Err != nil {
 			r.Err = res.Err
 		} else {

@@ -1,7 +1,6 @@
 package filtertest
 
 import (
-	"maps"
 	"testing"
 
 	"github.com/wasmesh/wasmesh/testenv"
@@ -15,38 +14,15 @@ type Crossings struct {
 	HostByName, EventByName   map[string]int
 }
 
-// AllocCallbacks are the exports the host calls to allocate guest memory for a value it
-// returns.
-var AllocCallbacks = []string{"malloc", "proxy_on_memory_allocate"}
-
 // Measure runs req through env once and returns its crossings.
 func Measure(t testing.TB, env *testenv.Env, req testenv.Request) Crossings {
 	t.Helper()
-	hb, cb := env.HostCalls(), env.Callbacks()
+	before := env.Crossings()
 	if res := env.Do(req); res.Err != nil {
 		t.Fatal(res.Err)
 	}
-	c := Crossings{HostByName: delta(hb, env.HostCalls()), EventByName: delta(cb, env.Callbacks())}
-	for _, n := range c.HostByName {
-		c.HostCalls += n
-	}
-	for name, n := range c.EventByName {
-		if name == AllocCallbacks[0] || name == AllocCallbacks[1] {
-			c.Allocs += n
-			continue
-		}
-		c.Events += n
-	}
+	d := env.Crossings().Since(before)
+	c := Crossings{HostByName: d.HostCalls, EventByName: d.Callbacks}
+	c.HostCalls, c.Events, c.Allocs = d.Totals()
 	return c
-}
-
-func delta(before, after map[string]int) map[string]int {
-	out := maps.Clone(after)
-	for k, n := range before {
-		out[k] -= n
-		if out[k] == 0 {
-			delete(out, k)
-		}
-	}
-	return out
 }

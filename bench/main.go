@@ -144,7 +144,7 @@ func run(ctx context.Context, o options) error {
 	var soak *soakResult
 	if o.soak > 0 {
 		for _, sc := range all {
-			if sc.Name == "chain-bundle" {
+			if sc.Name == "chain-pipeline" {
 				if soak, err = runSoak(ctx, o, bin.Path, fortio, echo.addr, ports[1], sc); err != nil {
 					return fmt.Errorf("soak: %w", err)
 				}

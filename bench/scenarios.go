@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/wasmesh/wasmesh/filters/chain"
 	"github.com/wasmesh/wasmesh/testenv/e2e"
 )
 
@@ -59,9 +60,20 @@ func scenarios(buildDir string) []scenario {
 	for _, n := range chainOrder {
 		out = append(out, scenario{Name: n, What: "wasmesh " + n + " alone (" + n + ".wasm)", config: static(wasm(n))})
 	}
+	var stages []chain.StageConfig
+	for _, n := range chainOrder {
+		stages = append(stages, chain.StageConfig{Filter: n, Config: []byte(filterConfigs[n])})
+	}
+	pipeline := func(env map[string]string) func(int, string, string) ([]byte, error) {
+		return static(e2e.WasmFilter{Name: "chain", File: filepath.Join(buildDir, "wasmesh.wasm"), RootID: chain.RootID, VMID: "wasmesh",
+			Config: string(chain.Marshal(stages)), Env: env})
+	}
 	out = append(out,
 		scenario{Name: "chain-separate", What: "full chain, four modules (four VMs per worker)", config: static(separate...)},
-		scenario{Name: "chain-bundle", What: "full chain, bundle wasmesh.wasm (one VM per worker)", config: static(bundle...)},
+		scenario{Name: "chain-bundle", What: "full chain, bundle wasmesh.wasm, four filters (one VM per worker)", config: static(bundle...)},
+		scenario{Name: "chain-pipeline", What: "full chain, bundle wasmesh.wasm, one filter running the four as stages (root_id chain; what the control plane emits)", config: pipeline(nil)},
+		scenario{Name: "chain-pipeline-gogc400", What: "chain-pipeline with GOGC=400 in the VM's environment (vm_config.environment_variables): the Go GC runs a quarter as often", config: pipeline(map[string]string{"GOGC": "400"})},
+		scenario{Name: "chain-pipeline-gogc-off", What: "chain-pipeline with GOGC=off and GOMEMLIMIT=64MiB: the Go GC runs only when the VM's heap nears 64 MiB", config: pipeline(map[string]string{"GOGC": "off", "GOMEMLIMIT": "64MiB"})},
 	)
 	return out
 }

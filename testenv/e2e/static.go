@@ -23,6 +23,8 @@ type WasmFilter struct {
 	Config string // plugin configuration, passed as a google.protobuf.StringValue
 	// FailOpen lets requests through when the plugin failed (default: fail closed).
 	FailOpen bool
+	// Env sets the VM's environment variables (vm_config.environment_variables), e.g. GOGC.
+	Env map[string]string
 }
 
 // Cluster is a static upstream cluster with one endpoint.
@@ -68,6 +70,14 @@ func WasmFilterConfig(f WasmFilter) obj {
 	if vm == "" {
 		vm = "wasmesh." + f.Name
 	}
+	vmConfig := obj{
+		"vm_id":   vm,
+		"runtime": "envoy.wasm.runtime.v8",
+		"code":    obj{"local": obj{"filename": f.File}},
+	}
+	if len(f.Env) > 0 {
+		vmConfig["environment_variables"] = obj{"key_values": f.Env}
+	}
 	return obj{
 		"@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
 		"config": obj{
@@ -78,11 +88,7 @@ func WasmFilterConfig(f WasmFilter) obj {
 				"value": f.Config,
 			},
 			"fail_open": f.FailOpen,
-			"vm_config": obj{
-				"vm_id":   vm,
-				"runtime": "envoy.wasm.runtime.v8",
-				"code":    obj{"local": obj{"filename": f.File}},
-			},
+			"vm_config": vmConfig,
 		},
 	}
 }

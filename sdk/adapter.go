@@ -164,7 +164,7 @@ type stream struct {
 }
 
 func (s *stream) OnHttpRequestHeaders(_ int, endOfStream bool) types.Action {
-	hs, err := proxywasm.GetHttpRequestHeaders()
+	hs, err := requestHeaders()
 	if err != nil {
 		s.p.logError("read request headers", err)
 		return types.ActionContinue

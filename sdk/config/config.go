@@ -2,7 +2,6 @@ package config
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -61,7 +60,7 @@ func Prefix(prefix string, err error) error {
 
 // Addf records a formatted problem at path.
 func (e *Errors) Addf(path, format string, args ...any) {
-	e.Add(path, fmt.Errorf(format, args...))
+	e.Add(path, Errorf(format, args...))
 }
 
 // Len is the number of problems recorded.

@@ -361,7 +361,7 @@ func (s *stream) count(d *Decision, after bool) {
 		}
 		id := c.vec.IDWith(metrics.Define, c.values[:len(c.vec.Keys)]...)
 		if c.vec.Kind == metrics.Gauge {
-			proxywasm.MetricGauge(id).Add(int64(c.n))
+			metrics.AddGauge(id, int64(c.n))
 		} else {
 			metrics.Increment(id, c.n)
 		}

@@ -6,7 +6,7 @@
 // and NewHTTPFilter, which turns a pure function from Request to Decision into a proxy-wasm
 // plugin. The subpackages are the parts a filter needs:
 //
-//   - config: strict JSON decoding on gjson, every error naming its JSON path;
+//   - config: strict JSON decoding (its own small parser), every error naming its JSON path;
 //   - match: request matchers (path, method, headers, query), compiled once;
 //   - split: deterministic weighted selection, sticky by consistent hashing;
 //   - timer: timers for paused streams, driven by the root context's tick;

@@ -90,7 +90,7 @@ func Parse(data []byte) ([]sdk.Stage, error) {
 		seen[name] = true
 		raw := []byte(nil)
 		if hasCfg {
-			raw = []byte(cfg.R.Raw)
+			raw = []byte(cfg.Raw())
 		}
 		f, err := parse(raw)
 		if err != nil {

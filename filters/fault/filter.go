@@ -2,7 +2,6 @@ package fault
 
 import (
 	"errors"
-	"fmt"
 	"github.com/wasmesh/wasmesh/sdk/config"
 	"strconv"
 	"strings"
@@ -62,7 +61,7 @@ func New(cfg Config) (*Filter, error) {
 			if r.Delay != nil {
 				d, err := time.ParseDuration(r.Delay.Fixed)
 				if err != nil {
-					errs = append(errs, fmt.Errorf("rules[%d].delay.fixed: %w", i, err))
+					errs = append(errs, config.Errorf("rules[%d].delay.fixed: %w", i, err))
 				}
 				cr.delay, cr.delayPct = d, pct(r.Delay.Percentage)
 			}
@@ -136,7 +135,7 @@ func (f *Filter) decide(r *sdk.Request, draw Draw) (Fault, error) {
 				}
 				return t, nil
 			}
-			triggerErr = fmt.Errorf("%s: %w", p.trigger, err)
+			triggerErr = config.Errorf("%s: %w", p.trigger, err)
 		}
 	}
 	for i := range p.rules {
@@ -203,28 +202,28 @@ var ErrTrigger = errors.New("malformed fault trigger")
 func ParseTrigger(v string) (Fault, error) {
 	flt := Fault{Triggered: true, GRPC: -1}
 	if strings.TrimSpace(v) == "" {
-		return flt, fmt.Errorf("%w: empty", ErrTrigger)
+		return flt, config.Errorf("%w: empty", ErrTrigger)
 	}
 	for part := range strings.SplitSeq(v, ",") {
 		k, val, ok := strings.Cut(strings.TrimSpace(part), "=")
 		if !ok {
-			return flt, fmt.Errorf("%w: %q: want key=value", ErrTrigger, part)
+			return flt, config.Errorf("%w: %q: want key=value", ErrTrigger, part)
 		}
 		switch strings.TrimSpace(k) {
 		case "abort":
 			n, err := strconv.Atoi(strings.TrimSpace(val))
 			if err != nil || n < 200 || n > 599 {
-				return flt, fmt.Errorf("%w: abort=%s: want an HTTP status 200..599", ErrTrigger, val)
+				return flt, config.Errorf("%w: abort=%s: want an HTTP status 200..599", ErrTrigger, val)
 			}
 			flt.Abort, flt.Status = true, n
 		case "delay":
 			d, err := time.ParseDuration(strings.TrimSpace(val))
 			if err != nil || d <= 0 || d > MaxDelay {
-				return flt, fmt.Errorf("%w: delay=%s: want a duration above 0 and at most %v", ErrTrigger, val, MaxDelay)
+				return flt, config.Errorf("%w: delay=%s: want a duration above 0 and at most %v", ErrTrigger, val, MaxDelay)
 			}
 			flt.Delay = d
 		default:
-			return flt, fmt.Errorf("%w: unknown key %q (want abort, delay)", ErrTrigger, k)
+			return flt, config.Errorf("%w: unknown key %q (want abort, delay)", ErrTrigger, k)
 		}
 	}
 	return flt, nil

@@ -3,8 +3,7 @@ package accesslog
 import (
 	"strconv"
 	"time"
-
-	"github.com/tidwall/gjson"
+	"unicode/utf8"
 )
 
 // Writer appends one JSON object to a buffer.
@@ -23,14 +22,14 @@ func (w *Writer) key(k string) {
 		w.buf = append(w.buf, ',')
 	}
 	w.first = false
-	w.buf = gjson.AppendJSONString(w.buf, k)
+	w.buf = appendString(w.buf, k)
 	w.buf = append(w.buf, ':')
 }
 
 // String adds a string field.
 func (w *Writer) String(k, v string) *Writer {
 	w.key(k)
-	w.buf = gjson.AppendJSONString(w.buf, v)
+	w.buf = appendString(w.buf, v)
 	return w
 }
 
@@ -65,6 +64,48 @@ func (w *Writer) Time(k string, t time.Time) *Writer {
 
 // Close ends the object and returns the buffer.
 func (w *Writer) Close() []byte { return append(w.buf, '}') }
+
+// appendString appends s as a JSON string: quotes, backslashes and control characters escaped,
+// '<', '>' and '&' as \u003c, \u003e, \u0026 (safe inside HTML), U+2028 and U+2029 escaped (safe
+// inside JavaScript), and every byte that is not UTF-8 replaced by U+FFFD.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c == '\n':
+			b = append(b, '\\', 'n')
+		case c == '\r':
+			b = append(b, '\\', 'r')
+		case c == '\t':
+			b = append(b, '\\', 't')
+		case c == '\b':
+			b = append(b, '\\', 'b')
+		case c == '\f':
+			b = append(b, '\\', 'f')
+		case c < ' ' || c == '<' || c == '>' || c == '&':
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+		default:
+			r, n := utf8.DecodeRuneInString(s[i:])
+			switch {
+			case r == utf8.RuneError && n == 1:
+				b = append(b, "\ufffd"...)
+			case r == '\u2028' || r == '\u2029':
+				b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+			default:
+				b = append(b, s[i:i+n]...)
+			}
+			i += n - 1
+		}
+	}
+	return append(b, '"')
+}
+
+const hex = "0123456789abcdef"
 
 // AppendTime appends t in UTC as RFC 3339 with milliseconds ("2026-11-23T09:00:00.123Z"),
 // without time.Format's layout parsing (several times cheaper in Go wasm).

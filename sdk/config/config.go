@@ -2,13 +2,10 @@ package config
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/tidwall/gjson"
 )
 
 // ErrInvalidJSON is reported when the configuration is not valid JSON.
@@ -63,7 +60,7 @@ func Prefix(prefix string, err error) error {
 
 // Addf records a formatted problem at path.
 func (e *Errors) Addf(path, format string, args ...any) {
-	e.Add(path, fmt.Errorf(format, args...))
+	e.Add(path, Errorf(format, args...))
 }
 
 // Len is the number of problems recorded.
@@ -86,15 +83,25 @@ func Index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]
 // Value is one JSON value with its path.
 type Value struct {
 	Path string
-	R    gjson.Result
+	n    *node // nil reads as null
 	errs *Errors
+}
+
+// Raw returns v's exact text in the document (an object or array with its insides as written),
+// or "" for a Value that holds nothing. A filter that embeds another filter's config hands this
+// text to that filter's parser.
+func (v Value) Raw() string {
+	if v.n == nil {
+		return ""
+	}
+	return v.n.raw
 }
 
 // Object is a JSON object being decoded; Close reports the keys nobody asked for.
 type Object struct {
 	Path   string
 	keys   []string
-	values map[string]gjson.Result
+	values map[string]*node
 	seen   map[string]bool
 	errs   *Errors
 }
@@ -104,75 +111,80 @@ type Object struct {
 // object.
 func Parse(data []byte, errs *Errors) (Object, bool) {
 	if strings.TrimSpace(string(data)) == "" {
-		return Object{values: map[string]gjson.Result{}, seen: map[string]bool{}, errs: errs}, true
+		return Object{values: map[string]*node{}, seen: map[string]bool{}, errs: errs}, true
 	}
-	if !gjson.ValidBytes(data) {
-		errs.Add("", ErrInvalidJSON)
+	root, err := parseJSON(data)
+	if err != nil {
+		errs.Add("", err)
 		return Object{}, false
 	}
-	return Value{R: gjson.ParseBytes(data), errs: errs}.Object()
+	return Value{n: &root, errs: errs}.Object()
 }
 
 // Object returns v as an object; a wrong type is recorded and ok is false. Duplicate keys are
 // errors.
 func (v Value) Object() (Object, bool) {
-	if !v.R.IsObject() {
-		v.errs.Addf(v.Path, "want an object, got %s", typeName(v.R))
+	if v.kind() != kindObject {
+		v.errs.Addf(v.Path, "want an object, got %s", typeName(v.n))
 		return Object{}, false
 	}
-	o := Object{Path: v.Path, values: map[string]gjson.Result{}, seen: map[string]bool{}, errs: v.errs}
-	v.R.ForEach(func(k, val gjson.Result) bool {
-		key := k.String()
+	o := Object{Path: v.Path, values: make(map[string]*node, len(v.n.keys)), seen: map[string]bool{}, errs: v.errs}
+	for i, key := range v.n.keys {
 		if _, dup := o.values[key]; dup {
 			v.errs.Addf(Join(v.Path, key), "duplicate key")
-			return true
+			continue
 		}
 		o.keys = append(o.keys, key)
-		o.values[key] = val
-		return true
-	})
+		o.values[key] = &v.n.elems[i]
+	}
 	return o, true
 }
 
 // Array returns v's elements; a wrong type is recorded and ok is false.
 func (v Value) Array() ([]Value, bool) {
-	if !v.R.IsArray() {
-		v.errs.Addf(v.Path, "want an array, got %s", typeName(v.R))
+	if v.kind() != kindArray {
+		v.errs.Addf(v.Path, "want an array, got %s", typeName(v.n))
 		return nil, false
 	}
-	arr := v.R.Array()
-	out := make([]Value, len(arr))
-	for i, r := range arr {
-		out[i] = Value{Path: Index(v.Path, i), R: r, errs: v.errs}
+	out := make([]Value, len(v.n.elems))
+	for i := range v.n.elems {
+		out[i] = Value{Path: Index(v.Path, i), n: &v.n.elems[i], errs: v.errs}
 	}
 	return out, true
 }
 
 // String returns v as a string; a wrong type is recorded and ok is false.
 func (v Value) String() (string, bool) {
-	if v.R.Type != gjson.String {
-		v.errs.Addf(v.Path, "want a string, got %s", typeName(v.R))
+	if v.kind() != kindString {
+		v.errs.Addf(v.Path, "want a string, got %s", typeName(v.n))
 		return "", false
 	}
-	return v.R.Str, true
+	return v.n.str, true
 }
 
 // Bool returns v as a boolean; a wrong type is recorded and ok is false.
 func (v Value) Bool() (bool, bool) {
-	if !v.R.IsBool() {
-		v.errs.Addf(v.Path, "want a boolean, got %s", typeName(v.R))
+	if v.kind() != kindBool {
+		v.errs.Addf(v.Path, "want a boolean, got %s", typeName(v.n))
 		return false, false
 	}
-	return v.R.Bool(), true
+	return v.n.truth, true
 }
 
 // Number returns v as a float64; a wrong type is recorded and ok is false.
 func (v Value) Number() (float64, bool) {
-	if v.R.Type != gjson.Number {
-		v.errs.Addf(v.Path, "want a number, got %s", typeName(v.R))
+	if v.kind() != kindNumber {
+		v.errs.Addf(v.Path, "want a number, got %s", typeName(v.n))
 		return 0, false
 	}
-	return v.R.Num, true
+	return v.n.num, true
+}
+
+func (v Value) kind() kind {
+	if v.n == nil {
+		return kindNull
+	}
+	return v.n.kind
 }
 
 // Int returns v as an integer; a wrong type or a fraction is recorded and ok is false.
@@ -182,7 +194,7 @@ func (v Value) Int() (int, bool) {
 		return 0, false
 	}
 	if f != math.Trunc(f) || math.Abs(f) > 1<<31 {
-		v.errs.Addf(v.Path, "want an integer, got %s", v.R.Raw)
+		v.errs.Addf(v.Path, "want an integer, got %s", v.n.raw)
 		return 0, false
 	}
 	return int(f), true
@@ -222,22 +234,22 @@ func (o Object) Has(key string) bool {
 
 // Get returns the value at key and marks it used. A JSON null counts as absent.
 func (o Object) Get(key string) (Value, bool) {
-	r, ok := o.values[key]
+	n, ok := o.values[key]
 	if !ok {
 		return Value{}, false
 	}
 	o.seen[key] = true
-	if r.Type == gjson.Null {
+	if n.kind == kindNull {
 		return Value{}, false
 	}
-	return Value{Path: Join(o.Path, key), R: r, errs: o.errs}, true
+	return Value{Path: Join(o.Path, key), n: n, errs: o.errs}, true
 }
 
 // Each calls fn for every key in document order (map-shaped objects) and marks them used.
 func (o Object) Each(fn func(key string, v Value)) {
 	for _, k := range o.keys {
 		o.seen[k] = true
-		fn(k, Value{Path: Join(o.Path, k), R: o.values[k], errs: o.errs})
+		fn(k, Value{Path: Join(o.Path, k), n: o.values[k], errs: o.errs})
 	}
 }
 
@@ -341,22 +353,24 @@ func (o Object) Close() {
 	}
 }
 
-func typeName(r gjson.Result) string {
-	switch {
-	case r.IsObject():
-		return "an object"
-	case r.IsArray():
-		return "an array"
-	case r.Type == gjson.String:
-		return "a string"
-	case r.Type == gjson.Number:
-		return "a number"
-	case r.IsBool():
-		return "a boolean"
-	case r.Type == gjson.Null:
+// typeName names n's type in errors ("want a string, got a number"); nil is null.
+func typeName(n *node) string {
+	if n == nil {
 		return "null"
 	}
-	return "nothing"
+	switch n.kind {
+	case kindObject:
+		return "an object"
+	case kindArray:
+		return "an array"
+	case kindString:
+		return "a string"
+	case kindNumber:
+		return "a number"
+	case kindBool:
+		return "a boolean"
+	}
+	return "null"
 }
 
 // ErrorfAt records a problem at o's path joined with key.

@@ -2,6 +2,7 @@
 // and wrong types are rejected, and every problem is reported in one pass, each prefixed with
 // its JSON path (`rules[2].match.headers[0].regex: missing closing )`).
 //
-// It is built on gjson (no reflection, small in Go wasm): a filter's ParseConfig walks its
-// Object with typed getters and finally calls Close to reject unknown keys.
+// It reads JSON with its own strict parser (json.go: RFC 8259, nesting bounded, no reflection
+// and no encoding/json, so it stays small in Go wasm): a filter's ParseConfig walks its Object
+// with typed getters and finally calls Close to reject unknown keys.
 package config

@@ -2,7 +2,6 @@ package match
 
 import (
 	"errors"
-	"fmt"
 	"regexp"
 	"regexp/syntax"
 	"strings"
@@ -226,10 +225,10 @@ func CheckHeaderName(name string) error {
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		if c >= 'A' && c <= 'Z' {
-			return fmt.Errorf("header name %q must be lowercase", name)
+			return config.Errorf("header name %q must be lowercase", name)
 		}
 		if c <= ' ' || c == ':' && i > 0 || c >= 0x7f {
-			return fmt.Errorf("invalid header name %q", name)
+			return config.Errorf("invalid header name %q", name)
 		}
 	}
 	return nil
@@ -278,7 +277,7 @@ func compileStr(exact, prefix, re *string, path string) (strMatch, error) {
 	if re != nil {
 		r, err := regexp.Compile(*re)
 		if err != nil {
-			return m, fmt.Errorf("%s.regex: %s", path, RegexProblem(err))
+			return m, config.Errorf("%s.regex: %s", path, RegexProblem(err))
 		}
 		m.re = r
 	}
@@ -310,14 +309,14 @@ func Compile(s Spec) (*Matcher, error) {
 		m.path = sm
 	}
 	for i, h := range s.Headers {
-		sm, err := compileStr(h.Exact, h.Prefix, h.Regex, fmt.Sprintf("headers[%d]", i))
+		sm, err := compileStr(h.Exact, h.Prefix, h.Regex, config.Index("headers", i))
 		if err != nil {
 			errs = append(errs, err)
 		}
 		m.headers = append(m.headers, headerMatch{name: h.Name, present: h.Present, absent: h.Absent, value: sm})
 	}
 	for i, q := range s.Query {
-		sm, err := compileStr(q.Exact, q.Prefix, q.Regex, fmt.Sprintf("query[%d]", i))
+		sm, err := compileStr(q.Exact, q.Prefix, q.Regex, config.Index("query", i))
 		if err != nil {
 			errs = append(errs, err)
 		}

@@ -1,10 +1,6 @@
 package metrics
 
-import (
-	"strings"
-
-	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
-)
+import "strings"
 
 // Kind is a metric type.
 type Kind uint8
@@ -90,32 +86,22 @@ func (v *Vec) IDWith(define func(Kind, string) uint32, values ...string) uint32 
 
 // Add increments a counter or gauge of the family by n.
 func (v *Vec) Add(n int64, values ...string) {
-	id := v.ID(values...)
-	if v.Kind == Gauge {
-		proxywasm.MetricGauge(id).Add(n)
-		return
-	}
-	proxywasm.MetricCounter(id).Increment(uint64(n))
+	hostIncrement(v.ID(values...), n)
 }
 
 // Record records a histogram value.
 func (v *Vec) Record(n uint64, values ...string) {
-	proxywasm.MetricHistogram(v.ID(values...)).Record(n)
+	hostRecord(v.ID(values...), n)
 }
 
 // Define defines one metric by its full (tagged) name and returns its ID.
-func Define(kind Kind, name string) uint32 {
-	switch kind {
-	case Gauge:
-		return uint32(proxywasm.DefineGaugeMetric(name))
-	case Histogram:
-		return uint32(proxywasm.DefineHistogramMetric(name))
-	}
-	return uint32(proxywasm.DefineCounterMetric(name))
-}
+func Define(kind Kind, name string) uint32 { return hostDefine(kind, name) }
 
 // Increment adds n to a counter by ID.
-func Increment(id uint32, n uint64) { proxywasm.MetricCounter(id).Increment(n) }
+func Increment(id uint32, n uint64) { hostIncrement(id, int64(n)) }
+
+// AddGauge adds n (which may be negative) to a gauge by ID.
+func AddGauge(id uint32, n int64) { hostIncrement(id, n) }
 
 // Record records a histogram value by ID.
-func Record(id uint32, n uint64) { proxywasm.MetricHistogram(id).Record(n) }
+func Record(id uint32, n uint64) { hostRecord(id, n) }

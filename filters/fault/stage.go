@@ -1,6 +1,7 @@
 package fault
 
 import (
+	"github.com/wasmesh/wasmesh/sdk/config"
 	"strconv"
 
 	"github.com/wasmesh/wasmesh/sdk"
@@ -8,13 +9,7 @@ import (
 
 // Parse parses and compiles the fault filter's configuration (the pipeline stage and the
 // standalone module both start here).
-func Parse(data []byte) (*Filter, error) {
-	cfg, err := ParseConfig(data)
-	if err != nil {
-		return nil, err
-	}
-	return New(cfg)
-}
+var Parse = config.Compiler(ParseConfig, New)
 
 // Fault kinds counted in wasmesh_faults_injected_total.
 const (

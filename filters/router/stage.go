@@ -1,16 +1,13 @@
 package router
 
-import "github.com/wasmesh/wasmesh/sdk"
+import (
+	"github.com/wasmesh/wasmesh/sdk"
+	"github.com/wasmesh/wasmesh/sdk/config"
+)
 
 // Parse parses and compiles the router's configuration (the pipeline stage and the
 // standalone module both start here).
-func Parse(data []byte) (*Filter, error) {
-	cfg, err := ParseConfig(data)
-	if err != nil {
-		return nil, err
-	}
-	return New(cfg)
-}
+var Parse = config.Compiler(ParseConfig, New)
 
 var _ sdk.HTTPFilter = (*Filter)(nil)
 

@@ -270,16 +270,3 @@ func versionOf(cluster string) string {
 	}
 	return ""
 }
-
-// atoi parses a non-negative decimal status; 0 on anything else.
-func atoi(s string) int {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' || n > 1e6 {
-			return 0
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n
-}

@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"github.com/wasmesh/wasmesh/sdk"
+	"github.com/wasmesh/wasmesh/sdk/config"
 	"github.com/wasmesh/wasmesh/sdk/metrics"
 	"github.com/wasmesh/wasmesh/sdk/split"
 	"github.com/wasmesh/wasmesh/sdk/tracecontext"
@@ -9,13 +10,7 @@ import (
 
 // Parse parses and compiles the telemetry filter's configuration (the pipeline stage and the
 // standalone module both start here).
-func Parse(data []byte) (*Filter, error) {
-	cfg, err := ParseConfig(data)
-	if err != nil {
-		return nil, err
-	}
-	return New(cfg)
-}
+var Parse = config.Compiler(ParseConfig, New)
 
 var _ sdk.Observer = (*Filter)(nil)
 

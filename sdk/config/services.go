@@ -111,3 +111,17 @@ func (s PerService[T]) Each(fn func(T)) {
 		fn(p)
 	}
 }
+
+// Compiler returns the function that parses a filter's JSON configuration with parse and
+// compiles it with build: what a filter's plugin (sdk.NewPlugin) and a pipeline stage start
+// from.
+func Compiler[C, F any](parse func([]byte) (C, error), build func(C) (F, error)) func([]byte) (F, error) {
+	return func(data []byte) (F, error) {
+		cfg, err := parse(data)
+		if err != nil {
+			var zero F
+			return zero, err
+		}
+		return build(cfg)
+	}
+}

@@ -102,18 +102,25 @@ func (p *pipeline) NewHttpContext(id uint32) types.HttpContext {
 	return &stream{p: p, id: id}
 }
 
-// node reads the sidecar's own service and version from node metadata, once per plugin.
+// node reads the sidecar's own service and version from its node metadata, once per plugin:
+// xds.node.metadata.* (Envoy 1.40 has no bare "node" property), else node.metadata.* (older
+// Envoys).
 func (p *pipeline) node() {
 	if p.nodeRead {
 		return
 	}
 	p.nodeRead = true
-	if b, err := proxywasm.GetProperty([]string{"node", "metadata", "service"}); err == nil {
-		p.srcSvc = string(b)
+	p.srcSvc, p.srcVer = nodeMetadata("service"), nodeMetadata("version")
+}
+
+func nodeMetadata(key string) string {
+	if b, err := proxywasm.GetProperty([]string{"xds", "node", "metadata", key}); err == nil {
+		return string(b)
 	}
-	if b, err := proxywasm.GetProperty([]string{"node", "metadata", "version"}); err == nil {
-		p.srcVer = string(b)
+	if b, err := proxywasm.GetProperty([]string{"node", "metadata", key}); err == nil {
+		return string(b)
 	}
+	return ""
 }
 
 func (p *pipeline) logError(what string, err error) {

@@ -52,10 +52,17 @@ func (e *Env) property(c *wctx, path string) ([]byte, bool) {
 			return str(c.vm.vmID)
 		}
 	case "node":
-		return e.nodeProperty(parts[1:])
+		// Envoy 1.40 has no bare "node" property (measured): the node is xds.node.
+		return nil, false
 	case "xds":
+		if len(parts) >= 3 && parts[1] == "node" {
+			if e.opts.nodeMetadata == nil {
+				return nil, false // not a sidecar (a dry run): no node
+			}
+			return e.nodeProperty(parts[2:])
+		}
 		if len(parts) == 2 && parts[1] == "node" {
-			return nil, false
+			return nil, false // the whole node message: not modelled
 		}
 		if len(parts) == 2 && s != nil {
 			switch parts[1] {

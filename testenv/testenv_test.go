@@ -76,7 +76,8 @@ func TestHostCalls(t *testing.T) {
 			h := res.Response.Headers
 			require.Equal(t, "tenv_all", h.Get("x-prop-plugin_name"))
 			require.Equal(t, "root-a", h.Get("x-prop-plugin_root_id"))
-			require.Equal(t, "productpage", h.Get("x-prop-node.metadata.service"))
+			require.Equal(t, "productpage", h.Get("x-prop-xds.node.metadata.service"))
+			require.Equal(t, "error: error status returned by host: not found", h.Get("x-prop-node.metadata.service"), "Envoy 1.40 has no bare node property")
 			require.Equal(t, "default", h.Get("x-prop-xds.cluster_name"))
 			require.Equal(t, "default", h.Get("x-prop-xds.route_name"))
 			require.Equal(t, "/p?q=1", h.Get("x-prop-request.path"))

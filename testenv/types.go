@@ -189,7 +189,10 @@ func WithLatency(cluster string, d time.Duration) Option {
 // (default "default").
 func WithDefaultCluster(name string) Option { return func(o *options) { o.defaultCluster = name } }
 
-// WithNodeMetadata sets the properties node.metadata.<key>.
+// WithNodeMetadata makes the Env a sidecar's node, as Envoy 1.40 exposes it: the properties
+// xds.node.metadata.<key>, xds.node.id (WithNodeID) and xds.node.cluster (metadata
+// "service"). Without it there is no node (as in a dry run). Envoy 1.40 has no bare "node"
+// property, and neither does testenv.
 func WithNodeMetadata(md map[string]string) Option {
 	return func(o *options) {
 		if o.nodeMetadata == nil {
@@ -201,7 +204,7 @@ func WithNodeMetadata(md map[string]string) Option {
 	}
 }
 
-// WithNodeID sets the property node.id (default "testenv").
+// WithNodeID sets the property xds.node.id of a node (WithNodeMetadata; default "testenv").
 func WithNodeID(id string) Option { return func(o *options) { o.nodeID = id } }
 
 // WithProperty sets a property: get_property on exactly this path returns value as-is. It

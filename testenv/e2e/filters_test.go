@@ -30,7 +30,7 @@ const (
 	faultNoneConfig  = `{"services": {"reviews": {}}}`
 	telemetryConfig  = `{"services": {
 		"reviews": {
-			"metrics": {"dimensions": ["source_service", "destination_service", "destination_version", "method", "response_code_class"]},
+			"metrics": {"dimensions": ["source_service", "source_version", "destination_service", "destination_version", "method", "response_code_class"]},
 			"accessLog": {"sampling": 100},
 			"tracing": {}},
 		"ratings": {
@@ -219,7 +219,8 @@ func TestEnvoyTelemetry(t *testing.T) {
 	// Hop 1: an Envoy with telemetry in front of reviews, which calls ratings through hop 2.
 	reviews := UpstreamT(t, UpstreamOptions{Service: "reviews", Version: "v1", Next: "http://127.0.0.1:" + strconv.Itoa(p2), NextHost: "ratings"})
 	p1 := FreePortsT(t, 1)[0]
-	cfg1, err := StaticConfig{ListenPort: p1, Filters: []WasmFilter{tel()},
+	// Hop 1 is frontend v1's sidecar (its node metadata names it: the source labels).
+	cfg1, err := StaticConfig{ListenPort: p1, Filters: []WasmFilter{tel()}, Node: &Node{ID: "frontend.v1.0", Service: "frontend", Version: "v1"},
 		Clusters: []Cluster{{Name: "reviews|v1", Address: reviews.Addr()}}, DefaultCluster: "reviews|v1"}.YAML()
 	require.NoError(t, err)
 	e1 := EnvoyT(t, EnvoyOptions{Name: "hop1", Binary: envoyBin(t), Config: cfg1})
@@ -271,6 +272,9 @@ func TestEnvoyTelemetry(t *testing.T) {
 		require.NotEmpty(t, series)
 		var total float64
 		for labels, v := range series {
+			// The sidecar's own service and version (xds.node.metadata in Envoy 1.40).
+			require.Contains(t, labels, `source_service="frontend"`)
+			require.Contains(t, labels, `source_version="v1"`)
 			require.Contains(t, labels, `destination_service="reviews"`)
 			require.Contains(t, labels, `response_code_class="2xx"`)
 			require.Contains(t, labels, `method="GET"`)
@@ -287,6 +291,9 @@ func TestEnvoyTelemetry(t *testing.T) {
 			require.NoError(t, json.Unmarshal([]byte(logs[0]), &entry), logs[0])
 			require.Contains(t, fmt.Sprint(entry), "/t/0")
 		}
+		var entry map[string]any
+		require.NoError(t, json.Unmarshal([]byte(accessLogLines(e1.Log())[0]), &entry))
+		require.Equal(t, "frontend", entry["source_service"], "hop 1's access log names its own service")
 	})
 }
 

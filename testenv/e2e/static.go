@@ -48,6 +48,14 @@ type StaticConfig struct {
 	AccessLog string
 	// RouteTimeoutSeconds is the route timeout; 0 = 15 (Envoy's default).
 	RouteTimeoutSeconds int
+	// Node is the bootstrap's node (id, cluster and the service/version metadata of
+	// docs/conventions.md), as a sidecar's; nil leaves Envoy's default node.
+	Node *Node
+}
+
+// Node is a sidecar's identity in the bootstrap.
+type Node struct {
+	ID, Service, Version string
 }
 
 type obj = map[string]any
@@ -176,6 +184,9 @@ func (c StaticConfig) YAML() ([]byte, error) {
 			"clusters": clusters,
 		},
 		"stats_config": obj{"stats_tags": StatsTags()},
+	}
+	if n := c.Node; n != nil {
+		cfg["node"] = obj{"id": n.ID, "cluster": n.Service, "metadata": obj{"service": n.Service, "version": n.Version}}
 	}
 	return json.MarshalIndent(cfg, "", "  ")
 }

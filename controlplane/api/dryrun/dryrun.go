@@ -21,8 +21,9 @@ const Timeout = 30 * time.Second
 // WasmPlugin's name).
 const PluginName = "dry-run"
 
-// NodeID is the node.id property a dry-run plugin sees: no real node runs it. The xds.node.*
-// properties Envoy provides are absent, so a plugin may tell a dry run from a sidecar.
+// NodeID is the node id of a dry run: no real node runs it, and the xds.node.* properties
+// Envoy provides are absent (testenv gives them only with node metadata), so a plugin may tell
+// a dry run from a sidecar.
 const NodeID = "wasmesh-dry-run"
 
 // Runner dry-runs modules on testenv. Modules are kept as files named by their sha256 in a

@@ -137,7 +137,7 @@ func (h *httpContext) OnHttpRequestHeaders(n int, eos bool) types.Action {
 		}
 	}
 	if h.ops["props"] {
-		for _, path := range []string{"plugin_name", "plugin_root_id", "node.metadata.service", "xds.cluster_name",
+		for _, path := range []string{"plugin_name", "plugin_root_id", "xds.node.metadata.service", "node.metadata.service", "xds.cluster_name",
 			"xds.route_name", "request.path", "request.method", "source.address", "destination.address", "custom.thing"} {
 			v, err := proxywasm.GetProperty(strings.Split(path, "."))
 			if err != nil {

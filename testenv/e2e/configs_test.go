@@ -17,7 +17,7 @@ import (
 
 // staticConfigs are the single-filter (and chain, bundle) configs users try without a control
 // plane (docs/envoy.md).
-var staticConfigs = []string{"bundle", "canary", "chain", "fault", "router", "telemetry"}
+var staticConfigs = []string{"bundle", "canary", "chain", "fault", "pipeline", "router", "telemetry"}
 
 var wasmRef = regexp.MustCompile(`filename: (build/[a-z]+\.wasm)`)
 
@@ -114,6 +114,10 @@ func TestStaticConfigsServe(t *testing.T) {
 			routed(map[string]string{"x-user": "jason", "x-canary": "never"}, "v2"),
 			{headers: map[string]string{"x-wasmesh-fault": "abort=418"}, status: 418}}, true},
 		{"bundle", []check{
+			routed(map[string]string{"x-canary": "always"}, "v2"),
+			routed(map[string]string{"x-user": "jason", "x-canary": "never"}, "v2"),
+			{headers: map[string]string{"x-wasmesh-fault": "abort=418"}, status: 418}}, true},
+		{"pipeline", []check{
 			routed(map[string]string{"x-canary": "always"}, "v2"),
 			routed(map[string]string{"x-user": "jason", "x-canary": "never"}, "v2"),
 			{headers: map[string]string{"x-wasmesh-fault": "abort=418"}, status: 418}}, true},

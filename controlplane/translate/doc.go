@@ -4,13 +4,14 @@
 //
 // Translation has two stages. Build computes what every sidecar shares from the resources
 // alone: the clusters `<service>|<version>` with their endpoints (EDS), the outbound route
-// configuration (RDS), the built-in filters' ECDS configs (`wasmesh.telemetry`,
-// `wasmesh.fault`, `wasmesh.router`, `wasmesh.canary`, whose plugin configuration is the
-// per-service map `{"services": {...}}` covering every Service) and the WasmPlugins' ECDS
+// configuration (RDS), the built-in filters' ECDS config (`wasmesh.chain`, the bundle's
+// pipeline running telemetry → fault → router → canary as stages, each stage's configuration
+// the per-service map `{"services": {...}}` covering every Service; `wasmesh.telemetry`,
+// `wasmesh.fault`, `wasmesh.router`, `wasmesh.canary` when they run separately) and the WasmPlugins' ECDS
 // configs (`wasmesh.plugin.<name>`). Mesh.ForNode then adds what depends on the sidecar (its
 // node metadata): the `inbound` listener and its `inbound|app` cluster, and the `outbound`
-// listener whose filter chain is fixed (plugins before, telemetry → fault → router → canary,
-// plugins after, envoy.filters.http.router), so applying configuration changes ECDS and RDS,
+// listener whose filter chain is fixed (plugins before, the pipeline, plugins after,
+// envoy.filters.http.router), so applying configuration changes ECDS and RDS,
 // never the listener — except adding or removing a WasmPlugin.
 //
 // The built-in filters run from one module (the bundle build/wasmesh.wasm, vm_id `wasmesh`,

@@ -28,6 +28,26 @@ const (
 	HostGrafanaPort    = 3000
 )
 
+// The offline mode of the Docker variant (docker-compose.offline.yaml, an override file): the
+// same services from images built out of this checkout's binaries and the installed Envoy,
+// with no registry at all.
+const (
+	// ComposeOfflineFile is the override file, relative to sandbox/.
+	ComposeOfflineFile = "docker-compose.offline.yaml"
+	// OfflineSandboxImage holds what SandboxImage holds, from binaries built on the host
+	// (sandbox/compose/offline/sandbox.Dockerfile).
+	OfflineSandboxImage = "wasmesh-sandbox:offline"
+	// OfflineEnvoyImage is the Envoy `make envoy` installs, with the libraries ldd lists for it
+	// (sandbox/compose/offline/envoy.Dockerfile).
+	OfflineEnvoyImage = "wasmesh-envoy:v" + EnvoyVersion + "-offline"
+	// OfflineContextDir holds the two images' build contexts, relative to the repository root;
+	// `scripts/docker.sh stage` writes them.
+	OfflineContextDir = "build/docker"
+	// MonitoringProfile is the compose profile the offline mode puts Prometheus and Grafana
+	// in: their images exist only in a registry, so offline they do not start unless asked.
+	MonitoringProfile = "monitoring"
+)
+
 // ComposeFile renders sandbox/docker-compose.yaml from ComposeTopology.
 func ComposeFile() ([]byte, error) {
 	t := ComposeTopology()
@@ -53,6 +73,28 @@ func ComposeFile() ([]byte, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("docker-compose.yaml: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// ComposeOfflineOverride renders sandbox/docker-compose.offline.yaml: every container of
+// ComposeFile on the offline images, which compose builds from the contexts in
+// OfflineContextDir, and the monitoring containers moved to MonitoringProfile.
+func ComposeOfflineOverride() ([]byte, error) {
+	var buf bytes.Buffer
+	err := offlineTmpl.Execute(&buf, struct {
+		T                  Topology
+		Image, EnvoyImage  string
+		Contexts, Profile  string
+		OnlineEnvoyImage   string
+		OnlineSandboxImage string
+	}{
+		T: ComposeTopology(), Image: OfflineSandboxImage, EnvoyImage: OfflineEnvoyImage,
+		Contexts: "../" + OfflineContextDir, Profile: MonitoringProfile,
+		OnlineEnvoyImage: EnvoyImage, OnlineSandboxImage: SandboxImage,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ComposeOfflineFile, err)
 	}
 	return buf.Bytes(), nil
 }
@@ -185,4 +227,39 @@ services:
     depends_on: [prometheus]
     networks: {mesh: {ipv4_address: {{.GrafanaIP}}}}
     ports: ["127.0.0.1:{{.GrafanaPort}}:3000"]
+`))
+
+var offlineTmpl = template.Must(template.New("offline").Parse(`# The offline mode of the Docker sandbox: docker-compose.yaml's containers on images built from
+# this checkout (no registry at all). Used as an override file (docs/sandbox.md):
+#
+#   scripts/docker.sh stage   # writes the build contexts into build/docker/ (static wasmesh and
+#                             # demo, the filters, the installed Envoy and its libraries)
+#   docker compose -f sandbox/docker-compose.yaml -f sandbox/docker-compose.offline.yaml up --build
+#
+# {{.OnlineSandboxImage}} becomes {{.Image}}, {{.OnlineEnvoyImage}} becomes {{.EnvoyImage}}; Prometheus
+# and Grafana have no offline image, so they only start with --profile {{.Profile}}.
+# GENERATED from sandbox.ComposeTopology() by ` + "`go test ./sandbox -run TestComposeFiles -update`" + `.
+
+services:
+  controlplane:
+    build: {context: {{.Contexts}}/sandbox, dockerfile: Dockerfile}
+    image: {{.Image}}
+
+  apply:
+    image: {{.Image}}
+{{range $i, $in := .T.Instances}}
+  {{.Name}}-sidecar:
+{{- if eq $i 0}}
+    build: {context: {{$.Contexts}}/envoy, dockerfile: Dockerfile}
+{{- end}}
+    image: {{$.EnvoyImage}}
+
+  {{.Name}}:
+    image: {{$.Image}}
+{{end}}
+  prometheus:
+    profiles: [{{.Profile}}]
+
+  grafana:
+    profiles: [{{.Profile}}]
 `))

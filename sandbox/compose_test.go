@@ -26,8 +26,11 @@ func generated(t *testing.T) map[string][]byte {
 	require.NoError(t, err)
 	csvc, err := ServicesYAML(ComposeTopology(), composeServicesHeader)
 	require.NoError(t, err)
+	offline, err := ComposeOfflineOverride()
+	require.NoError(t, err)
 	files := map[string][]byte{
 		"docker-compose.yaml":                      compose,
+		ComposeOfflineFile:                         offline,
 		"compose/prometheus.yml":                   PrometheusConfig(),
 		filepath.Join("crds", ServicesFile):        svc,
 		filepath.Join(ComposeCRDDir, ServicesFile): csvc,

@@ -82,6 +82,12 @@ func (p *inProcess) Nodes(ctx context.Context) ([]NodeState, error) {
 	if err != nil {
 		return nil, err
 	}
+	return NodeStates(st), nil
+}
+
+// NodeStates reads the connected Envoys from the API's status: a node is ACKed when it is
+// connected and runs the latest version of every xDS type a sandbox sidecar receives.
+func NodeStates(st *api.StatusResponse) []NodeState {
 	var out []NodeState
 	for _, n := range st.Nodes {
 		ns := NodeState{ID: n.ID, Acked: n.Connected}
@@ -102,7 +108,7 @@ func (p *inProcess) Nodes(ctx context.Context) ([]NodeState, error) {
 		}
 		out = append(out, ns)
 	}
-	return out, nil
+	return out
 }
 
 // Home is the control plane's data directory: `WASMESH_HOME=<it> wasmesh status` finds its token.

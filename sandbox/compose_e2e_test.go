@@ -1,0 +1,399 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/wasmesh/wasmesh/controlplane/api"
+	"github.com/wasmesh/wasmesh/controlplane/crd"
+	"github.com/wasmesh/wasmesh/sdk/split"
+)
+
+// composeProject is the compose project the e2e test runs, so it never touches a sandbox a
+// user started with the default project name (wasmesh-sandbox).
+const composeProject = "wasmesh-e2e"
+
+// errNoDocker marks `scripts/docker.sh up` exiting 3: no Docker engine on this machine.
+var errNoDocker = errors.New("no Docker engine")
+
+// dockerScript runs scripts/docker.sh with one subcommand and returns its stdout; its stderr
+// (progress) goes to the test log.
+func dockerScript(t *testing.T, ctx context.Context, cmd string) (string, error) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	c := exec.CommandContext(ctx, filepath.Join("..", "scripts", "docker.sh"), cmd)
+	c.Stdout, c.Stderr = &stdout, &stderr
+	err := c.Run()
+	if s := strings.TrimSpace(stderr.String()); s != "" {
+		t.Logf("scripts/docker.sh %s:\n%s", cmd, s)
+	}
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 3 {
+		return "", fmt.Errorf("%w: %s", errNoDocker, strings.TrimSpace(stderr.String()))
+	}
+	if err != nil {
+		return "", fmt.Errorf("scripts/docker.sh %s: %w\n%s", cmd, err, stderr.String())
+	}
+	return strings.TrimSpace(stdout.String()), nil
+}
+
+// composeRunner runs Docker Compose on the sandbox's files in offline mode.
+type composeRunner struct {
+	t   *testing.T
+	cmd []string // e.g. ["docker", "compose"] or [".../.tools/bin/docker-compose"]
+}
+
+func (c composeRunner) run(ctx context.Context, args ...string) (string, error) {
+	full := append(append([]string{}, c.cmd[1:]...),
+		"-p", composeProject, "-f", "docker-compose.yaml", "-f", ComposeOfflineFile)
+	full = append(full, args...)
+	cmd := exec.CommandContext(ctx, c.cmd[0], full...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("%s: %w\n%s", strings.Join(append(c.cmd, full...), " "), err, out)
+	}
+	return string(out), nil
+}
+
+func (c composeRunner) must(ctx context.Context, args ...string) string {
+	c.t.Helper()
+	out, err := c.run(ctx, args...)
+	require.NoError(c.t, err)
+	return out
+}
+
+// TestComposeSandbox runs sandbox/docker-compose.yaml for real, in its offline mode (images
+// built from this checkout, no registry): `up --build`, every sidecar ACKed, the demo checks of
+// the process sandbox (canary split, overrides, the fault, trace context, metrics on an admin
+// port), an apply from the host CLI against the compose control plane, then `down -v` leaving
+// no container, network or volume behind.
+//
+// Docker comes from scripts/docker.sh: it starts dockerd when it is not running (and the test
+// stops it again), and installs Debian's docker.io first under CI=true. Without Docker the test
+// skips with the script's message — except under CI=true, where it fails.
+func TestComposeSandbox(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Minute)
+	defer cancel()
+
+	up, err := dockerScript(t, ctx, "up")
+	if errors.Is(err, errNoDocker) && os.Getenv("CI") != "true" {
+		t.Skipf("%v (CI=true makes this a failure)", err)
+	}
+	require.NoError(t, err)
+	if strings.HasPrefix(up, "started ") {
+		t.Cleanup(func() {
+			// t.Context is done by now: stopping dockerd gets its own bound.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			_, err := dockerScript(t, ctx, "down")
+			require.NoError(t, err)
+		})
+	}
+	composeCmd, err := dockerScript(t, ctx, "compose")
+	require.NoError(t, err)
+	_, err = dockerScript(t, ctx, "stage")
+	require.NoError(t, err)
+	c := composeRunner{t: t, cmd: strings.Fields(composeCmd)}
+
+	top := ComposeTopology()
+	if err := checkPorts(NewTopology(DefaultBasePort)); err != nil {
+		t.Fatalf("the compose sandbox publishes the default sandbox ports on 127.0.0.1: %v", err)
+	}
+
+	// Registered before `up`, so a failed start is torn down too.
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if t.Failed() {
+			ps, _ := c.run(ctx, "ps", "-a")
+			logs, _ := c.run(ctx, "logs", "--no-color", "--tail", "30")
+			t.Logf("--- docker compose ps -a ---\n%s\n--- docker compose logs (last lines) ---\n%s", ps, logs)
+		}
+		out, err := c.run(ctx, "down", "-v", "--remove-orphans", "--timeout", "5")
+		require.NoError(t, err, out)
+		checkNothingLeft(t, ctx)
+		require.NoError(t, checkPorts(NewTopology(DefaultBasePort)), "ports still bound after down")
+	})
+
+	start := time.Now()
+	c.must(ctx, "up", "--build", "--detach")
+	t.Logf("docker compose up --build: %.1fs", time.Since(start).Seconds())
+
+	// The CLI on the host reaches the compose control plane on its published port, with the
+	// token the control plane wrote into its volume.
+	home := t.TempDir()
+	client := &api.Client{BaseURL: "http://" + hostPort("127.0.0.1", top.HTTP)}
+	waitComposeAcked(t, ctx, c, client, home, len(top.Instances))
+	t.Logf("every sidecar ACKed %.1fs after up", time.Since(start).Seconds())
+
+	url := "http://" + hostPort("127.0.0.1", top.Frontend().Inbound) + "/"
+	admin := "http://" + hostPort("127.0.0.1", top.Frontend().Admin)
+	waitFrontend(t, ctx, url)
+	checkDemoTraffic(t, url, admin, routeWeights(t, filepath.Join("crds", "reviews-canary.yaml")))
+
+	t.Run("apply from the host CLI", func(t *testing.T) {
+		before := routeWeights(t, filepath.Join("crds", "reviews-canary.yaml"))
+		after := routeWeights(t, filepath.Join("crds", "canary-50.yaml"))
+		wasmesh := filepath.Join("..", OfflineContextDir, "sandbox", "rootfs", "usr", "local", "bin", "wasmesh")
+		cmd := exec.CommandContext(ctx, wasmesh, "apply", "--server", client.BaseURL, "--data-dir", home,
+			"-f", filepath.Join("crds", "canary-50.yaml"))
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		require.Equal(t, "trafficroute/reviews configured\n", string(out))
+		waitComposeAcked(t, ctx, c, client, home, len(top.Instances))
+
+		// A key that moves from v1 to v2 shows when the sidecars run the new weights.
+		var moved string
+		for i := range 1000 {
+			k := fmt.Sprintf("e2e-user-%d", i)
+			if before.PickKey(k) == "v1" && after.PickKey(k) == "v2" {
+				moved = k
+				break
+			}
+		}
+		require.NotEmpty(t, moved)
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			rep, _ := get(t, url, map[string]string{"x-user": moved})
+			if rep.Hop("reviews").Version == "v2" {
+				break
+			}
+			require.True(t, time.Now().Before(deadline), "x-user %s still reaches reviews v1 10s after every sidecar ACKed canary-50.yaml", moved)
+			time.Sleep(100 * time.Millisecond)
+		}
+		checkStickySplit(t, url, after, 50)
+	})
+}
+
+// waitComposeAcked copies the API token out of the control plane's volume into home (once),
+// then polls the status API until n sidecars are connected and ACKed every xDS type's latest
+// version and the sample resources are applied. A NACK fails at once, naming the node.
+func waitComposeAcked(t *testing.T, ctx context.Context, c composeRunner, client *api.Client, home string, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	var last string
+	for {
+		if client.Token == "" {
+			if _, err := c.run(ctx, "cp", "controlplane:/data/"+api.TokenFile, filepath.Join(home, api.TokenFile)); err == nil {
+				tok, err := api.ReadToken(home)
+				require.NoError(t, err)
+				client.Token = tok
+			} else {
+				last = "no API token in the control plane's volume yet"
+			}
+		}
+		if client.Token != "" {
+			last = composeReady(ctx, client, n)
+			if last == "" {
+				return
+			}
+			if strings.HasPrefix(last, "NACK") {
+				t.Fatal(last)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the compose sandbox is not ready after 3 minutes: %s", last)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// composeReady returns "" when the sample route is applied and n nodes are ACKed, else what is
+// missing.
+func composeReady(ctx context.Context, client *api.Client, n int) string {
+	if _, err := client.Get(ctx, crd.Key{Kind: crd.KindTrafficRoute, Name: "reviews"}); err != nil {
+		return fmt.Sprintf("trafficroute/reviews: %v (the apply container has not applied sandbox/crds yet)", err)
+	}
+	st, err := client.Status(ctx)
+	if err != nil {
+		return fmt.Sprintf("status: %v", err)
+	}
+	nodes := NodeStates(st)
+	var waiting []string
+	for _, nd := range nodes {
+		if len(nd.Errors) > 0 {
+			return fmt.Sprintf("NACK from %s: %s", nd.ID, strings.Join(nd.Errors, "; "))
+		}
+		if !nd.Acked {
+			waiting = append(waiting, nd.ID)
+		}
+	}
+	if len(nodes) < n || len(waiting) > 0 {
+		return fmt.Sprintf("%d of %d sidecars connected, not ACKed yet: %v", len(nodes), n, waiting)
+	}
+	return ""
+}
+
+// waitFrontend waits until a request crosses the whole mesh (bounded: 30s).
+func waitFrontend(t *testing.T, ctx context.Context, url string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		require.NoError(t, err)
+		req.Header.Set("x-canary", "never")
+		res, err := http.DefaultClient.Do(req)
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return
+			}
+			err = fmt.Errorf("status %d", res.StatusCode)
+		}
+		require.True(t, time.Now().Before(deadline), "the frontend does not answer through the mesh 30s after every sidecar ACKed: %v", err)
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// routeWeights reads the reviews TrafficRoute's split from a sample file as the canary filter
+// picks with it.
+func routeWeights(t *testing.T, path string) *split.Weighted {
+	t.Helper()
+	docs, err := crd.ReadPaths(nil, path)
+	require.NoError(t, err)
+	require.Len(t, docs, 1)
+	tr, ok := docs[0].Object.(*crd.TrafficRoute)
+	require.True(t, ok, "%s: not a TrafficRoute", path)
+	require.NotNil(t, tr.Spec.Split, "%s: no split", path)
+	w := map[string]int{}
+	for v, n := range tr.Spec.Split.Weights {
+		w[v] = int(n)
+	}
+	return split.New(w)
+}
+
+// checkStickySplit sends 200 requests with distinct x-user keys (the route's sticky header):
+// each lands on the version the weights give its key, and v2's share is within ±5 points of
+// wantV2 percent.
+func checkStickySplit(t *testing.T, url string, w *split.Weighted, wantV2 int) {
+	t.Helper()
+	const n = 200
+	seen := map[string]int{}
+	for i := range n {
+		key := fmt.Sprintf("e2e-user-%d", i)
+		rep, _ := get(t, url, map[string]string{"x-user": key})
+		got := rep.Hop("reviews").Version
+		require.Equal(t, w.PickKey(key), got, "x-user %s", key)
+		seen[got]++
+	}
+	share := 100 * seen["v2"] / n
+	t.Logf("%d sticky requests: reviews versions %v (v2 %d%%, configured %d%%)", n, seen, share, wantV2)
+	require.InDelta(t, wantV2, share, 5, "v2 share over %d requests: %v", n, seen)
+}
+
+// checkNothingLeft fails when any container, network or volume of the test's compose project
+// remains.
+func checkNothingLeft(t *testing.T, ctx context.Context) {
+	t.Helper()
+	label := "label=com.docker.compose.project=" + composeProject
+	for _, what := range [][]string{
+		{"ps", "--all", "--quiet", "--filter", label},
+		{"network", "ls", "--quiet", "--filter", label},
+		{"volume", "ls", "--quiet", "--filter", label},
+	} {
+		out, err := exec.CommandContext(ctx, "docker", what...).CombinedOutput()
+		require.NoError(t, err, "docker %s: %s", strings.Join(what, " "), out)
+		require.Empty(t, strings.TrimSpace(string(out)), "docker %s: left behind after down -v", strings.Join(what, " "))
+	}
+}
+
+// checkDemoTraffic sends bounded demo traffic to the frontend and checks what the sample
+// resources do: the canary split (random and sticky), the overrides and the route rule, the
+// ratings fault (random and by trigger header), trace context across hops, and the telemetry
+// filter's metrics on the frontend sidecar's admin.
+func checkDemoTraffic(t *testing.T, url, admin string, weights *split.Weighted) {
+	t.Run("canary split", func(t *testing.T) {
+		seen := map[string]int{}
+		faults := 0
+		for range 200 {
+			rep, _ := get(t, url, nil)
+			require.Equal(t, "frontend", rep.Service)
+			rv := rep.Hop("reviews")
+			require.NotNil(t, rv, "no reviews hop: %+v", rep)
+			seen[rv.Version]++
+			rt := rv.Upstream
+			require.NotNil(t, rt)
+			require.Equal(t, "ratings", rt.Service)
+			if rv.Status == http.StatusServiceUnavailable {
+				faults++
+			} else {
+				require.Empty(t, rv.Error)
+				require.Equal(t, "v1", rt.Version)
+				require.Equal(t, 4, rt.Stars)
+			}
+		}
+		t.Logf("200 requests: reviews versions %v, ratings faults %d", seen, faults)
+		// 90/10 drawn at random: each side is seen (a miss has probability < 1e-9); v3 is
+		// reachable only by the route rule. The 10% abort on ratings shows, and does not take
+		// everything down.
+		require.Positive(t, seen["v1"])
+		require.Positive(t, seen["v2"])
+		require.Greater(t, seen["v1"], seen["v2"])
+		require.Zero(t, seen["v3"])
+		require.Positive(t, faults)
+		require.Less(t, faults, 100)
+	})
+
+	t.Run("sticky canary split", func(t *testing.T) {
+		checkStickySplit(t, url, weights, 10)
+	})
+
+	t.Run("overrides and rules", func(t *testing.T) {
+		tests := []struct {
+			header map[string]string
+			want   string
+		}{
+			{map[string]string{"x-canary": "always"}, "v2"},
+			{map[string]string{"x-canary": "never"}, "v1"},
+			{map[string]string{"x-user": "jason"}, "v3"},
+		}
+		for _, tt := range tests {
+			for range 20 {
+				rep, _ := get(t, url, tt.header)
+				require.Equal(t, tt.want, rep.Hop("reviews").Version, "%v", tt.header)
+			}
+		}
+	})
+
+	t.Run("fault trigger header", func(t *testing.T) {
+		for range 10 {
+			rep, _ := get(t, url, map[string]string{"x-wasmesh-fault": "abort=503", "x-canary": "never"})
+			rv := rep.Hop("reviews")
+			require.Equal(t, http.StatusServiceUnavailable, rv.Status, "%+v", rv)
+			require.True(t, strings.HasPrefix(rv.Error, "ratings answered 503"), rv.Error)
+		}
+	})
+
+	t.Run("trace context across hops", func(t *testing.T) {
+		const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+		rep, _ := get(t, url, map[string]string{"traceparent": tp, "x-request-id": "compose-test-1", "x-canary": "never"})
+		for h := rep; h != nil; h = h.Upstream {
+			require.Equal(t, "compose-test-1", h.RequestID, h.Service)
+			require.True(t, strings.HasPrefix(h.TraceParent, "00-4bf92f3577b34da6a3ce929d0e0e4736-"), "%s: %q", h.Service, h.TraceParent)
+		}
+	})
+
+	t.Run("metrics at /stats/prometheus", func(t *testing.T) {
+		res, err := http.Get(admin + "/stats/prometheus")
+		require.NoError(t, err)
+		body, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		require.NoError(t, err)
+		require.Contains(t, string(body), `destination_service="reviews"`)
+		require.Contains(t, string(body), "wasmesh_")
+	})
+}

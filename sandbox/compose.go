@@ -61,15 +61,17 @@ func ComposeFile() ([]byte, error) {
 		BootstrapDir, CRDDir    string
 		Subnet                  string
 		ServeArgs, ApplyArgs    []string
+		HealthArgs              []string
 	}{
 		T: t, EnvoyImage: EnvoyImage, Image: SandboxImage,
 		PromImage: PrometheusImage, GrafanaImage: GrafanaImage,
 		PromIP: PrometheusIP, GrafanaIP: GrafanaIP,
 		PromPort: HostPrometheusPort, GrafanaPort: HostGrafanaPort,
 		BootstrapDir: ComposeBootstrapDir, CRDDir: ComposeCRDDir,
-		Subnet:    ComposeSubnet,
-		ServeArgs: ServeArgs(t, "/data", "/wasmesh/build"),
-		ApplyArgs: ApplyArgs(t, "/data", composeApplyPaths()...),
+		Subnet:     ComposeSubnet,
+		ServeArgs:  ServeArgs(t, "/data", "/wasmesh/build"),
+		ApplyArgs:  ApplyArgs(t, "/data", composeApplyPaths()...),
+		HealthArgs: append([]string{"CMD"}, StatusArgs(NewTopology(DefaultBasePort), "/data")...),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("docker-compose.yaml: %w", err)
@@ -186,6 +188,8 @@ services:
     image: {{.Image}}
     command: {{list .ServeArgs}}
     volumes: ["wasmesh-data:/data"]
+    # Healthy once its API answers with the token it wrote into the volume.
+    healthcheck: {test: {{list .HealthArgs}}, interval: 2s, timeout: 5s, retries: 30}
     networks: {mesh: {ipv4_address: {{.T.ControlPlaneIP}}}}
     ports: ["127.0.0.1:{{.T.XDS}}:{{.T.XDS}}", "127.0.0.1:{{.T.HTTP}}:{{.T.HTTP}}"]
 
@@ -193,15 +197,15 @@ services:
     image: {{.Image}}
     command: {{list .ApplyArgs}}
     volumes: ["wasmesh-data:/data:ro"]
-    depends_on: [controlplane]
-    restart: on-failure
+    depends_on: {controlplane: {condition: service_healthy}}
     networks: [mesh]
 {{range .T.Instances}}
   {{.Name}}-sidecar:
     image: {{$.EnvoyImage}}
     command: {{sidecar .}}
     volumes: ["./{{$.BootstrapDir}}:/etc/wasmesh:ro"]
-    depends_on: [controlplane]
+    # As in the process sandbox, sidecars start once the sample resources are applied.
+    depends_on: {apply: {condition: service_completed_successfully}}
     networks: {mesh: {ipv4_address: {{.IP}}}}
     ports: [{{if eq .Service "frontend"}}"127.0.0.1:{{.Inbound}}:{{.Inbound}}", {{end}}"127.0.0.1:{{.Admin}}:{{.Admin}}"]
 

@@ -81,9 +81,41 @@ type composeService struct {
 	Networks    json2Networks  `json:"networks"`
 	Ports       []string       `json:"ports"`
 	Volumes     []string       `json:"volumes"`
-	DependsOn   []string       `json:"depends_on"`
+	DependsOn   dependsOn      `json:"depends_on"`
 	Environment map[string]any `json:"environment"`
-	Restart     string         `json:"restart"`
+	Healthcheck *struct {
+		Test     []string `json:"test"`
+		Interval string   `json:"interval"`
+		Timeout  string   `json:"timeout"`
+		Retries  int      `json:"retries"`
+	} `json:"healthcheck"`
+	Profiles []string `json:"profiles"`
+}
+
+// dependsOn accepts both compose forms: a list of services (condition service_started), or a
+// map of service → {condition: …}; it holds service → condition.
+type dependsOn map[string]string
+
+func (d *dependsOn) UnmarshalJSON(b []byte) error {
+	var names []string
+	if err := json.Unmarshal(b, &names); err == nil {
+		*d = dependsOn{}
+		for _, name := range names {
+			(*d)[name] = "service_started"
+		}
+		return nil
+	}
+	var m map[string]struct {
+		Condition string `json:"condition"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	*d = dependsOn{}
+	for name, c := range m {
+		(*d)[name] = c.Condition
+	}
+	return nil
 }
 
 // json2Networks accepts both compose forms: a list of names, or a map of name → settings.
@@ -185,6 +217,16 @@ func TestComposeAgreesWithProcessTopology(t *testing.T) {
 	require.Equal(t, ServeArgs(comp, "/data", "/wasmesh/build"), cp.Command)
 	require.Equal(t, []string{"wasmesh-data:/data"}, cp.Volumes)
 	require.Contains(t, cf.Volumes, "wasmesh-data")
+	require.NotNil(t, cp.Healthcheck)
+	require.Equal(t, append([]string{"CMD"}, StatusArgs(proc, "/data")...), cp.Healthcheck.Test)
+
+	// Start order, as in the process sandbox: the control plane answers, the sample resources
+	// are applied, then the sidecars start, then the apps in their network namespaces.
+	require.Equal(t, dependsOn{"controlplane": "service_healthy"}, cf.Services["apply"].DependsOn)
+	for _, in := range comp.Instances {
+		require.Equal(t, dependsOn{"apply": "service_completed_successfully"}, cf.Services[in.Name()+"-sidecar"].DependsOn, in.Name())
+		require.Equal(t, dependsOn{in.Name() + "-sidecar": "service_started"}, cf.Services[in.Name()].DependsOn, in.Name())
+	}
 
 	// The apply container applies what the process sandbox applies at start (Services on the
 	// compose network), files that exist in the repository (the image copies sandbox/ there).
@@ -215,6 +257,51 @@ func TestComposeAgreesWithProcessTopology(t *testing.T) {
 	require.NoError(t, err)
 	for _, s := range []string{"make build", "./cmd/wasmesh", "./sandbox/demo/cmd/demo", "/wasmesh/build", "/wasmesh/sandbox"} {
 		require.Contains(t, string(df), s)
+	}
+}
+
+// TestComposeOfflineOverride checks docker-compose.offline.yaml swaps every registry image of
+// docker-compose.yaml for one built from OfflineContextDir, and leaves the images that have no
+// offline build (Prometheus, Grafana) to the monitoring profile.
+func TestComposeOfflineOverride(t *testing.T) {
+	var base, over composeFile
+	for path, cf := range map[string]*composeFile{"docker-compose.yaml": &base, ComposeOfflineFile: &over} {
+		raw, err := os.ReadFile(path)
+		require.NoError(t, err)
+		require.NoError(t, yaml.UnmarshalStrict(raw, cf), path)
+	}
+	builds := map[string]string{}
+	for name, svc := range base.Services {
+		o, ok := over.Services[name]
+		require.True(t, ok, "%s: service %s has no offline setting", ComposeOfflineFile, name)
+		switch svc.Image {
+		case SandboxImage:
+			require.Equal(t, OfflineSandboxImage, o.Image, name)
+		case EnvoyImage:
+			require.Equal(t, OfflineEnvoyImage, o.Image, name)
+		default:
+			require.Empty(t, o.Image, name)
+			require.Equal(t, []string{MonitoringProfile}, o.Profiles, "%s: image %s has no offline build", name, svc.Image)
+		}
+		if o.Build != nil {
+			require.NotContains(t, builds, o.Image, "%s: built twice", o.Image)
+			builds[o.Image] = o.Build["context"].(string)
+		}
+	}
+	require.Len(t, over.Services, len(base.Services))
+	// Each offline image is built once, from the context scripts/docker.sh stage writes, with
+	// the Dockerfile it copies there from sandbox/compose/offline.
+	require.Equal(t, map[string]string{
+		OfflineSandboxImage: "../" + OfflineContextDir + "/sandbox",
+		OfflineEnvoyImage:   "../" + OfflineContextDir + "/envoy",
+	}, builds)
+	script, err := os.ReadFile("../scripts/docker.sh")
+	require.NoError(t, err)
+	for _, img := range []string{"sandbox", "envoy"} {
+		df := filepath.Join("compose", "offline", img+".Dockerfile")
+		_, err := os.Stat(df)
+		require.NoError(t, err)
+		require.Contains(t, string(script), "cp sandbox/"+df+` "$out/`+img+`/Dockerfile"`)
 	}
 }
 

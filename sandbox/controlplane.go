@@ -16,3 +16,10 @@ func ApplyArgs(t Topology, dataDir string, paths ...string) []string {
 	}
 	return args
 }
+
+// StatusArgs is the `wasmesh status` command line that asks the topology's control plane for
+// its nodes, reading the API token from the control plane's data directory. The compose
+// control plane's health check runs it against itself (NewTopology: on loopback).
+func StatusArgs(t Topology, dataDir string) []string {
+	return []string{"wasmesh", "status", "--server", "http://" + t.HTTPAddress(), "--data-dir", dataDir}
+}

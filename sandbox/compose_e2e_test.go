@@ -135,8 +135,8 @@ func TestComposeSandbox(t *testing.T) {
 	// token the control plane wrote into its volume.
 	home := t.TempDir()
 	client := &api.Client{BaseURL: "http://" + hostPort("127.0.0.1", top.HTTP)}
-	waitComposeAcked(t, ctx, c, client, home, len(top.Instances))
-	t.Logf("every sidecar ACKed %.1fs after up", time.Since(start).Seconds())
+	waitComposeAcked(t, ctx, c, client, home, top)
+	t.Logf("every sidecar ACKed and ready %.1fs after up", time.Since(start).Seconds())
 
 	url := "http://" + hostPort("127.0.0.1", top.Frontend().Inbound) + "/"
 	admin := "http://" + hostPort("127.0.0.1", top.Frontend().Admin)
@@ -152,7 +152,7 @@ func TestComposeSandbox(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, "%s", out)
 		require.Equal(t, "trafficroute/reviews configured\n", string(out))
-		waitComposeAcked(t, ctx, c, client, home, len(top.Instances))
+		waitComposeAcked(t, ctx, c, client, home, top)
 
 		// A key that moves from v1 to v2 shows when the sidecars run the new weights.
 		var moved string
@@ -178,11 +178,15 @@ func TestComposeSandbox(t *testing.T) {
 }
 
 // waitComposeAcked copies the API token out of the control plane's volume into home (once),
-// then polls the status API until n sidecars are connected and ACKed every xDS type's latest
-// version and the sample resources are applied. A NACK fails at once, naming the node.
-func waitComposeAcked(t *testing.T, ctx context.Context, c composeRunner, client *api.Client, home string, n int) {
+// then polls until n sidecars are connected and ACKed every xDS type's latest version, the
+// sample resources are applied, and every sidecar's Envoy reports LIVE on its admin /ready
+// (its listeners warmed: the Wasm module compiled). A NACK fails at once, naming the node.
+// Bound: 4 minutes (five Envoys compile the module at once; on two busy cores a compile can
+// take a minute).
+func waitComposeAcked(t *testing.T, ctx context.Context, c composeRunner, client *api.Client, home string, top Topology) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	const bound = 4 * time.Minute
+	ctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	var last string
 	for {
@@ -196,7 +200,7 @@ func waitComposeAcked(t *testing.T, ctx context.Context, c composeRunner, client
 			}
 		}
 		if client.Token != "" {
-			last = composeReady(ctx, client, n)
+			last = composeReady(ctx, client, top)
 			if last == "" {
 				return
 			}
@@ -206,15 +210,16 @@ func waitComposeAcked(t *testing.T, ctx context.Context, c composeRunner, client
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("the compose sandbox is not ready after 3 minutes: %s", last)
+			t.Fatalf("the compose sandbox is not ready after %s: %s", bound, last)
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
 }
 
-// composeReady returns "" when the sample route is applied and n nodes are ACKed, else what is
-// missing.
-func composeReady(ctx context.Context, client *api.Client, n int) string {
+// composeReady returns "" when the sample route is applied, every sidecar of the topology is
+// ACKed and its admin (published on the host) reports LIVE; else what is missing.
+func composeReady(ctx context.Context, client *api.Client, top Topology) string {
+	n := len(top.Instances)
 	if _, err := client.Get(ctx, crd.Key{Kind: crd.KindTrafficRoute, Name: "reviews"}); err != nil {
 		return fmt.Sprintf("trafficroute/reviews: %v (the apply container has not applied sandbox/crds yet)", err)
 	}
@@ -235,10 +240,26 @@ func composeReady(ctx context.Context, client *api.Client, n int) string {
 	if len(nodes) < n || len(waiting) > 0 {
 		return fmt.Sprintf("%d of %d sidecars connected, not ACKed yet: %v", len(nodes), n, waiting)
 	}
+	for _, in := range top.Instances {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+hostPort("127.0.0.1", in.Admin)+"/ready", nil)
+		if err != nil {
+			return err.Error()
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return fmt.Sprintf("sidecar %s admin /ready: %v", in.NodeID(), err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			return fmt.Sprintf("sidecar %s admin /ready: %d %s (Envoy still initializing: compiling the Wasm module)", in.NodeID(), res.StatusCode, strings.TrimSpace(string(body)))
+		}
+	}
 	return ""
 }
 
-// waitFrontend waits until a request crosses the whole mesh (bounded: 30s).
+// waitFrontend waits until a request crosses the whole mesh (bounded: 30s after every sidecar
+// is ready).
 func waitFrontend(t *testing.T, ctx context.Context, url string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
@@ -254,7 +275,7 @@ func waitFrontend(t *testing.T, ctx context.Context, url string) {
 			}
 			err = fmt.Errorf("status %d", res.StatusCode)
 		}
-		require.True(t, time.Now().Before(deadline), "the frontend does not answer through the mesh 30s after every sidecar ACKed: %v", err)
+		require.True(t, time.Now().Before(deadline), "the frontend does not answer through the mesh 30s after every sidecar is ready: %v", err)
 		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -43,6 +43,8 @@ const (
 	// OfflineContextDir holds the two images' build contexts, relative to the repository root;
 	// `scripts/docker.sh stage` writes them.
 	OfflineContextDir = "build/docker"
+	// OfflineDockerfileDir holds the offline images' Dockerfiles, relative to sandbox/.
+	OfflineDockerfileDir = "compose/offline"
 	// MonitoringProfile is the compose profile the offline mode puts Prometheus and Grafana
 	// in: their images exist only in a registry, so offline they do not start unless asked.
 	MonitoringProfile = "monitoring"
@@ -88,11 +90,14 @@ func ComposeOfflineOverride() ([]byte, error) {
 		T                  Topology
 		Image, EnvoyImage  string
 		Contexts, Profile  string
+		Dockerfiles        string
 		OnlineEnvoyImage   string
 		OnlineSandboxImage string
 	}{
 		T: ComposeTopology(), Image: OfflineSandboxImage, EnvoyImage: OfflineEnvoyImage,
 		Contexts: "../" + OfflineContextDir, Profile: MonitoringProfile,
+		// Relative to a context, two levels below the repository root.
+		Dockerfiles:      "../../../sandbox/" + OfflineDockerfileDir,
 		OnlineEnvoyImage: EnvoyImage, OnlineSandboxImage: SandboxImage,
 	})
 	if err != nil {
@@ -246,7 +251,7 @@ var offlineTmpl = template.Must(template.New("offline").Parse(`# The offline mod
 
 services:
   controlplane:
-    build: {context: {{.Contexts}}/sandbox, dockerfile: Dockerfile}
+    build: {context: {{.Contexts}}/sandbox, dockerfile: {{.Dockerfiles}}/sandbox.Dockerfile}
     image: {{.Image}}
 
   apply:
@@ -254,7 +259,7 @@ services:
 {{range $i, $in := .T.Instances}}
   {{.Name}}-sidecar:
 {{- if eq $i 0}}
-    build: {context: {{$.Contexts}}/envoy, dockerfile: Dockerfile}
+    build: {context: {{$.Contexts}}/envoy, dockerfile: {{$.Dockerfiles}}/envoy.Dockerfile}
 {{- end}}
     image: {{$.EnvoyImage}}
 

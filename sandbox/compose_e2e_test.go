@@ -60,6 +60,9 @@ func (c composeRunner) run(ctx context.Context, args ...string) (string, error) 
 		"-p", composeProject, "-f", "docker-compose.yaml", "-f", ComposeOfflineFile)
 	full = append(full, args...)
 	cmd := exec.CommandContext(ctx, c.cmd[0], full...)
+	// Compose >= 2.37 builds through Bake when asked to and warns when buildx is missing; its
+	// own builder needs neither.
+	cmd.Env = append(os.Environ(), "COMPOSE_BAKE=false")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return string(out), fmt.Errorf("%s: %w\n%s", strings.Join(append(c.cmd, full...), " "), err, out)

@@ -13,7 +13,8 @@
 #                              from the Go module proxy (about 3 minutes).
 #   scripts/docker.sh stage    write the offline images' build contexts into build/docker/
 #                              (sandbox: static wasmesh + demo + filters; envoy: stock Envoy with
-#                              the libraries ldd lists), for sandbox/docker-compose.offline.yaml.
+#                              the libraries ldd lists), for sandbox/docker-compose.offline.yaml
+#                              (the Dockerfiles stay in sandbox/compose/offline/).
 #
 # Exit status 3 means "no Docker here" (not an error in the script): the message says what to do.
 set -euo pipefail
@@ -116,7 +117,6 @@ cmd_stage() {
   cp build/*.wasm "$s/wasmesh/build/"
   cp -r sandbox/crds "$s/wasmesh/sandbox/crds"
   cp -r sandbox/compose/crds "$s/wasmesh/sandbox/compose/crds"
-  cp sandbox/compose/offline/sandbox.Dockerfile "$out/sandbox/Dockerfile"
   # Stock Envoy and the shared libraries it links, at the paths ldd reports.
   e=$out/envoy/rootfs
   mkdir -p "$e/usr/local/bin" "$e/tmp"
@@ -128,7 +128,6 @@ cmd_stage() {
     mkdir -p "$e$(dirname "$lib")"
     cp -L "$lib" "$e$lib"
   done
-  cp sandbox/compose/offline/envoy.Dockerfile "$out/envoy/Dockerfile"
   say "offline build contexts: $out/sandbox, $out/envoy (Envoy $envoy and $(echo "$libs" | wc -w) libraries from ldd)"
 }
 

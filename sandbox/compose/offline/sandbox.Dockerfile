@@ -1,7 +1,7 @@
 # The offline wasmesh sandbox image (sandbox/docker-compose.offline.yaml): the same contents as
 # sandbox/Dockerfile, from binaries built on this machine instead of a golang base image, so no
 # registry is needed. Its build context is build/docker/sandbox, written by
-# `scripts/docker.sh stage` (static wasmesh and demo, build/*.wasm, sandbox/crds, this file).
+# `scripts/docker.sh stage` (static wasmesh and demo, build/*.wasm, sandbox/crds).
 FROM scratch
 COPY rootfs/ /
 # The control plane's data directory (store, API token), owned by the unprivileged user the

@@ -181,7 +181,7 @@ func TestComposeSandbox(t *testing.T) {
 }
 
 // waitComposeAcked copies the API token out of the control plane's volume into home (once),
-// then polls until n sidecars are connected and ACKed every xDS type's latest version, the
+// then polls until every sidecar of the topology is connected and ACKed every xDS type's latest version, the
 // sample resources are applied, and every sidecar's Envoy reports LIVE on its admin /ready
 // (its listeners warmed: the Wasm module compiled). A NACK fails at once, naming the node.
 // Bound: 4 minutes (five Envoys compile the module at once; on two busy cores a compile can

@@ -4,7 +4,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Go test flags; `make test TESTFLAGS=-run=TestCanary` narrows a run.
 TESTFLAGS   ?=
 
-.PHONY: all build envoy test test-native lint bench sandbox fuzz clean
+.PHONY: all build envoy docker-prepare test test-native lint bench sandbox fuzz clean
 
 all: build
 
@@ -16,8 +16,14 @@ build:
 envoy:
 	@scripts/envoy.sh >/dev/null
 
-## test: build the .wasm modules, make Envoy available, run every test (Envoy ones included)
-test: build
+## docker-prepare: for the compose sandbox test, Docker Compose v2 into .tools/ when Docker is
+## installed (under CI=true, Debian's docker.io first); without Docker that test skips
+docker-prepare:
+	@scripts/docker.sh prepare
+
+## test: build the .wasm modules, make Envoy (and Docker Compose) available, run every test
+## (Envoy ones and the compose sandbox included)
+test: build docker-prepare
 	@ENVOY_BIN="$$(scripts/envoy.sh)" && export ENVOY_BIN && \
 	  $(GO) test -count=1 -timeout 30m $(TESTFLAGS) ./...
 

@@ -11,6 +11,8 @@
 #   scripts/docker.sh compose  print the Docker Compose v2 command: `docker compose` when the
 #                              plugin is installed, else .tools/bin/docker-compose, built once
 #                              from the Go module proxy (about 3 minutes).
+#   scripts/docker.sh prepare  before `make test` runs the tests: under CI=true install docker.io
+#                              when missing; build Compose (as `compose`) when Docker is installed.
 #   scripts/docker.sh stage    write the offline images' build contexts into build/docker/
 #                              (sandbox: static wasmesh + demo + filters; envoy: stock Envoy with
 #                              the libraries ldd lists), for sandbox/docker-compose.offline.yaml
@@ -27,22 +29,29 @@ say() { echo "docker: $*" >&2; }
 
 engine_up() { docker info >/dev/null 2>&1; }
 
+want_install() { [ "${CI:-}" = true ] || [ "${WASMESH_INSTALL_DOCKER:-}" = 1 ]; }
+
+install_docker() {
+  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || {
+    say "no Docker engine, and installing one needs root and apt-get (Debian's docker.io)"; exit 3; }
+  say "installing Debian's docker.io (apt-get, once)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends docker.io >&2
+}
+
+no_docker() {
+  say "no Docker engine found (no dockerd, and \`docker info\` fails): install Docker (Debian: apt-get install docker.io), or let this script do it with WASMESH_INSTALL_DOCKER=1"
+  exit 3
+}
+
 cmd_up() {
   if command -v docker >/dev/null && engine_up; then echo running; return; fi
   if ! command -v dockerd >/dev/null; then
-    if [ "${CI:-}" = true ] || [ "${WASMESH_INSTALL_DOCKER:-}" = 1 ]; then
-      [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || {
-        say "no Docker engine, and installing one needs root and apt-get (Debian's docker.io)"; exit 3; }
-      say "installing Debian's docker.io (apt-get, once)"
-      export DEBIAN_FRONTEND=noninteractive
-      apt-get update -qq >&2
-      apt-get install -y -qq --no-install-recommends docker.io >&2
-      # The docker.io package may start its own service; use it when it did.
-      if engine_up; then echo running; return; fi
-    else
-      say "no Docker engine found (no dockerd, and \`docker info\` fails): install Docker (Debian: apt-get install docker.io), or let this script do it with WASMESH_INSTALL_DOCKER=1"
-      exit 3
-    fi
+    want_install || no_docker
+    install_docker
+    # The docker.io package may start its own service; use it when it did.
+    if engine_up; then echo running; return; fi
   fi
   if [ "$(id -u)" != 0 ]; then
     say "the Docker engine is not running and only root can start it here: start it (sudo systemctl start docker) or add yourself to the docker group"
@@ -131,10 +140,24 @@ cmd_stage() {
   say "offline build contexts: $out/sandbox, $out/envoy (Envoy $envoy and $(echo "$libs" | wc -w) libraries from ldd)"
 }
 
+# prepare: what `make test` does before the tests, so the long build does not run alongside
+# them: install docker.io (under CI=true) and build Compose when a Docker engine is installed.
+cmd_prepare() {
+  if ! command -v dockerd >/dev/null && ! { command -v docker >/dev/null && engine_up; }; then
+    if ! want_install; then
+      say "no Docker engine: the compose sandbox test (TestComposeSandbox) will skip; see docs/sandbox.md"
+      return 0
+    fi
+    install_docker
+  fi
+  cmd_compose >/dev/null
+}
+
 case "${1:-}" in
   up) cmd_up ;;
+  prepare) cmd_prepare ;;
   down) cmd_down ;;
   compose) cmd_compose ;;
   stage) cmd_stage ;;
-  *) echo "usage: scripts/docker.sh up|down|compose|stage" >&2; exit 2 ;;
+  *) echo "usage: scripts/docker.sh up|down|compose|stage|prepare" >&2; exit 2 ;;
 esac

@@ -10,11 +10,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/yaml"
 
 	"github.com/wasmesh/wasmesh/controlplane/api"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
@@ -49,15 +51,22 @@ func dockerScript(t *testing.T, ctx context.Context, cmd string) (string, error)
 	return strings.TrimSpace(stdout.String()), nil
 }
 
-// composeRunner runs Docker Compose on the sandbox's files in offline mode.
+// composeRunner runs Docker Compose on the sandbox's files (default: offline mode).
 type composeRunner struct {
-	t   *testing.T
-	cmd []string // e.g. ["docker", "compose"] or [".../.tools/bin/docker-compose"]
+	t     *testing.T
+	cmd   []string // e.g. ["docker", "compose"] or [".../.tools/bin/docker-compose"]
+	files []string // nil: docker-compose.yaml and the offline override
 }
 
 func (c composeRunner) run(ctx context.Context, args ...string) (string, error) {
-	full := append(append([]string{}, c.cmd[1:]...),
-		"-p", composeProject, "-f", "docker-compose.yaml", "-f", ComposeOfflineFile)
+	files := c.files
+	if files == nil {
+		files = []string{"docker-compose.yaml", ComposeOfflineFile}
+	}
+	full := append(append([]string{}, c.cmd[1:]...), "-p", composeProject)
+	for _, f := range files {
+		full = append(full, "-f", f)
+	}
 	full = append(full, args...)
 	cmd := exec.CommandContext(ctx, c.cmd[0], full...)
 	// Compose >= 2.37 builds through Bake when asked to and warns when buildx is missing; its
@@ -109,6 +118,21 @@ func TestComposeSandbox(t *testing.T) {
 	_, err = dockerScript(t, ctx, "stage")
 	require.NoError(t, err)
 	c := composeRunner{t: t, cmd: strings.Fields(composeCmd)}
+
+	// Compose itself reads both modes: the online file is valid as it stands, and the offline
+	// override leaves Prometheus and Grafana to their profile.
+	online := composeRunner{t: t, cmd: c.cmd, files: []string{"docker-compose.yaml"}}
+	online.must(ctx, "config", "--quiet")
+	services := func(r composeRunner, args ...string) []string {
+		return strings.Fields(r.must(ctx, append(args, "config", "--services")...))
+	}
+	var want []string
+	for name := range composeServices(t) {
+		want = append(want, name)
+	}
+	require.ElementsMatch(t, want, services(online))
+	require.ElementsMatch(t, want, services(c, "--profile", MonitoringProfile))
+	require.ElementsMatch(t, slices.DeleteFunc(want, func(s string) bool { return s == "prometheus" || s == "grafana" }), services(c))
 
 	top := ComposeTopology()
 	if err := checkPorts(NewTopology(DefaultBasePort)); err != nil {
@@ -297,4 +321,14 @@ func checkNothingLeft(t *testing.T, ctx context.Context) {
 		require.NoError(t, err, "docker %s: %s", strings.Join(what, " "), out)
 		require.Empty(t, strings.TrimSpace(string(out)), "docker %s: left behind after down -v", strings.Join(what, " "))
 	}
+}
+
+// composeServices reads docker-compose.yaml's services.
+func composeServices(t *testing.T) map[string]composeService {
+	t.Helper()
+	raw, err := os.ReadFile("docker-compose.yaml")
+	require.NoError(t, err)
+	var cf composeFile
+	require.NoError(t, yaml.UnmarshalStrict(raw, &cf))
+	return cf.Services
 }

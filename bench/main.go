@@ -192,10 +192,8 @@ func startScenario(ctx context.Context, o options, envoy, upstream string, port 
 	if err != nil {
 		return nil, err
 	}
-	// V8 compiles each module before Envoy is ready: four modules on a busy 2-core machine
-	// take well over the tests' 30 s.
 	return e2e.StartEnvoy(ctx, e2e.EnvoyOptions{Name: "bench-" + sc.Name, Config: cfg, Dir: dir,
-		Concurrency: o.concurrency, Binary: envoy, LogLevel: "info", ReadyTimeout: 3 * time.Minute})
+		Concurrency: o.concurrency, Binary: envoy, LogLevel: "info"})
 }
 
 func measure(ctx context.Context, o options, envoy, fortio, upstream string, port int, sc scenario) (*measured, error) {

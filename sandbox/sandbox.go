@@ -59,7 +59,9 @@ type Options struct {
 	Envoy string
 	// NoBuild skips `scripts/build-wasm.sh` (the filters must then be built already).
 	NoBuild bool
-	// ReadyTimeout bounds the wait for every sidecar to load its config (default 90s).
+	// ReadyTimeout bounds the wait for every sidecar to load its config (default 3 minutes:
+	// each Envoy compiles the filters' Wasm module first, a minute or more when five start at
+	// once on a busy 2-core machine).
 	ReadyTimeout time.Duration
 	// Out receives the progress lines and the what-to-try text (default io.Discard).
 	Out io.Writer
@@ -161,7 +163,7 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 		opts.BasePort = DefaultBasePort
 	}
 	if opts.ReadyTimeout == 0 {
-		opts.ReadyTimeout = 90 * time.Second
+		opts.ReadyTimeout = 3 * time.Minute
 	}
 	if opts.Out == nil {
 		opts.Out = io.Discard

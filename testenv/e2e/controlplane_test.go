@@ -59,7 +59,7 @@ spec:
 `, m.frontend.Params.InboundAddress, m.reviews["v1"].Params.InboundAddress, m.reviews["v2"].Params.InboundAddress))
 	m.applyCanary(t, 90, 10)
 	for _, s := range m.all() {
-		require.NoError(t, WaitFor(30*time.Second, func() error {
+		require.NoError(t, WaitFor(StartTimeout, func() error {
 			_, err := s.AdminGet("/ready")
 			return err
 		}), "%s never became ready\n%s", s.Name, s.LogProblems(30))

@@ -21,6 +21,12 @@ import (
 	"github.com/wasmesh/wasmesh/internal/envoybin"
 )
 
+// StartTimeout bounds the wait for an Envoy to be ready. Envoy compiles every Wasm module
+// (V8) before it is ready: a few seconds on a quiet machine, a minute or more when several
+// Envoys start at once on 2 busy cores (go test runs packages in parallel). It bounds a start
+// that would otherwise hang a test; it is not a performance aim.
+const StartTimeout = 3 * time.Minute
+
 // EnvoyOptions configures one Envoy process.
 type EnvoyOptions struct {
 	// Name labels the process in logs and errors, e.g. "reviews-v2".
@@ -35,7 +41,7 @@ type EnvoyOptions struct {
 	Concurrency int
 	// LogLevel is Envoy's log level; default "info".
 	LogLevel string
-	// ReadyTimeout bounds the wait for admin /ready; default 30s.
+	// ReadyTimeout bounds the wait for admin /ready; default StartTimeout.
 	ReadyTimeout time.Duration
 	// WaitReady, when false, returns as soon as admin answers (an Envoy waiting for its
 	// control plane is not ready yet); default true via StartEnvoy's zero value handling.
@@ -117,7 +123,7 @@ func StartEnvoy(ctx context.Context, opts EnvoyOptions) (*Envoy, error) {
 	}()
 	timeout := opts.ReadyTimeout
 	if timeout <= 0 {
-		timeout = 30 * time.Second
+		timeout = StartTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

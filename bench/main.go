@@ -304,12 +304,14 @@ func goBenchmarks(ctx context.Context, pkgs []string, benchtime string) ([]strin
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
-	var lines []string
+	var lines, failed []string
 	pkg := ""
 	sc := bufio.NewScanner(&out)
 	for sc.Scan() {
 		l := sc.Text()
 		switch {
+		case strings.HasPrefix(l, "--- FAIL: "):
+			failed = append(failed, strings.TrimPrefix(l, "--- FAIL: "))
 		case strings.HasPrefix(l, "pkg: "):
 			pkg = strings.TrimPrefix(l, "pkg: ")
 		case strings.HasPrefix(l, "Benchmark"):
@@ -317,7 +319,7 @@ func goBenchmarks(ctx context.Context, pkgs []string, benchtime string) ([]strin
 		}
 	}
 	if err != nil && !errors.Is(err, context.Canceled) {
-		return lines, fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out.String())
+		return lines, fmt.Errorf("go %s: %w (failed: %s)\n%s", strings.Join(args, " "), err, strings.Join(failed, ", "), out.String())
 	}
 	return lines, nil
 }

@@ -155,8 +155,11 @@ func TestControlPlaneEndToEnd(t *testing.T) {
 			dump, err = m.frontend.AdminGet("/config_dump")
 		}
 		require.NoError(t, err)
-		for _, name := range []string{"wasmesh.telemetry", "wasmesh.fault", "wasmesh.router", "wasmesh.canary"} {
-			require.Contains(t, dump, `"`+name+`"`)
+		// The built-in filters run as one pipeline filter, its config naming the four stages.
+		require.Contains(t, dump, `"wasmesh.chain"`)
+		require.Contains(t, dump, `"root_id": "chain"`)
+		for _, stage := range []string{"telemetry", "fault", "router", "canary"} {
+			require.Contains(t, dump, `\"filter\":\"`+stage+`\"`)
 		}
 	})
 	t.Run("canary weights over 2000 requests", func(t *testing.T) {

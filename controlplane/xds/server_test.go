@@ -155,7 +155,7 @@ func TestSnapshotPerNode(t *testing.T) {
 	builtins := []string{"wasmesh.chain"}
 	require.Equal(t, builtins, cf.State(resource.ExtensionConfigType).Names)
 	require.Equal(t, slices.Sorted(slices.Values(append(slices.Clone(builtins), "wasmesh.plugin.auth"))), cr.State(resource.ExtensionConfigType).Names)
-	require.Equal(t, []string{"frontend|v1", "reviews|v1", "reviews|v2"}, cf.State(resource.EndpointType).Names)
+	require.Equal(t, []string{"frontend|v1|endpoints", "reviews|v1|endpoints", "reviews|v2|endpoints"}, cf.State(resource.EndpointType).Names)
 	require.JSONEq(t, `{"services":{"frontend":{},"reviews":{"weights":{"v1":90,"v2":10}}}}`, xdstest.StageConfig(ecdsConfig(t, cf, "wasmesh.chain"), "canary"))
 
 	nodes := srv.Nodes()

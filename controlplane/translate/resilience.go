@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"cmp"
 	"math"
 	"strings"
 	"time"
@@ -37,6 +38,10 @@ func EndpointsCluster(service, version string) string {
 // EndpointsSuffix ends the name of every version's endpoints cluster.
 const EndpointsSuffix = "|endpoints"
 
+// overprovisioning is the overprovisioning factor of every version's endpoints (in percent;
+// Envoy's default is 140): so large that one healthy endpoint keeps the whole version's load.
+const overprovisioning = 100000
+
 // Envoy extension names the resilience policy uses.
 const (
 	aggregateClusterType = "envoy.clusters.aggregate"
@@ -54,6 +59,12 @@ func versionClusters(s *crd.Service) ([]*cluster.Cluster, []*endpoint.ClusterLoa
 	for _, v := range s.Spec.Versions {
 		c, cla := versionCluster(EndpointsCluster(name, v.Name), v.Endpoints)
 		endpointsPolicy(c, name, pol)
+		// Failover only when the version has no healthy endpoint: a version with any
+		// healthy endpoint keeps all its traffic (Envoy spills a share of it to the next
+		// priority, here the next version, below 1/1.4 healthy by default).
+		if a := cmp.Or(cla, c.LoadAssignment); a != nil {
+			a.Policy = &endpoint.ClusterLoadAssignment_Policy{OverprovisioningFactor: wrapperspb.UInt32(overprovisioning)}
+		}
 		clusters = append(clusters, c)
 		if cla != nil {
 			clas = append(clas, cla)
@@ -140,8 +151,11 @@ func endpointsPolicy(c *cluster.Cluster, service string, pol *crd.TrafficPolicy)
 	}
 	if h, ok := pol.Health(); ok {
 		c.HealthChecks = []*core.HealthCheck{{
-			Timeout:            durationpb.New(h.Timeout),
-			Interval:           durationpb.New(h.Interval),
+			Timeout:  durationpb.New(h.Timeout),
+			Interval: durationpb.New(h.Interval),
+			// A sidecar calls a Service now and then: check at the interval all the same
+			// (Envoy's default for a cluster without traffic is 60s).
+			NoTrafficInterval:  durationpb.New(h.Interval),
 			HealthyThreshold:   wrapperspb.UInt32(h.HealthyThreshold),
 			UnhealthyThreshold: wrapperspb.UInt32(h.UnhealthyThreshold),
 			HealthChecker: &core.HealthCheck_HttpHealthCheck_{HttpHealthCheck: &core.HealthCheck_HttpHealthCheck{

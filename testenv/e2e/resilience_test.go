@@ -440,3 +440,236 @@ spec:
 		require.Equal(t, afterSent, v2, "after the ejection v2 serves every request")
 	})
 }
+
+const ratingsService = `apiVersion: wasmesh.io/v1alpha1
+kind: Service
+metadata: {name: frontend}
+spec:
+  port: 9080
+  versions: [{name: v1, endpoints: [%q]}]
+---
+apiVersion: wasmesh.io/v1alpha1
+kind: Service
+metadata: {name: ratings}
+spec:
+  port: 9080
+  versions:
+  - {name: v1, endpoints: %s}
+  - {name: v2, endpoints: %s}
+%s`
+
+// appRequests counts the requests an app received, leaving out health checks.
+func appRequests(s *Sidecar) (n int, hosts map[string]int) {
+	hosts = map[string]int{}
+	for _, r := range s.App.Received() {
+		if r.Path == "/healthz" {
+			continue
+		}
+		n++
+		hosts[r.Host]++
+	}
+	return n, hosts
+}
+
+// Circuit breaking, mirroring and active health checks of a Service, in real Envoy: ratings
+// has two v1 sidecars and one v2 sidecar; the control plane serves no Wasm module, so Envoy's
+// default route sends the frontend's calls to ratings v1.
+func TestResiliencePolicies(t *testing.T) {
+	m := startRMesh(t, false,
+		SidecarOptions{Service: "ratings", Version: "v1", Index: 0},
+		SidecarOptions{Service: "ratings", Version: "v1", Index: 1},
+		SidecarOptions{Service: "ratings", Version: "v2", Index: 0},
+	)
+	v1a, v1b, v2 := m.sidecars["ratings.v1.0"], m.sidecars["ratings.v1.1"], m.sidecars["ratings.v2.0"]
+	service := func(policy string) string {
+		return fmt.Sprintf(ratingsService, m.frontend.Params.InboundAddress, m.endpoints("ratings", "v1"), m.endpoints("ratings", "v2"), policy)
+	}
+	m.apply(t, service(""))
+	m.waitReady(t, "ratings")
+	keepAlive := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+
+	t.Run("circuit breaker: excess load gets fast 503s, overflow counted", func(t *testing.T) {
+		m.apply(t, service(`  trafficPolicy:
+    connectionPool: {maxConnections: 1, maxPendingRequests: 1, maxRequests: 1}
+`))
+		m.waitConfig(t, "dynamic_active_clusters", func(d string) bool {
+			return strings.Contains(d, `"max_pending_requests": 1`)
+		}, "the circuit breaker")
+		overflow := "cluster.ratings|v1|endpoints.upstream_rq_pending_overflow"
+		overflowActive := "cluster.ratings|v1|endpoints.upstream_rq_active_overflow"
+		before, beforeActive := m.stat(t, overflow), m.stat(t, overflowActive)
+		for _, s := range []*Sidecar{v1a, v1b} {
+			s.App.Reset()
+			s.App.SetAnswer(&Answer{Delay: 500 * time.Millisecond, Body: "slow"})
+		}
+		defer func() {
+			for _, s := range []*Sidecar{v1a, v1b} {
+				s.App.SetAnswer(nil)
+			}
+		}()
+		// 40 concurrent calls, each on its own connection to the frontend: the ratings v1
+		// cluster takes one request at a time and queues one more.
+		const n = 40
+		type res struct {
+			status     int
+			overloaded bool
+		}
+		results := make(chan res, n)
+		var start sync.WaitGroup
+		start.Add(1)
+		for range n {
+			go func() {
+				start.Wait()
+				c := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+				req, _ := http.NewRequest(http.MethodGet, m.frontend.OutboundURL()+"/", nil)
+				req.Host = "ratings"
+				resp, err := c.Do(req)
+				if err != nil {
+					results <- res{}
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				results <- res{status: resp.StatusCode, overloaded: resp.Header.Get("x-envoy-overloaded") == "true"}
+			}()
+		}
+		start.Done()
+		counts := map[int]int{}
+		overloaded := 0
+		for range n {
+			r := <-results
+			counts[r.status]++
+			if r.overloaded {
+				overloaded++
+			}
+		}
+		a, _ := appRequests(v1a)
+		b, _ := appRequests(v1b)
+		grown := m.stat(t, overflow) - before
+		t.Logf("circuit breaker: %d concurrent calls: %v; %d marked x-envoy-overloaded; pending overflow +%d, active overflow +%d; the v1 apps received %d", n, counts, overloaded, grown, m.stat(t, overflowActive)-beforeActive, a+b)
+		require.Zero(t, counts[0], "transport errors")
+		require.Equal(t, n, counts[http.StatusOK]+counts[http.StatusServiceUnavailable], "only 200 and 503: %v", counts)
+		// One in service and one queued at a time: most of the burst overflows.
+		require.GreaterOrEqual(t, counts[http.StatusServiceUnavailable], n/2, "too few calls overflowed: %v", counts)
+		require.Equal(t, counts[http.StatusServiceUnavailable], overloaded, "every 503 is Envoy's overflow answer")
+		// Envoy counts an overflowed request as pending overflow (no room in the queue) or
+		// active overflow (maxRequests reached as the request left the queue).
+		grown += m.stat(t, overflowActive) - beforeActive
+		require.Equal(t, int64(overloaded), grown, "the overflow counters count every overflowed call")
+		// The overflowed calls never reached an app: they were answered at once.
+		require.Equal(t, counts[http.StatusOK], a+b, "the apps received exactly the calls that succeeded")
+	})
+
+	t.Run("mirror: the configured share copied, clients see the primary", func(t *testing.T) {
+		m.apply(t, service("")+`---
+apiVersion: wasmesh.io/v1alpha1
+kind: TrafficRoute
+metadata: {name: ratings}
+spec:
+  service: ratings
+  mirror: {version: v2, percentage: 30}
+`)
+		m.waitConfig(t, "dynamic_route_configs", func(d string) bool {
+			return strings.Contains(d, "request_mirror_policies") && strings.Contains(d, `"ratings|v2|endpoints"`)
+		}, "the mirror policy")
+		m.waitConfig(t, "dynamic_active_clusters", func(d string) bool {
+			return !strings.Contains(d, `"max_pending_requests": 1`)
+		}, "the circuit breaker's removal")
+		for _, s := range []*Sidecar{v1a, v1b, v2} {
+			s.App.Reset()
+		}
+		mirrored := "cluster.ratings|v2|endpoints.upstream_rq_total"
+		before := m.stat(t, mirrored)
+		// Envoy samples each request at random: over 4,000 calls one standard deviation of
+		// the share is 0.7 points, so the ±3 points the evidence asks for is over 4 of them.
+		const n = 4000
+		served := map[string]int{}
+		for range n {
+			st, by, err := m.call(keepAlive, "ratings", "/")
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, st)
+			served[by]++
+		}
+		// Copies are sent asynchronously: wait until the mirror has all the frontend sent.
+		var got int
+		var hosts map[string]int
+		require.NoError(t, WaitFor(10*time.Second, func() error {
+			got, hosts = appRequests(v2)
+			if sent := m.stat(t, mirrored) - before; int64(got) != sent {
+				return fmt.Errorf("the frontend sent %d copies, the mirror received %d", sent, got)
+			}
+			return nil
+		}))
+		t.Logf("mirror: %d calls answered by %v; the v2 app received %d copies (hosts %v); %s grew by %d", n, served, got, hosts, mirrored, m.stat(t, mirrored)-before)
+		require.Equal(t, n, served["ratings-v1"], "clients see only the primary's answers: %v", served)
+		within(t, "mirrored share", got, n, 30, 3)
+		require.Equal(t, map[string]int{"ratings-shadow": got}, hosts, "copies carry Envoy's -shadow authority")
+		m.delete(t, crd.KindTrafficRoute, "ratings")
+	})
+
+	t.Run("health check: a failing endpoint is removed and comes back", func(t *testing.T) {
+		m.apply(t, service(`  trafficPolicy:
+    outlierDetection: {enabled: false}
+    healthCheck: {path: /healthz, interval: 500ms, timeout: 400ms, unhealthyThreshold: 2, healthyThreshold: 1}
+`))
+		m.waitConfig(t, "dynamic_active_clusters", func(d string) bool { return strings.Contains(d, "/healthz") }, "the health check")
+		host := func(s *Sidecar) string { return "ratings|v1|endpoints::" + s.Params.InboundAddress + "::health_flags::" }
+		flags := func(s *Sidecar) string {
+			for _, line := range strings.Split(m.clusters(t, "ratings|v1|endpoints::"), "\n") {
+				if v, ok := strings.CutPrefix(line, host(s)); ok {
+					return v
+				}
+			}
+			return "(absent)"
+		}
+		healthy := func(s *Sidecar, want bool) func() error {
+			return func() error {
+				if f := flags(s); (f == "healthy") != want {
+					return fmt.Errorf("%s: health flags %s", s.Params.NodeID, f)
+				}
+				return nil
+			}
+		}
+		require.NoError(t, WaitFor(30*time.Second, healthy(v1a, true)))
+		require.NoError(t, WaitFor(30*time.Second, healthy(v1b, true)))
+		spread := func(what string) (a, b int) {
+			v1a.App.Reset()
+			v1b.App.Reset()
+			for range 100 {
+				st, _, err := m.call(keepAlive, "ratings", "/")
+				require.NoError(t, err)
+				require.Equal(t, http.StatusOK, st, what)
+			}
+			a, _ = appRequests(v1a)
+			b, _ = appRequests(v1b)
+			t.Logf("%s: 100 calls, ratings.v1.0 received %d, ratings.v1.1 %d", what, a, b)
+			return a, b
+		}
+		a, b := spread("both healthy")
+		require.Positive(t, a)
+		require.Positive(t, b)
+
+		v1b.App.SetAnswer(&Answer{Status: http.StatusServiceUnavailable, Body: "sick"})
+		require.NoError(t, WaitFor(30*time.Second, healthy(v1b, false)))
+		t.Logf("ratings.v1.1 failing its checks: %s", flags(v1b))
+		require.Contains(t, flags(v1b), "failed_active_hc")
+		a, b = spread("v1.1 failing")
+		require.Equal(t, 100, a, "the failing endpoint gets no call")
+		require.Zero(t, b, "the failing endpoint gets no call")
+
+		v1b.App.SetAnswer(nil)
+		require.NoError(t, WaitFor(30*time.Second, healthy(v1b, true)))
+		// The admin shows the host healthy before the workers' load balancers have it back
+		// (measured: under a second): call until it serves, then count a fresh 100.
+		require.NoError(t, WaitFor(30*time.Second, func() error {
+			if _, b := spread("v1.1 passing its checks again"); b == 0 {
+				return fmt.Errorf("ratings.v1.1 gets no call yet")
+			}
+			return nil
+		}))
+		a, b = spread("v1.1 recovered")
+		require.Positive(t, a, "both endpoints serve")
+		require.Positive(t, b, "the recovered endpoint serves again")
+		require.Equal(t, 100, a+b)
+	})
+}

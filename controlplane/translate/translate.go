@@ -90,6 +90,9 @@ type Node struct {
 	AppAddress      string
 	InboundAddress  string
 	OutboundAddress string
+	// AdminAddress is the sidecar's Envoy admin; status reads its stats (not used to build
+	// configuration).
+	AdminAddress string
 }
 
 // Source records which xDS types carry a resource on a node, and at which generation.

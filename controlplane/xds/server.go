@@ -526,7 +526,8 @@ func (s *Server) Nodes() []api.NodeStatus {
 	out := make([]api.NodeStatus, 0, len(s.nodes))
 	for _, id := range slices.Sorted(maps.Keys(s.nodes)) {
 		n := s.nodes[id]
-		ns := api.NodeStatus{ID: id, Service: n.node.Service, Version: n.node.Version, Connected: n.streams > 0, Types: []api.TypeStatus{}}
+		ns := api.NodeStatus{ID: id, Service: n.node.Service, Version: n.node.Version, Connected: n.streams > 0,
+			AdminAddress: n.node.AdminAddress, Types: []api.TypeStatus{}}
 		if !n.lastSeen.IsZero() {
 			t := n.lastSeen
 			ns.LastSeen = &t

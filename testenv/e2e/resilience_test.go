@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/wasmesh/wasmesh/controlplane"
+	"github.com/wasmesh/wasmesh/controlplane/api"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 )
 
@@ -182,6 +183,20 @@ func (m *rmesh) clusters(t *testing.T, prefix string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// health returns what wasmesh status reports about a Service from the sidecars' admin.
+func (m *rmesh) health(t *testing.T, service string) api.ServiceHealth {
+	t.Helper()
+	st, err := m.cp.Client().Status(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, st.StatsErrors)
+	for _, h := range st.Services {
+		if h.Service == service {
+			return h
+		}
+	}
+	return api.ServiceHealth{Service: service}
 }
 
 // stat reads one of the frontend's stats (0 when it does not exist yet).
@@ -438,6 +453,10 @@ spec:
 			}
 		}
 		require.Equal(t, afterSent, v2, "after the ejection v2 serves every request")
+		// wasmesh status shows the ejection, as the caller's sidecar reports it.
+		h := m.health(t, "reviews")
+		t.Logf("status: reviews: %+v", h)
+		require.Contains(t, h.Ejected, api.EjectedEndpoint{Version: "v1", Address: v1.Params.InboundAddress, Reason: "outlier", Caller: m.frontend.Params.NodeID})
 	})
 }
 
@@ -558,6 +577,10 @@ func TestResiliencePolicies(t *testing.T) {
 		require.Equal(t, int64(overloaded), grown, "the overflow counters count every overflowed call")
 		// The overflowed calls never reached an app: they were answered at once.
 		require.Equal(t, counts[http.StatusOK], a+b, "the apps received exactly the calls that succeeded")
+		// wasmesh status counts them for ratings v1.
+		h := m.health(t, "ratings")
+		t.Logf("status: ratings: %+v", h)
+		require.GreaterOrEqual(t, h.Overflows["v1"], int64(overloaded))
 	})
 
 	t.Run("mirror: the configured share copied, clients see the primary", func(t *testing.T) {
@@ -653,6 +676,8 @@ spec:
 		require.NoError(t, WaitFor(30*time.Second, healthy(v1b, false)))
 		t.Logf("ratings.v1.1 failing its checks: %s", flags(v1b))
 		require.Contains(t, flags(v1b), "failed_active_hc")
+		require.Contains(t, m.health(t, "ratings").Ejected,
+			api.EjectedEndpoint{Version: "v1", Address: v1b.Params.InboundAddress, Reason: "health check", Caller: m.frontend.Params.NodeID})
 		a, b = spread("v1.1 failing")
 		require.Equal(t, 100, a, "the failing endpoint gets no call")
 		require.Zero(t, b, "the failing endpoint gets no call")

@@ -404,6 +404,7 @@ spec:
   split:
     weights: {v1: 90, v3: 10}
     overrides: [{match: {headers: [{name: x-canary, exact: always}]}, version: v3}]
+  mirror: {version: v3, percentage: 5}
 `
 	validRoute := strings.ReplaceAll(strings.ReplaceAll(route, "v3", "v2"), "v4", "v1")
 	withRoute := NewSet(append(stored.Objects(), decode(validRoute)[0].Object)...)
@@ -420,6 +421,7 @@ spec:
 				`canary.yaml:7: document 1 (TrafficRoute "reviews"): spec.rules[0].destination.version: version "v4" is not defined on Service "reviews"`,
 				`canary.yaml:9: document 1 (TrafficRoute "reviews"): spec.split.weights.v3: version "v3" is not defined on Service "reviews"`,
 				`canary.yaml:10: document 1 (TrafficRoute "reviews"): spec.split.overrides[0].version: version "v3" is not defined on Service "reviews"`,
+				`canary.yaml:11: document 1 (TrafficRoute "reviews"): spec.mirror.version: version "v3" is not defined on Service "reviews"`,
 			},
 		},
 		{
@@ -437,6 +439,7 @@ spec:
 			want: []string{
 				`canary.yaml:6: document 1 (Service "reviews"): spec.versions: breaks TrafficRoute "reviews": spec.split.weights.v2: version "v2" is not defined on Service "reviews"`,
 				`canary.yaml:6: document 1 (Service "reviews"): spec.versions: breaks TrafficRoute "reviews": spec.split.overrides[0].version: version "v2" is not defined on Service "reviews"`,
+				`canary.yaml:6: document 1 (Service "reviews"): spec.versions: breaks TrafficRoute "reviews": spec.mirror.version: version "v2" is not defined on Service "reviews"`,
 			},
 		},
 		{

@@ -163,9 +163,6 @@ func References(s *Set, applied ...Key) error {
 				version(r, fmt.Sprintf("spec.rules[%d].destination.version", i), svc, rule.Destination.Version)
 			}
 		}
-		if m := r.Spec.Mirror; m != nil && m.Version != "" {
-			version(r, "spec.mirror.version", svc, m.Version)
-		}
 		if sp := r.Spec.Split; sp != nil {
 			for v := range sortedKeys(sp.Weights) {
 				version(r, joinKey("spec.split.weights", v), svc, v)
@@ -173,6 +170,9 @@ func References(s *Set, applied ...Key) error {
 			for i, o := range sp.Overrides {
 				version(r, fmt.Sprintf("spec.split.overrides[%d].version", i), svc, o.Version)
 			}
+		}
+		if m := r.Spec.Mirror; m != nil && m.Version != "" {
+			version(r, "spec.mirror.version", svc, m.Version)
 		}
 	}
 	for _, f := range s.FaultInjections {

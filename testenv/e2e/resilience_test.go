@@ -636,7 +636,9 @@ spec:
     healthCheck: {path: /healthz, interval: 500ms, timeout: 400ms, unhealthyThreshold: 2, healthyThreshold: 1}
 `))
 		m.waitConfig(t, "dynamic_active_clusters", func(d string) bool { return strings.Contains(d, "/healthz") }, "the health check")
-		host := func(s *Sidecar) string { return "ratings|v1|endpoints::" + s.Params.InboundAddress + "::health_flags::" }
+		host := func(s *Sidecar) string {
+			return "ratings|v1|endpoints::" + s.Params.InboundAddress + "::health_flags::"
+		}
 		flags := func(s *Sidecar) string {
 			for _, line := range strings.Split(m.clusters(t, "ratings|v1|endpoints::"), "\n") {
 				if v, ok := strings.CutPrefix(line, host(s)); ok {

@@ -475,6 +475,10 @@ func (s *Sandbox) PrintTry() {
 	if t.HTTP != DefaultBasePort+1 {
 		env += " WASMESH_SERVER=http://" + t.HTTPAddress()
 	}
+	baseFlag := ""
+	if t.BasePort != DefaultBasePort {
+		baseFlag = fmt.Sprintf(" --base-port %d", t.BasePort)
+	}
 	var admins []string
 	for _, in := range t.Instances {
 		admins = append(admins, fmt.Sprintf("%s %s :%d", in.Service, in.Version, in.Admin))
@@ -495,10 +499,15 @@ In another terminal, the CLI talks to this sandbox's control plane:
   go run ./cmd/wasmesh apply -f sandbox/crds/canary-50.yaml   # ramp the canary to 50/50, live
   go run ./cmd/wasmesh get trafficroute reviews -o yaml
 
+Break things and watch the mesh cope (docs/sandbox.md#break-things):
+  go run ./cmd/wasmesh sandbox kill reviews.v1.0%[6]s      # reviews v1's sidecar dies: v2 takes its requests
+  go run ./cmd/wasmesh sandbox restart reviews.v1.0%[6]s   # and comes back
+  go run ./cmd/wasmesh sandbox ps%[6]s                     # what runs
+
 Metrics (Prometheus text) on each sidecar admin, e.g. curl -s %[3]s/stats/prometheus | grep wasmesh_
   admins: %[4]s
 Sidecar logs and bootstraps: %[5]s
 
 Press Ctrl-C to stop everything.
-`, fe.InboundAddress(), env, fe.AdminAddress(), strings.Join(admins, ", "), s.dataDir)
+`, fe.InboundAddress(), env, fe.AdminAddress(), strings.Join(admins, ", "), s.dataDir, baseFlag)
 }

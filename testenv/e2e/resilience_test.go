@@ -78,11 +78,6 @@ func (m *rmesh) delete(t *testing.T, kind crd.Kind, name string) {
 	require.NoError(t, err)
 }
 
-// readyTimeout bounds the wait for a sidecar to become ready. Envoy compiles the bundle's
-// 5 MB module on its main thread before it is ready; on a loaded two-core machine that was
-// measured at over a minute.
-const readyTimeout = 3 * time.Minute
-
 // waitReady waits until every sidecar is ready and the frontend reaches the service.
 func (m *rmesh) waitReady(t *testing.T, service string) {
 	t.Helper()
@@ -91,12 +86,12 @@ func (m *rmesh) waitReady(t *testing.T, service string) {
 		all = append(all, s)
 	}
 	for _, s := range all {
-		require.NoError(t, WaitFor(readyTimeout, func() error {
+		require.NoError(t, WaitFor(StartTimeout, func() error {
 			_, err := s.AdminGet("/ready")
 			return err
 		}), "%s never became ready\n%s", s.Name, s.LogProblems(30))
 	}
-	require.NoError(t, WaitFor(readyTimeout, func() error {
+	require.NoError(t, WaitFor(StartTimeout, func() error {
 		st, _, err := m.call(http.DefaultClient, service, "/")
 		if err != nil {
 			return err

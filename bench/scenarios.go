@@ -72,6 +72,14 @@ func scenarios(buildDir string) []scenario {
 		scenario{Name: "chain-separate", What: "full chain, four modules (four VMs per worker)", config: static(separate...)},
 		scenario{Name: "chain-bundle", What: "full chain, bundle wasmesh.wasm, four filters (one VM per worker)", config: static(bundle...)},
 		scenario{Name: "chain-pipeline", What: "full chain, bundle wasmesh.wasm, one filter running the four as stages (root_id chain; what the control plane emits)", config: pipeline(nil)},
+		scenario{Name: "chain-pipeline-resilience", What: "chain-pipeline with the clusters and routes the control plane emits for the mesh's default resilience policy: aggregate failover clusters, outlier detection, retries split by method (bench/resilience.go)",
+			config: func(port int, upstream, dir string) ([]byte, error) {
+				b, err := pipeline(nil)(port, upstream, dir)
+				if err != nil {
+					return nil, err
+				}
+				return withResilience(b)
+			}},
 		scenario{Name: "chain-pipeline-gogc400", What: "chain-pipeline with GOGC=400 in the VM's environment (vm_config.environment_variables): the Go GC runs a quarter as often", config: pipeline(map[string]string{"GOGC": "400"})},
 		scenario{Name: "chain-pipeline-gogc-off", What: "chain-pipeline with GOGC=off and GOMEMLIMIT=64MiB: the Go GC runs only when the VM's heap nears 64 MiB", config: pipeline(map[string]string{"GOGC": "off", "GOMEMLIMIT": "64MiB"})},
 	)

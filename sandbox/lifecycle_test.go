@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -142,6 +143,53 @@ func TestSandboxLifecycle(t *testing.T) {
 	}
 	rep, _ := get(t, url, map[string]string{"x-canary": "always"})
 	require.Equal(t, []string{"frontend:v1", "reviews:v2", "ratings:v1"}, rep.Versions())
+
+	// Break things through the control endpoint, as `wasmesh sandbox kill|restart` does: the
+	// rest keeps running, and what was killed comes back.
+	ctx := t.Context()
+	running := func(target string) bool {
+		parts, err := List(ctx, base)
+		require.NoError(t, err)
+		for _, p := range parts {
+			if p.Target == target {
+				return p.Running
+			}
+		}
+		t.Fatalf("no %s in %+v", target, parts)
+		return false
+	}
+	require.NoError(t, Control(ctx, base, "kill", "reviews.v1.0"))
+	require.False(t, running("reviews.v1.0"))
+	require.True(t, running("reviews.v2.0"))
+	rep, _ = get(t, url, map[string]string{"x-canary": "always"}) // v2's path is untouched
+	require.Equal(t, []string{"frontend:v1", "reviews:v2", "ratings:v1"}, rep.Versions())
+	require.NoError(t, Control(ctx, base, "restart", "reviews.v1.0"))
+	require.True(t, running("reviews.v1.0"))
+	rep, _ = get(t, url, nil)
+	require.Equal(t, []string{"frontend:v1", "reviews:v1", "ratings:v1"}, rep.Versions())
+
+	require.NoError(t, Control(ctx, base, "kill", "ratings.v1.0/app"))
+	require.False(t, running("ratings.v1.0/app"))
+	rep, _ = get(t, url, nil)
+	require.Equal(t, http.StatusServiceUnavailable, rep.Hop("reviews").Status, "ratings' app is dead: its sidecar answers 503")
+	require.NoError(t, Control(ctx, base, "restart", "ratings.v1.0/app"))
+	rep, _ = get(t, url, nil)
+	require.Empty(t, rep.Hop("reviews").Error)
+
+	require.NoError(t, Control(ctx, base, "kill", TargetControlPlane))
+	require.True(t, plane.closed)
+	require.False(t, running(TargetControlPlane))
+	rep, _ = get(t, url, nil) // the sidecars keep serving without it
+	require.Equal(t, []string{"frontend:v1", "reviews:v1", "ratings:v1"}, rep.Versions())
+	plane.closed = false
+	require.NoError(t, Control(ctx, base, "restart", TargetControlPlane))
+	require.True(t, running(TargetControlPlane))
+
+	err = Control(ctx, base, "kill", "reviews.v9.0")
+	require.ErrorContains(t, err, `unknown target "reviews.v9.0": use a node id (frontend.v1.0, reviews.v1.0, reviews.v2.0, reviews.v3.0, ratings.v1.0), <node id>/app for its demo app, or controlplane`)
+	require.Contains(t, out.String(), "! sidecar reviews.v1.0 killed (SIGKILL)")
+	require.Contains(t, out.String(), "✓ sidecar reviews.v1.0 restarted")
+	require.Contains(t, out.String(), "! control plane killed")
 
 	sb.PrintTry()
 	require.Contains(t, out.String(), "curl -s 127.0.0.1:"+itoa(base+10)+"/")

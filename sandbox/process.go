@@ -11,17 +11,24 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
 
 // sidecar is one running Envoy process.
 type sidecar struct {
-	inst    Instance
-	cmd     *exec.Cmd
-	logPath string
-	exited  chan struct{} // closed when the process has exited and been reaped
-	waitErr error
+	inst      Instance
+	cmd       *exec.Cmd
+	bootstrap string
+	logPath   string
+	exited    chan struct{} // closed when the process has exited and been reaped
+	waitErr   error
+	// killedOnPurpose is set before a kill or restart, so that the exit is not reported as a
+	// crash.
+	killedOnPurpose atomic.Bool
+	// replaced is set before a restart stops it: its exit is not news.
+	replaced atomic.Bool
 }
 
 // startSidecar launches Envoy with the bootstrap at path, its output going to logPath. Envoy runs
@@ -40,7 +47,7 @@ func startSidecar(envoy string, inst Instance, bootstrap, logPath string) (*side
 		logf.Close()
 		return nil, fmt.Errorf("sidecar %s: start %s: %w", inst.NodeID(), envoy, err)
 	}
-	s := &sidecar{inst: inst, cmd: cmd, logPath: logPath, exited: make(chan struct{})}
+	s := &sidecar{inst: inst, cmd: cmd, bootstrap: bootstrap, logPath: logPath, exited: make(chan struct{})}
 	go func() {
 		s.waitErr = cmd.Wait()
 		logf.Close()

@@ -78,9 +78,14 @@ type Sandbox struct {
 	out      io.Writer
 	dataDir  string
 	tempDir  bool
+	envoy    string
+	control  *http.Server // the control endpoint (chaos.go)
+	stopping chan struct{}
+
+	mu       sync.Mutex // guards cp, apps and sidecars (Kill, Restart, Stop)
 	cp       ControlPlane
-	apps     []*demo.Server
-	sidecars []*sidecar
+	apps     []*demo.Server // by instance; nil while killed
+	sidecars []*sidecar     // by instance
 
 	stopOnce sync.Once
 	stopErr  error
@@ -117,37 +122,19 @@ func Run(ctx context.Context, opts Options, d time.Duration) error {
 	if d > 0 {
 		timeout = time.After(d)
 	}
-	died := sb.watch()
-	var runErr error
+	// A sidecar, app or control plane that dies is reported (chaos.go) and the rest keeps
+	// running: the sandbox is where users watch the mesh survive it.
 	select {
 	case <-ctx.Done():
 		fmt.Fprintln(sb.out, "\nstopping the sandbox…")
 	case <-timeout:
 		fmt.Fprintf(sb.out, "\n--duration %s elapsed: stopping the sandbox…\n", d)
-	case msg := <-died:
-		runErr = errors.New(msg)
-		fmt.Fprintf(sb.out, "\n%s: stopping the sandbox…\n", msg)
 	}
 	if err := sb.Stop(); err != nil {
-		return errors.Join(runErr, err)
+		return err
 	}
 	fmt.Fprintln(sb.out, "sandbox stopped: every sidecar exited, ports released")
-	return runErr
-}
-
-// watch reports the first sidecar that exits on its own.
-func (s *Sandbox) watch() <-chan string {
-	ch := make(chan string, 1)
-	for _, sc := range s.sidecars {
-		go func() {
-			<-sc.exited
-			select {
-			case ch <- fmt.Sprintf("sidecar %s exited (%v); its log: %s", sc.inst.NodeID(), sc.waitErr, sc.logPath):
-			default:
-			}
-		}()
-	}
-	return ch
+	return nil
 }
 
 func (s *Sandbox) step(format string, args ...any) {
@@ -180,7 +167,7 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 			return nil, errors.New("run the sandbox inside the wasmesh repository (no go.mod of github.com/wasmesh/wasmesh above the working directory)")
 		}
 	}
-	s := &Sandbox{topo: NewTopology(opts.BasePort), opts: opts, out: opts.Out}
+	s := &Sandbox{topo: NewTopology(opts.BasePort), opts: opts, out: opts.Out, stopping: make(chan struct{})}
 	if err := s.topo.Validate(); err != nil {
 		return nil, fmt.Errorf("--base-port: %w", err)
 	}
@@ -208,6 +195,7 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 		}
 		s.step("envoy %s (%s)", v, envoy)
 	}
+	s.envoy = envoy
 
 	defer func() {
 		if err != nil {
@@ -248,10 +236,7 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 	s.step("applied        %s (%s)", strings.Join(names, " "), countActions(applied))
 
 	for _, in := range s.topo.Instances {
-		app, err := demo.Listen(in.AppAddress(), demo.Config{
-			Service: in.Service, Version: in.Version, Instance: in.NodeID(),
-			Next: in.Calls, Outbound: in.OutboundAddress(),
-		})
+		app, err := demo.Listen(in.AppAddress(), demoConfig(in))
 		if err != nil {
 			return nil, err
 		}
@@ -298,6 +283,12 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 		return nil, err
 	}
 	s.step("the frontend answers through the mesh")
+	if err := s.serveControl(); err != nil {
+		return nil, err
+	}
+	for _, sc := range s.sidecars {
+		s.watchSidecar(sc)
+	}
 	return s, nil
 }
 
@@ -411,15 +402,26 @@ func errorOf(r *demo.Reply) string {
 // call more than once.
 func (s *Sandbox) Stop() error {
 	s.stopOnce.Do(func() {
+		close(s.stopping)
+		var errs []error
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if s.control != nil {
+			if err := s.control.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("sandbox control endpoint: %w", err))
+			}
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
 		var wg sync.WaitGroup
 		for _, sc := range s.sidecars {
 			wg.Go(func() { sc.stop(5 * time.Second) })
 		}
 		wg.Wait()
-		var errs []error
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
 		for _, app := range s.apps {
+			if app == nil {
+				continue
+			}
 			if err := app.Shutdown(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("demo app %s: %w", app.Addr(), err))
 			}
@@ -473,6 +475,10 @@ func (s *Sandbox) PrintTry() {
 	if t.HTTP != DefaultBasePort+1 {
 		env += " WASMESH_SERVER=http://" + t.HTTPAddress()
 	}
+	baseFlag := ""
+	if t.BasePort != DefaultBasePort {
+		baseFlag = fmt.Sprintf(" --base-port %d", t.BasePort)
+	}
 	var admins []string
 	for _, in := range t.Instances {
 		admins = append(admins, fmt.Sprintf("%s %s :%d", in.Service, in.Version, in.Admin))
@@ -493,10 +499,15 @@ In another terminal, the CLI talks to this sandbox's control plane:
   go run ./cmd/wasmesh apply -f sandbox/crds/canary-50.yaml   # ramp the canary to 50/50, live
   go run ./cmd/wasmesh get trafficroute reviews -o yaml
 
+Break things and watch the mesh cope (docs/sandbox.md#break-things):
+  go run ./cmd/wasmesh sandbox kill reviews.v1.0%[6]s      # reviews v1's sidecar dies: v2 takes its requests
+  go run ./cmd/wasmesh sandbox restart reviews.v1.0%[6]s   # and comes back
+  go run ./cmd/wasmesh sandbox ps%[6]s                     # what runs
+
 Metrics (Prometheus text) on each sidecar admin, e.g. curl -s %[3]s/stats/prometheus | grep wasmesh_
   admins: %[4]s
 Sidecar logs and bootstraps: %[5]s
 
 Press Ctrl-C to stop everything.
-`, fe.InboundAddress(), env, fe.AdminAddress(), strings.Join(admins, ", "), s.dataDir)
+`, fe.InboundAddress(), env, fe.AdminAddress(), strings.Join(admins, ", "), s.dataDir, baseFlag)
 }

@@ -158,6 +158,80 @@ func TestSandboxServesDemoTraffic(t *testing.T) {
 		require.Contains(t, string(body), "wasmesh_")
 	})
 
+	// Issue 13's sandbox evidence: kill reviews v1's sidecar while requests flow (all of them
+	// to v1: x-canary: never), from the control endpoint `wasmesh sandbox kill` uses; the
+	// sandbox keeps running, at most 5 of the next 100 requests see a failed reviews hop
+	// (failover to v2 and the mesh's default retries); `restart` brings v1 back.
+	t.Run("break things: reviews v1's sidecar killed and restarted", func(t *testing.T) {
+		never := map[string]string{"x-canary": "never"}
+		reviewsFailed := func() (failed bool, version string) {
+			req, err := http.NewRequest(http.MethodGet, url, nil)
+			require.NoError(t, err)
+			req.Header.Set("x-canary", "never")
+			res, err := http.DefaultClient.Do(req)
+			require.NoError(t, err, "the frontend itself must keep answering")
+			defer res.Body.Close()
+			var rep demo.Reply
+			require.NoError(t, json.NewDecoder(res.Body).Decode(&rep))
+			// The frontend's Status and Error are about its call to reviews (a ratings fault
+			// shows one hop further).
+			if rep.Status != 0 || rep.Error != "" || rep.Hop("reviews") == nil {
+				return true, ""
+			}
+			return false, rep.Hop("reviews").Version
+		}
+		stop := make(chan struct{})
+		flowing := make(chan int)
+		go func() { // requests flow while the sidecar dies
+			n := 0
+			for {
+				select {
+				case <-stop:
+					flowing <- n
+					return
+				default:
+				}
+				req, _ := http.NewRequest(http.MethodGet, url, nil)
+				req.Header.Set("x-canary", "never")
+				if res, err := http.DefaultClient.Do(req); err == nil {
+					_, _ = io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+				}
+				n++
+			}
+		}()
+		time.Sleep(200 * time.Millisecond)
+		require.NoError(t, Control(t.Context(), top.BasePort, "kill", "reviews.v1.0"))
+		close(stop)
+		t.Logf("%d requests were flowing around the kill", <-flowing)
+		failed, versions := 0, map[string]int{}
+		for range 100 {
+			f, v := reviewsFailed()
+			if f {
+				failed++
+			}
+			versions[v]++
+		}
+		t.Logf("after the kill: %d of the next 100 requests saw a failed reviews hop; served by %v", failed, versions)
+		require.LessOrEqual(t, failed, 5)
+		parts, err := List(t.Context(), top.BasePort)
+		require.NoError(t, err)
+		for _, p := range parts {
+			require.Equal(t, p.Target != "reviews.v1.0", p.Running, "%+v", p)
+		}
+
+		require.NoError(t, Control(t.Context(), top.BasePort, "restart", "reviews.v1.0"))
+		// The frontend ejected v1's endpoint (outlier detection, 30 s by default): v1 serves
+		// again once the ejection ends.
+		require.NoError(t, waitFor(90*time.Second, func() error {
+			rep, _ := get(t, url, never)
+			if v := rep.Hop("reviews").Version; v != "v1" {
+				return fmt.Errorf("reviews %s served", v)
+			}
+			return nil
+		}))
+	})
+
 	pids := sb.Pids()
 	require.Len(t, pids, len(top.Instances))
 	dataDir := sb.DataDir()
@@ -187,4 +261,16 @@ func TestRunStopsAfterDuration(t *testing.T) {
 	require.Contains(t, out.String(), fmt.Sprintf("curl -s 127.0.0.1:%d/", base+10))
 	require.Contains(t, out.String(), "sandbox stopped: every sidecar exited, ports released")
 	require.NoError(t, checkPorts(NewTopology(base)))
+}
+
+// waitFor polls cond every 200ms until it returns nil or timeout passes.
+func waitFor(timeout time.Duration, cond func() error) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := cond()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

@@ -73,6 +73,7 @@ type Topology struct {
 	BasePort       int
 	XDS            int // control plane ADS (gRPC)
 	HTTP           int // control plane API and module server
+	Control        int // the sandbox's own control endpoint (wasmesh sandbox kill/restart/ps)
 
 	Instances []Instance
 }
@@ -97,6 +98,7 @@ func NewTopology(base int) Topology {
 		BasePort:       base,
 		XDS:            base,
 		HTTP:           base + 1,
+		Control:        base + 2,
 	}
 	for k, m := range demoMesh {
 		b := base + 10*(k+1)
@@ -177,7 +179,7 @@ type Port struct {
 
 // HostPorts lists every port the process sandbox binds, in ascending order.
 func (t Topology) HostPorts() []Port {
-	ports := []Port{{t.XDS, "control plane xDS"}, {t.HTTP, "control plane API"}}
+	ports := []Port{{t.XDS, "control plane xDS"}, {t.HTTP, "control plane API"}, {t.Control, "sandbox control"}}
 	for _, in := range t.Instances {
 		who := in.Service + " " + in.Version
 		ports = append(ports,

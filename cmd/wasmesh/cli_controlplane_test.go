@@ -281,6 +281,10 @@ RESOURCE              GEN  NODES
 service/ratings       1    -
 service/reviews       1    -
 trafficroute/reviews  1    frontend.v1.0 (acked), reviews.v2.0 (nacked: wasm: plugin failed to configure)
+
+from the sidecars' Envoy admin (callers' view of each Service):
+SERVICE  EJECTED ENDPOINTS  CIRCUIT-BREAKER OVERFLOWS
+-        -                  -
 `, out)
 
 	code, _, errOut = c.run("delete", "service", "reviews")

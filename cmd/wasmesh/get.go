@@ -14,6 +14,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/wasmesh/wasmesh/controlplane/api"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 )
 
@@ -69,7 +70,25 @@ func runGet(args []string, stdout, stderr io.Writer) error {
 			objs = append(objs, o)
 		}
 	}
-	return printObjects(stdout, stderr, kind, objs, *output, len(pos) == 2)
+	if err := printObjects(stdout, stderr, kind, objs, *output, len(pos) == 2); err != nil {
+		return err
+	}
+	if kind == crd.KindService && *output == "table" && len(objs) > 0 {
+		// What the callers' sidecars report about these Services (as in wasmesh status).
+		st, err := client.Status(ctx)
+		if err != nil {
+			return err
+		}
+		listed := map[string]bool{}
+		for _, o := range objs {
+			listed[o.Meta().Name] = true
+		}
+		st.Services = slices.DeleteFunc(st.Services, func(h api.ServiceHealth) bool { return !listed[h.Service] })
+		if len(st.Services) > 0 || len(st.StatsErrors) > 0 {
+			printServiceHealth(stdout, st)
+		}
+	}
+	return nil
 }
 
 func printObjects(stdout, stderr io.Writer, kind crd.Kind, objs []crd.Object, output string, single bool) error {

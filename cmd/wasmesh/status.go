@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -122,6 +124,48 @@ func printStatus(w io.Writer, st *api.StatusResponse) {
 		fmt.Fprintf(tw, "%s/%s\t%d\t%s\n", strings.ToLower(string(r.Key.Kind)), r.Key.Name, r.Generation, orDash(strings.Join(ns, ", ")))
 	}
 	_ = tw.Flush()
+	printServiceHealth(w, st)
+}
+
+// printServiceHealth prints, per Service, the endpoints callers have ejected and the
+// circuit-breaker overflows, as the sidecars' admin reports them.
+func printServiceHealth(w io.Writer, st *api.StatusResponse) {
+	fmt.Fprintln(w, "\nfrom the sidecars' Envoy admin (callers' view of each Service):")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVICE\tEJECTED ENDPOINTS\tCIRCUIT-BREAKER OVERFLOWS")
+	for _, h := range st.Services {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", h.Service, ejectedCell(h), overflowCell(h))
+	}
+	if len(st.Services) == 0 {
+		fmt.Fprintln(tw, "-\t-\t-")
+	}
+	_ = tw.Flush()
+	for _, e := range st.StatsErrors {
+		fmt.Fprintln(w, "  not read: "+e)
+	}
+}
+
+// ejectedCell is "v1 127.0.0.1:15101 (outlier, by frontend.v1.0)", comma-separated, or "-".
+func ejectedCell(h api.ServiceHealth) string {
+	var out []string
+	for _, e := range h.Ejected {
+		out = append(out, fmt.Sprintf("%s %s (%s, by %s)", e.Version, e.Address, e.Reason, e.Caller))
+	}
+	return orDash(strings.Join(out, ", "))
+}
+
+// overflowCell is "12 (v1: 12)" or "0".
+func overflowCell(h api.ServiceHealth) string {
+	var total int64
+	var parts []string
+	for _, v := range slices.Sorted(maps.Keys(h.Overflows)) {
+		total += h.Overflows[v]
+		parts = append(parts, fmt.Sprintf("%s: %d", v, h.Overflows[v]))
+	}
+	if total == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%d (%s)", total, strings.Join(parts, ", "))
 }
 
 // shortVersion shortens the xDS server's content versions (16 hex digits, `+retry<n>` when a

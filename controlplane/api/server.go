@@ -393,6 +393,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		}
 		resp.Resources = append(resp.Resources, rs)
 	}
+	resp.Services, resp.StatsErrors = readSidecarStats(r.Context(), resp.Nodes)
 	writeJSON(w, http.StatusOK, resp)
 }
 

@@ -71,6 +71,11 @@ type StatusResponse struct {
 	Nodes []NodeStatus `json:"nodes"`
 	// Resources are the stored resources with the nodes that run them, in key order.
 	Resources []ResourceStatus `json:"resources"`
+	// Services are, per Service some caller's sidecar reports on, its ejected endpoints and
+	// circuit-breaker overflows, read from the sidecars' admin (Service order).
+	Services []ServiceHealth `json:"services,omitempty"`
+	// StatsErrors name the sidecars whose admin could not be read for Services.
+	StatsErrors []string `json:"statsErrors,omitempty"`
 }
 
 // NodeStatus is one Envoy as the xDS server sees it.
@@ -79,6 +84,8 @@ type NodeStatus struct {
 	Service   string `json:"service,omitempty"`
 	Version   string `json:"version,omitempty"`
 	Connected bool   `json:"connected"`
+	// AdminAddress is the node's Envoy admin (host:port) from its node metadata.
+	AdminAddress string `json:"adminAddress,omitempty"`
 	// Types is per xDS type (short name: listeners, routes, clusters, endpoints,
 	// extension_configs).
 	Types []TypeStatus `json:"types"`

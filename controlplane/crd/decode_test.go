@@ -135,7 +135,77 @@ spec:
 				`t.yaml:8: document 1 (Service "Reviews"): spec.versions[1].name: version "v1" is defined twice`,
 				`t.yaml:8: document 1 (Service "Reviews"): spec.versions[1].endpoints: at least one endpoint (host:port) is required`,
 				`t.yaml:9: document 1 (Service "Reviews"): spec.defaultVersion: version "v9" is not in spec.versions`,
-				`t.yaml:10: document 1 (Service "Reviews"): spec.extra: unknown field (known: port, versions, defaultVersion)`,
+				`t.yaml:10: document 1 (Service "Reviews"): spec.extra: unknown field (known: port, versions, defaultVersion, trafficPolicy)`,
+			},
+		},
+		{
+			name: "traffic policy",
+			yaml: head + `kind: Service
+metadata: {name: reviews}
+spec:
+  port: 9080
+  versions: [{name: v1, endpoints: ["127.0.0.1:1"]}]
+  trafficPolicy:
+    failover: {enabled: maybe}
+    connectionPool: {maxConnections: 0, maxPendingRequests: 1}
+    outlierDetection: {enabled: false, consecutive5xx: 3, maxEjectionPercent: 101}
+    healthCheck: {path: healthz, interval: 1s, timeout: 2s, unhealthyThreshold: 0}
+---
+` + head + `kind: Service
+metadata: {name: ratings}
+spec:
+  port: 9080
+  versions: [{name: v1, endpoints: ["127.0.0.1:2"]}]
+  trafficPolicy:
+    connectionPool: {}
+    outlierDetection: {interval: 0s, baseEjectionTime: -1s, consecutiveGatewayErrors: 0}
+    healthCheck: {interval: 2s}
+---
+` + head + `kind: Service
+metadata: {name: details}
+spec:
+  port: 9080
+  versions: [{name: v1, endpoints: ["127.0.0.1:3"]}]
+  trafficPolicy: {}
+`,
+			want: []string{
+				`t.yaml:8: document 1 (Service "reviews"): spec.trafficPolicy.failover.enabled: expected true or false, got "maybe"`,
+				`t.yaml:9: document 1 (Service "reviews"): spec.trafficPolicy.connectionPool.maxConnections: must be at least 1 (leave it out for the default)`,
+				`t.yaml:10: document 1 (Service "reviews"): spec.trafficPolicy.outlierDetection: enabled is false: remove the other fields, or enable it`,
+				`t.yaml:10: document 1 (Service "reviews"): spec.trafficPolicy.outlierDetection.maxEjectionPercent: must be between 1 and 100, got 101`,
+				`t.yaml:11: document 1 (Service "reviews"): spec.trafficPolicy.healthCheck.path: must start with /, got "healthz"`,
+				`t.yaml:11: document 1 (Service "reviews"): spec.trafficPolicy.healthCheck.unhealthyThreshold: must be at least 1 (leave it out for the default)`,
+				`t.yaml:11: document 1 (Service "reviews"): spec.trafficPolicy.healthCheck.timeout: must not be longer than the interval (1s)`,
+				`t.yaml:20: document 2 (Service "ratings"): spec.trafficPolicy.connectionPool: at least one of maxConnections, maxPendingRequests, maxRequests, maxRetries is required`,
+				`t.yaml:21: document 2 (Service "ratings"): spec.trafficPolicy.outlierDetection.consecutiveGatewayErrors: must be at least 1 (leave it out for the default)`,
+				`t.yaml:21: document 2 (Service "ratings"): spec.trafficPolicy.outlierDetection.interval: must be a positive duration such as "5s"`,
+				`t.yaml:21: document 2 (Service "ratings"): spec.trafficPolicy.outlierDetection.baseEjectionTime: must be a positive duration such as "5s"`,
+				`t.yaml:22: document 2 (Service "ratings"): spec.trafficPolicy.healthCheck.path: required (for example /healthz)`,
+				`t.yaml:30: document 3 (Service "details"): spec.trafficPolicy: at least one of failover, connectionPool, outlierDetection, healthCheck is required`,
+			},
+		},
+		{
+			name: "retries and mirror",
+			yaml: svcReviews + "---\n" + head + `kind: TrafficRoute
+metadata: {name: reviews}
+spec:
+  service: reviews
+  retries: {attempts: 0, retryOn: [5xx]}
+  mirror: {version: "", percentage: 0}
+---
+` + head + `kind: TrafficRoute
+metadata: {name: ratings}
+spec:
+  service: ratings
+  retries: {attempts: 11}
+  mirror: {version: v2, percentage: 100.5}
+`,
+			want: []string{
+				`t.yaml:15: document 2 (TrafficRoute "reviews"): spec.retries: attempts 0 turns retries off: remove perTryTimeout and retryOn, or set attempts`,
+				`t.yaml:16: document 2 (TrafficRoute "reviews"): spec.mirror.version: required`,
+				`t.yaml:16: document 2 (TrafficRoute "reviews"): spec.mirror.percentage: must be more than 0 and at most 100, got 0`,
+				`t.yaml:23: document 3 (TrafficRoute "ratings"): spec.retries.attempts: must be at most 10, got 11`,
+				`t.yaml:24: document 3 (TrafficRoute "ratings"): spec.mirror.percentage: must be more than 0 and at most 100, got 100.5`,
 			},
 		},
 		{
@@ -334,6 +404,7 @@ spec:
   split:
     weights: {v1: 90, v3: 10}
     overrides: [{match: {headers: [{name: x-canary, exact: always}]}, version: v3}]
+  mirror: {version: v3, percentage: 5}
 `
 	validRoute := strings.ReplaceAll(strings.ReplaceAll(route, "v3", "v2"), "v4", "v1")
 	withRoute := NewSet(append(stored.Objects(), decode(validRoute)[0].Object)...)
@@ -350,6 +421,7 @@ spec:
 				`canary.yaml:7: document 1 (TrafficRoute "reviews"): spec.rules[0].destination.version: version "v4" is not defined on Service "reviews"`,
 				`canary.yaml:9: document 1 (TrafficRoute "reviews"): spec.split.weights.v3: version "v3" is not defined on Service "reviews"`,
 				`canary.yaml:10: document 1 (TrafficRoute "reviews"): spec.split.overrides[0].version: version "v3" is not defined on Service "reviews"`,
+				`canary.yaml:11: document 1 (TrafficRoute "reviews"): spec.mirror.version: version "v3" is not defined on Service "reviews"`,
 			},
 		},
 		{
@@ -367,6 +439,7 @@ spec:
 			want: []string{
 				`canary.yaml:6: document 1 (Service "reviews"): spec.versions: breaks TrafficRoute "reviews": spec.split.weights.v2: version "v2" is not defined on Service "reviews"`,
 				`canary.yaml:6: document 1 (Service "reviews"): spec.versions: breaks TrafficRoute "reviews": spec.split.overrides[0].version: version "v2" is not defined on Service "reviews"`,
+				`canary.yaml:6: document 1 (Service "reviews"): spec.versions: breaks TrafficRoute "reviews": spec.mirror.version: version "v2" is not defined on Service "reviews"`,
 			},
 		},
 		{

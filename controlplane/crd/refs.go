@@ -171,6 +171,9 @@ func References(s *Set, applied ...Key) error {
 				version(r, fmt.Sprintf("spec.split.overrides[%d].version", i), svc, o.Version)
 			}
 		}
+		if m := r.Spec.Mirror; m != nil && m.Version != "" {
+			version(r, "spec.mirror.version", svc, m.Version)
+		}
 	}
 	for _, f := range s.FaultInjections {
 		service(f, "spec.service", f.Spec.Service)

@@ -110,6 +110,77 @@ type ServiceSpec struct {
 	// DefaultVersion serves requests no route rule or split decides; defaults to the first
 	// version.
 	DefaultVersion string `json:"defaultVersion,omitempty"`
+	// TrafficPolicy is how callers' sidecars treat the Service's endpoints: version failover,
+	// connection-pool limits (circuit breakers), outlier detection, active health checks.
+	TrafficPolicy *TrafficPolicy `json:"trafficPolicy,omitempty"`
+}
+
+// TrafficPolicy is the resilience policy of a Service, applied by every caller's sidecar to
+// the Service's clusters (docs/crds.md#trafficpolicy). Every field is optional; what is absent
+// takes the mesh defaults (defaults.go).
+type TrafficPolicy struct {
+	// Failover sends a request to the Service's other versions when the chosen version has no
+	// healthy endpoint (on by default).
+	Failover *Failover `json:"failover,omitempty"`
+	// ConnectionPool caps connections and requests per caller sidecar and version; what
+	// exceeds a cap is answered 503 at once (Envoy circuit breakers).
+	ConnectionPool *ConnectionPool `json:"connectionPool,omitempty"`
+	// OutlierDetection ejects endpoints that fail in a row (on by default).
+	OutlierDetection *OutlierDetection `json:"outlierDetection,omitempty"`
+	// HealthCheck probes every endpoint over HTTP (off unless given).
+	HealthCheck *HealthCheck `json:"healthCheck,omitempty"`
+}
+
+// Failover configures version failover.
+type Failover struct {
+	// Enabled defaults to true.
+	Enabled *bool `json:"enabled,omitempty"`
+}
+
+// ConnectionPool holds Envoy's circuit-breaker thresholds for each version of a Service, per
+// caller sidecar. Absent fields keep Envoy's defaults (1024 each).
+type ConnectionPool struct {
+	MaxConnections     *uint32 `json:"maxConnections,omitempty"`
+	MaxPendingRequests *uint32 `json:"maxPendingRequests,omitempty"`
+	MaxRequests        *uint32 `json:"maxRequests,omitempty"`
+	// MaxRetries caps concurrent retries to the Service; absent, a retry budget applies
+	// (20% of active requests, at least 3).
+	MaxRetries *uint32 `json:"maxRetries,omitempty"`
+}
+
+// OutlierDetection configures passive ejection of failing endpoints.
+type OutlierDetection struct {
+	// Enabled defaults to true.
+	Enabled *bool `json:"enabled,omitempty"`
+	// Consecutive5xx ejects an endpoint after this many 5xx answers or connection failures in
+	// a row (default 5).
+	Consecutive5xx *uint32 `json:"consecutive5xx,omitempty"`
+	// ConsecutiveGatewayErrors ejects an endpoint after this many 502/503/504 answers or
+	// connection failures in a row (absent: this detector is off).
+	ConsecutiveGatewayErrors *uint32 `json:"consecutiveGatewayErrors,omitempty"`
+	// Interval is how often ejections are reviewed (default 5s).
+	Interval *Duration `json:"interval,omitempty"`
+	// BaseEjectionTime is how long a first ejection lasts; it grows with each ejection
+	// (default 30s).
+	BaseEjectionTime *Duration `json:"baseEjectionTime,omitempty"`
+	// MaxEjectionPercent caps the share of a version's endpoints ejected at once (default 50;
+	// one endpoint may always be ejected).
+	MaxEjectionPercent *uint32 `json:"maxEjectionPercent,omitempty"`
+}
+
+// HealthCheck configures active HTTP health checks of every endpoint of the Service.
+type HealthCheck struct {
+	// Path is requested on each endpoint; a 2xx answer is healthy.
+	Path string `json:"path"`
+	// Interval between checks (default 5s).
+	Interval *Duration `json:"interval,omitempty"`
+	// Timeout of one check (default 1s).
+	Timeout *Duration `json:"timeout,omitempty"`
+	// HealthyThreshold is the number of passing checks that bring an endpoint back
+	// (default 1).
+	HealthyThreshold *uint32 `json:"healthyThreshold,omitempty"`
+	// UnhealthyThreshold is the number of failing checks that remove an endpoint (default 2).
+	UnhealthyThreshold *uint32 `json:"unhealthyThreshold,omitempty"`
 }
 
 // ServiceVersion is one version of a Service.
@@ -179,8 +250,17 @@ type TrafficRouteSpec struct {
 	Split *Split `json:"split,omitempty"`
 	// Timeout is the Envoy route timeout (0 or absent: Envoy's default, 15s).
 	Timeout *Duration `json:"timeout,omitempty"`
-	// Retries is the Envoy route retry policy.
+	// Retries overrides the mesh's default retry policy (see Retries).
 	Retries *Retries `json:"retries,omitempty"`
+	// Mirror copies a share of the Service's requests to one version; the copies' responses
+	// are discarded.
+	Mirror *Mirror `json:"mirror,omitempty"`
+}
+
+// Mirror copies Percentage of the requests to Version (Envoy's request mirror policy).
+type Mirror struct {
+	Version    string  `json:"version"`
+	Percentage float64 `json:"percentage"`
 }
 
 // RouteRule is one ordered routing rule.
@@ -239,12 +319,17 @@ type Sticky struct {
 	Cookie string `json:"cookie,omitempty"`
 }
 
-// Retries is an Envoy retry policy.
+// Retries is a route's retry policy. Without it (or with fields left out) the mesh defaults
+// apply: 2 retries on connection failures, refused streams and resets before the request was
+// sent, plus resets and 503 answers for idempotent methods, each on another endpoint (and
+// version, with failover). Attempts 0 turns retries off.
 type Retries struct {
-	Attempts      uint32    `json:"attempts"`
+	// Attempts is the number of retries after the first try (default 2; 0: no retries).
+	Attempts      *uint32   `json:"attempts,omitempty"`
 	PerTryTimeout *Duration `json:"perTryTimeout,omitempty"`
 	// RetryOn lists Envoy retry conditions (`5xx`, `gateway-error`, `reset`,
-	// `connect-failure`, `retriable-4xx`, `refused-stream`, ...); default ["5xx"].
+	// `connect-failure`, `retriable-4xx`, `refused-stream`, ...) for every method; default:
+	// the mesh's conditions (see Retries).
 	RetryOn []string `json:"retryOn,omitempty"`
 }
 

@@ -157,6 +157,70 @@ func (v *validator) service(s *ServiceSpec) {
 	if s.DefaultVersion != "" && !seen[s.DefaultVersion] {
 		v.fail("spec.defaultVersion", "version %q is not in spec.versions", s.DefaultVersion)
 	}
+	if p := s.TrafficPolicy; p != nil {
+		v.trafficPolicy(p)
+	}
+}
+
+// MaxRetryAttempts bounds spec.retries.attempts: more retries only multiply the load on a
+// failing Service.
+const MaxRetryAttempts = 10
+
+func (v *validator) trafficPolicy(p *TrafficPolicy) {
+	const path = "spec.trafficPolicy"
+	if p.Failover == nil && p.ConnectionPool == nil && p.OutlierDetection == nil && p.HealthCheck == nil {
+		v.fail(path, "at least one of failover, connectionPool, outlierDetection, healthCheck is required")
+	}
+	atLeast1 := func(path string, n *uint32) {
+		if n != nil && *n == 0 {
+			v.fail(path, "must be at least 1 (leave it out for the default)")
+		}
+	}
+	positive := func(path string, d *Duration) {
+		if d != nil && d.Duration <= 0 {
+			v.fail(path, "must be a positive duration such as \"5s\"")
+		}
+	}
+	if c := p.ConnectionPool; c != nil {
+		cp := path + ".connectionPool"
+		if c.MaxConnections == nil && c.MaxPendingRequests == nil && c.MaxRequests == nil && c.MaxRetries == nil {
+			v.fail(cp, "at least one of maxConnections, maxPendingRequests, maxRequests, maxRetries is required")
+		}
+		atLeast1(cp+".maxConnections", c.MaxConnections)
+		atLeast1(cp+".maxPendingRequests", c.MaxPendingRequests)
+		atLeast1(cp+".maxRequests", c.MaxRequests)
+		// maxRetries 0 is meaningful: no concurrent retries at all.
+	}
+	if o := p.OutlierDetection; o != nil {
+		op := path + ".outlierDetection"
+		off := o.Enabled != nil && !*o.Enabled
+		if off && (o.Consecutive5xx != nil || o.ConsecutiveGatewayErrors != nil || o.Interval != nil || o.BaseEjectionTime != nil || o.MaxEjectionPercent != nil) {
+			v.fail(op, "enabled is false: remove the other fields, or enable it")
+		}
+		atLeast1(op+".consecutive5xx", o.Consecutive5xx)
+		atLeast1(op+".consecutiveGatewayErrors", o.ConsecutiveGatewayErrors)
+		positive(op+".interval", o.Interval)
+		positive(op+".baseEjectionTime", o.BaseEjectionTime)
+		if m := o.MaxEjectionPercent; m != nil && (*m == 0 || *m > 100) {
+			v.fail(op+".maxEjectionPercent", "must be between 1 and 100, got %d", *m)
+		}
+	}
+	if h := p.HealthCheck; h != nil {
+		hp := path + ".healthCheck"
+		switch {
+		case h.Path == "":
+			v.fail(hp+".path", "required (for example /healthz)")
+		case !strings.HasPrefix(h.Path, "/"):
+			v.fail(hp+".path", "must start with /, got %q", h.Path)
+		}
+		positive(hp+".interval", h.Interval)
+		positive(hp+".timeout", h.Timeout)
+		atLeast1(hp+".healthyThreshold", h.HealthyThreshold)
+		atLeast1(hp+".unhealthyThreshold", h.UnhealthyThreshold)
+		if hc, _ := p.Health(); h.Timeout != nil && hc.Timeout > hc.Interval {
+			v.fail(hp+".timeout", "must not be longer than the interval (%s)", hc.Interval)
+		}
+	}
 }
 
 func (v *validator) hostPort(path, s string) {
@@ -232,8 +296,16 @@ func (v *validator) oneMatcher(path, exact, prefix, re string, present, absent, 
 
 func (v *validator) trafficRoute(s *TrafficRouteSpec) {
 	v.name("spec.service", s.Service)
-	if len(s.Rules) == 0 && s.Split == nil && s.Timeout == nil && s.Retries == nil {
-		v.fail("spec", "at least one of rules, split, timeout, retries is required")
+	if len(s.Rules) == 0 && s.Split == nil && s.Timeout == nil && s.Retries == nil && s.Mirror == nil {
+		v.fail("spec", "at least one of rules, split, timeout, retries, mirror is required")
+	}
+	if m := s.Mirror; m != nil {
+		if m.Version == "" {
+			v.fail("spec.mirror.version", "required")
+		}
+		if m.Percentage <= 0 || m.Percentage > 100 {
+			v.fail("spec.mirror.percentage", "must be more than 0 and at most 100, got %v", m.Percentage)
+		}
 	}
 	names := map[string]bool{}
 	for i, r := range s.Rules {
@@ -308,8 +380,12 @@ func (v *validator) trafficRoute(s *TrafficRouteSpec) {
 		v.fail("spec.timeout", "must not be negative")
 	}
 	if r := s.Retries; r != nil {
-		if r.Attempts == 0 {
-			v.fail("spec.retries.attempts", "must be at least 1")
+		off := r.Attempts != nil && *r.Attempts == 0
+		if r.Attempts != nil && *r.Attempts > MaxRetryAttempts {
+			v.fail("spec.retries.attempts", "must be at most %d, got %d", MaxRetryAttempts, *r.Attempts)
+		}
+		if off && (r.PerTryTimeout != nil || len(r.RetryOn) > 0) {
+			v.fail("spec.retries", "attempts 0 turns retries off: remove perTryTimeout and retryOn, or set attempts")
 		}
 		if r.PerTryTimeout != nil && r.PerTryTimeout.Duration <= 0 {
 			v.fail("spec.retries.perTryTimeout", "must be positive")

@@ -25,7 +25,7 @@ func benchSet(n int) *crd.Set {
 				Rules: []crd.RouteRule{{Name: "preview", Match: crd.Match{Headers: []crd.HeaderMatch{{Name: "x-user", Regex: "^tester-"}}},
 					Destination: &crd.Destination{Version: "v3"}}},
 				Split:   &crd.Split{Weights: map[string]uint32{"v1": 90, "v2": 10}, Sticky: &crd.Sticky{Header: "x-user"}},
-				Retries: &crd.Retries{Attempts: 2}}},
+				Retries: &crd.Retries{Attempts: new(uint32(2))}}},
 		)
 		if i%2 == 0 {
 			objs = append(objs, &crd.FaultInjection{Metadata: crd.ObjectMeta{Name: name, Generation: 1}, Spec: crd.FaultInjectionSpec{Service: name,

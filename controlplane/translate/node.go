@@ -11,6 +11,7 @@ const (
 	MetaAppAddress      = "app_address"
 	MetaInboundAddress  = "inbound_address"
 	MetaOutboundAddress = "outbound_address"
+	MetaAdminAddress    = "admin_address"
 )
 
 // NodeFromProto reads a sidecar's identity and addresses from its Envoy node: the id and the
@@ -27,6 +28,7 @@ func NodeFromProto(n *core.Node) Node {
 		AppAddress:      str(MetaAppAddress),
 		InboundAddress:  str(MetaInboundAddress),
 		OutboundAddress: str(MetaOutboundAddress),
+		AdminAddress:    str(MetaAdminAddress),
 	}
 	if out.Service == "" {
 		out.Service = n.GetCluster()

@@ -90,6 +90,9 @@ type Node struct {
 	AppAddress      string
 	InboundAddress  string
 	OutboundAddress string
+	// AdminAddress is the sidecar's Envoy admin; status reads its stats (not used to build
+	// configuration).
+	AdminAddress string
 }
 
 // Source records which xDS types carry a resource on a node, and at which generation.
@@ -269,13 +272,9 @@ func Build(set *crd.Set, opts Options) (*Mesh, error) {
 	vhosts := make([]*route.VirtualHost, 0, len(services))
 	for _, s := range services {
 		name := s.Metadata.Name
-		for _, v := range s.Spec.Versions {
-			c, cla := versionCluster(name+"|"+v.Name, v.Endpoints)
-			m.clusters = append(m.clusters, c)
-			if cla != nil {
-				m.endpoints = append(m.endpoints, cla)
-			}
-		}
+		cs, clas := versionClusters(s)
+		m.clusters = append(m.clusters, cs...)
+		m.endpoints = append(m.endpoints, clas...)
 		vhosts = append(vhosts, virtualHost(s, routes[name]))
 		m.sources[crd.KeyOf(s)] = source(s, slices.Concat([]string{TypeClusters, TypeEndpoints, TypeRoutes}, ecds))
 	}
@@ -490,6 +489,11 @@ func newIndex(clusters []*cluster.Cluster, endpoints []*endpoint.ClusterLoadAssi
 		if c.GetType() == cluster.Cluster_EDS && !cla[c.Name] {
 			errs = append(errs, fmt.Errorf("cluster %q: EDS without endpoints", c.Name))
 		}
+		for _, member := range aggregateMembers(c) {
+			if _, ok := idx.clusters[member]; !ok {
+				errs = append(errs, fmt.Errorf("cluster %q: aggregate member %q is not defined", c.Name, member))
+			}
+		}
 	}
 	for _, rc := range routes {
 		idx.routes[rc.Name] = true
@@ -644,52 +648,60 @@ func staticCluster(name string, endpoints []string) *cluster.Cluster {
 	}
 }
 
+// virtualHost returns a Service's outbound virtual host: the routed route (the routing header
+// names the version's cluster) and the default route, each with the timeout, retries and
+// mirror of the Service's TrafficRoute (tr may be nil). With the mesh's default retries each
+// comes twice: first for idempotent methods (more conditions retried), then for the rest.
 func virtualHost(s *crd.Service, tr *crd.TrafficRoute) *route.VirtualHost {
 	name := s.Metadata.Name
-	action := func(rt *route.RouteAction) *route.RouteAction {
-		if tr == nil {
-			return rt
-		}
-		if t := tr.Spec.Timeout; t != nil {
-			rt.Timeout = durationpb.New(t.Duration)
-		}
-		if r := tr.Spec.Retries; r != nil {
-			on := r.RetryOn
-			if len(on) == 0 {
-				on = []string{"5xx"}
+	retries := crd.EffectiveRetries(tr)
+	failover := s.Spec.TrafficPolicy.FailoverEnabled() && len(s.Spec.Versions) > 1
+	action := func(target *route.RouteAction, idempotent bool) *route.RouteAction {
+		if tr != nil {
+			if t := tr.Spec.Timeout; t != nil {
+				target.Timeout = durationpb.New(t.Duration)
 			}
-			rt.RetryPolicy = &route.RetryPolicy{RetryOn: strings.Join(on, ","), NumRetries: wrapperspb.UInt32(r.Attempts)}
-			if r.PerTryTimeout != nil {
-				rt.RetryPolicy.PerTryTimeout = durationpb.New(r.PerTryTimeout.Duration)
-			}
+			target.RequestMirrorPolicies = mirrorPolicies(name, tr.Spec.Mirror)
 		}
-		return rt
+		if idempotent {
+			target.RetryPolicy = retryPolicy(retries, retries.IdempotentRetryOn, retries.RetriableStatusCodes, failover)
+		} else {
+			target.RetryPolicy = retryPolicy(retries, retries.RetryOn, nil, failover)
+		}
+		return target
 	}
+	routed := func() *route.RouteAction {
+		return &route.RouteAction{ClusterSpecifier: &route.RouteAction_ClusterHeader{ClusterHeader: crd.RoutingHeader}}
+	}
+	def := func() *route.RouteAction {
+		return &route.RouteAction{ClusterSpecifier: &route.RouteAction_Cluster{Cluster: VersionCluster(name, s.EffectiveDefaultVersion())}}
+	}
+	present := &route.HeaderMatcher{
+		Name:                 crd.RoutingHeader,
+		HeaderMatchSpecifier: &route.HeaderMatcher_PresentMatch{PresentMatch: true},
+	}
+	var routes []*route.Route
+	add := func(kind string, headers []*route.HeaderMatcher, a *route.RouteAction) {
+		routes = append(routes, &route.Route{
+			// Both routes of a kind share the name: it is the telemetry's route tag.
+			Name:   name + "|" + kind,
+			Match:  &route.RouteMatch{PathSpecifier: &route.RouteMatch_Prefix{Prefix: "/"}, Headers: headers},
+			Action: &route.Route_Route{Route: a},
+		})
+	}
+	split := retries.Attempts > 0 && len(retries.IdempotentRetryOn) > 0
+	if split {
+		add("routed", []*route.HeaderMatcher{present, idempotentMatch()}, action(routed(), true))
+	}
+	add("routed", []*route.HeaderMatcher{present}, action(routed(), false))
+	if split {
+		add("default", []*route.HeaderMatcher{idempotentMatch()}, action(def(), true))
+	}
+	add("default", nil, action(def(), false))
 	return &route.VirtualHost{
 		Name:    name,
 		Domains: []string{name, name + ":" + strconv.FormatUint(uint64(s.Spec.Port), 10)},
-		Routes: []*route.Route{
-			{
-				Name: name + "|routed",
-				Match: &route.RouteMatch{
-					PathSpecifier: &route.RouteMatch_Prefix{Prefix: "/"},
-					Headers: []*route.HeaderMatcher{{
-						Name:                 crd.RoutingHeader,
-						HeaderMatchSpecifier: &route.HeaderMatcher_PresentMatch{PresentMatch: true},
-					}},
-				},
-				Action: &route.Route_Route{Route: action(&route.RouteAction{
-					ClusterSpecifier: &route.RouteAction_ClusterHeader{ClusterHeader: crd.RoutingHeader},
-				})},
-			},
-			{
-				Name:  name + "|default",
-				Match: &route.RouteMatch{PathSpecifier: &route.RouteMatch_Prefix{Prefix: "/"}},
-				Action: &route.Route_Route{Route: action(&route.RouteAction{
-					ClusterSpecifier: &route.RouteAction_Cluster{Cluster: name + "|" + s.EffectiveDefaultVersion()},
-				})},
-			},
-		},
+		Routes:  routes,
 	}
 }
 

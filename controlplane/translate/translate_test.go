@@ -267,7 +267,13 @@ func TestCheck(t *testing.T) {
 			r.ExtensionConfigs[len(r.ExtensionConfigs)-1].Name = "wasmesh.stray"
 		}, `filter config "wasmesh.stray" is defined but no listener uses it (ECDS)`},
 		{"EDS cluster without endpoints", func(r *Resources) { r.Endpoints = r.Endpoints[1:] },
-			`cluster "reviews|v1": EDS without endpoints`},
+			`cluster "reviews|v1|endpoints": EDS without endpoints`},
+		{"aggregate names an unknown member", func(r *Resources) {
+			r.Clusters = slices.DeleteFunc(slices.Clone(r.Clusters), func(c *clusterT) bool { return c.Name == "reviews|v3|endpoints" })
+			r.Endpoints = slices.DeleteFunc(slices.Clone(r.Endpoints), func(c *claT) bool { return c.ClusterName == "reviews|v3|endpoints" })
+		}, "cluster \"reviews|v1\": aggregate member \"reviews|v3|endpoints\" is not defined\n" +
+			"cluster \"reviews|v2\": aggregate member \"reviews|v3|endpoints\" is not defined\n" +
+			"cluster \"reviews|v3\": aggregate member \"reviews|v3|endpoints\" is not defined"},
 		{"route names an unknown cluster", func(r *Resources) {
 			r.Clusters = slices.DeleteFunc(slices.Clone(r.Clusters), func(c *clusterT) bool { return c.Name == "reviews|v2" })
 			r.Endpoints = slices.DeleteFunc(slices.Clone(r.Endpoints), func(c *claT) bool { return c.ClusterName == "reviews|v2" })

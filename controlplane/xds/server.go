@@ -2,6 +2,8 @@ package xds
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +20,7 @@ import (
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	cache "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+	"github.com/envoyproxy/go-control-plane/pkg/server/sotw/v3"
 	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
@@ -159,7 +162,9 @@ func New(cfg Config) *Server {
 		changed: make(chan struct{}),
 	}
 	s.mesh, s.meshErr = translate.Build(&crd.Set{}, cfg.Options)
-	s.xds = serverv3.NewServer(context.Background(), s.cache, s)
+	// Ordered: CDS before EDS and LDS before RDS in one push, so a rebuilt cluster is there
+	// to take its endpoints (see endpointsVersion).
+	s.xds = serverv3.NewServer(context.Background(), s.cache, s, sotw.WithOrderedADS())
 	return s
 }
 
@@ -254,6 +259,9 @@ func (s *Server) setLocked(n *nodeState, res *translate.Resources) {
 	versions := map[string]string{}
 	for _, typ := range translate.TypeNames() {
 		v := res.Version(typ)
+		if typ == translate.TypeEndpoints {
+			v = endpointsVersion(v, res.Version(translate.TypeClusters))
+		}
 		msgs := res.Messages(typ)
 		if ts := n.types[typ]; ts != nil {
 			if base, _, _ := strings.Cut(n.versions[typ], "+"); base != v {
@@ -288,6 +296,16 @@ func (s *Server) setLocked(n *nodeState, res *translate.Resources) {
 			stopTimer(ts)
 		}
 	}
+}
+
+// endpointsVersion is the EDS version: it changes with the endpoints and with the clusters.
+// Envoy rebuilds a cluster whose configuration changed and the rebuilt cluster waits for its
+// endpoints again (cluster warming); a server that sends nothing because the endpoints did not
+// change leaves it without endpoints until the initial fetch timeout (15s), so EDS goes out
+// again with every cluster change (go-control-plane issue 245), after CDS (ordered ADS).
+func endpointsVersion(endpoints, clusters string) string {
+	sum := sha256.Sum256([]byte(endpoints + "/" + clusters))
+	return hex.EncodeToString(sum[:])[:16]
 }
 
 func stopTimer(ts *typeState) {
@@ -508,7 +526,8 @@ func (s *Server) Nodes() []api.NodeStatus {
 	out := make([]api.NodeStatus, 0, len(s.nodes))
 	for _, id := range slices.Sorted(maps.Keys(s.nodes)) {
 		n := s.nodes[id]
-		ns := api.NodeStatus{ID: id, Service: n.node.Service, Version: n.node.Version, Connected: n.streams > 0, Types: []api.TypeStatus{}}
+		ns := api.NodeStatus{ID: id, Service: n.node.Service, Version: n.node.Version, Connected: n.streams > 0,
+			AdminAddress: n.node.AdminAddress, Types: []api.TypeStatus{}}
 		if !n.lastSeen.IsZero() {
 			t := n.lastSeen
 			ns.LastSeen = &t

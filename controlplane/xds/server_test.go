@@ -16,6 +16,7 @@ import (
 	wasmfilter "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/wasm/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
@@ -155,7 +156,7 @@ func TestSnapshotPerNode(t *testing.T) {
 	builtins := []string{"wasmesh.chain"}
 	require.Equal(t, builtins, cf.State(resource.ExtensionConfigType).Names)
 	require.Equal(t, slices.Sorted(slices.Values(append(slices.Clone(builtins), "wasmesh.plugin.auth"))), cr.State(resource.ExtensionConfigType).Names)
-	require.Equal(t, []string{"frontend|v1", "reviews|v1", "reviews|v2"}, cf.State(resource.EndpointType).Names)
+	require.Equal(t, []string{"frontend|v1|endpoints", "reviews|v1|endpoints", "reviews|v2|endpoints"}, cf.State(resource.EndpointType).Names)
 	require.JSONEq(t, `{"services":{"frontend":{},"reviews":{"weights":{"v1":90,"v2":10}}}}`, xdstest.StageConfig(ecdsConfig(t, cf, "wasmesh.chain"), "canary"))
 
 	nodes := srv.Nodes()
@@ -205,6 +206,39 @@ func TestUpdatePushesOnlyWhatChanged(t *testing.T) {
 		require.Equal(t, before[typ], c.State(typ).Version, typ)
 	}
 	require.Equal(t, responses+1, c.Responses())
+}
+
+// A change to a Service's clusters only (its trafficPolicy) sends EDS again, with the same
+// endpoints, after CDS: Envoy rebuilds the changed clusters and they wait for their endpoints
+// (otherwise until the initial fetch timeout, 15 s without endpoints).
+func TestClusterChangeResendsEndpoints(t *testing.T) {
+	srv, addr := startServer(t)
+	srv.Update(mesh(t, 90, 10), 1)
+	c := dial(t, addr, sidecar("frontend", "v1", 20000), nil)
+	waitComplete(t, c)
+	waitAcked(t, srv)
+	before := map[string]string{}
+	for _, typ := range xdstest.Types {
+		before[typ] = c.State(typ).Version
+	}
+	endpoints := c.State(resource.EndpointType).Resources
+	responses := c.Responses()
+
+	set := mesh(t, 90, 10)
+	set.Services[1].Spec.TrafficPolicy = &crd.TrafficPolicy{OutlierDetection: &crd.OutlierDetection{Consecutive5xx: new(uint32(3))}}
+	srv.Update(set, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, c.Wait(ctx, func(c *xdstest.Client) bool {
+		return c.State(resource.EndpointType).Version != before[resource.EndpointType] &&
+			c.State(resource.ClusterType).Version != before[resource.ClusterType]
+	}))
+	waitAcked(t, srv)
+	require.Equal(t, responses+2, c.Responses(), "CDS and EDS, nothing else")
+	require.Equal(t, len(endpoints), len(c.State(resource.EndpointType).Resources))
+	for _, e := range endpoints { // the same endpoints (in the order the cache sends them)
+		require.True(t, slices.ContainsFunc(c.State(resource.EndpointType).Resources, func(x *anypb.Any) bool { return proto.Equal(e, x) }), "endpoints unchanged")
+	}
 }
 
 // A rejected update is a NACK with the node's error text, per node, type and resource; the

@@ -41,7 +41,7 @@ func TestRender(t *testing.T) {
 	require.Equal(t, "reviews", node["cluster"])
 	require.Equal(t, map[string]any{
 		"service": "reviews", "version": "v2", "app_address": "127.0.0.1:9080",
-		"inbound_address": "127.0.0.1:15006", "outbound_address": "127.0.0.1:15001",
+		"inbound_address": "127.0.0.1:15006", "outbound_address": "127.0.0.1:15001", "admin_address": "127.0.0.1:19000",
 	}, node["metadata"])
 	require.Equal(t, map[string]any{"socket_address": map[string]any{"address": "127.0.0.1", "port_value": float64(19000)}},
 		doc["admin"].(map[string]any)["address"])

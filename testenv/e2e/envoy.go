@@ -293,6 +293,13 @@ func (e *Envoy) Stop() {
 	})
 }
 
+// Kill ends Envoy at once, as a crash would (SIGKILL to its process group: no drain, open
+// connections reset), and waits for it to exit. Stop may still be called.
+func (e *Envoy) Kill() {
+	killGroup(e.cmd, syscall.SIGKILL)
+	<-e.done
+}
+
 // EnvoyT starts Envoy for a test: it fails the test if Envoy cannot start, stops it in
 // t.Cleanup, and prints its log there when the test failed.
 func EnvoyT(t testing.TB, opts EnvoyOptions) *Envoy {

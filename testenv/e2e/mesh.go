@@ -39,6 +39,7 @@ type Sidecar struct {
 	*Envoy
 	Params bootstrap.Params
 	App    *Upstream
+	opts   SidecarOptions
 }
 
 // OutboundURL is the base URL of the sidecar's outbound listener (send with Host: <service>).
@@ -78,10 +79,25 @@ func SidecarT(t testing.TB, xdsAddr, modulesAddr string, o SidecarOptions) *Side
 		AppAddress: app.Addr(), InboundAddress: hp(ports[0]), OutboundAddress: hp(ports[1]), AdminAddress: hp(ports[2]),
 		XDSAddress: xdsAddr, ModulesAddress: modulesAddr,
 	}
-	cfg, err := bootstrap.Render(p)
+	s := &Sidecar{Params: p, App: app, opts: o}
+	s.start(t)
+	return s
+}
+
+func (s *Sidecar) start(t testing.TB) {
+	t.Helper()
+	cfg, err := bootstrap.Render(s.Params)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := EnvoyT(t, EnvoyOptions{Name: p.NodeID, Config: cfg, NoWaitReady: o.NoWaitReady, Concurrency: o.Concurrency})
-	return &Sidecar{Envoy: e, Params: p, App: app}
+	s.Envoy = EnvoyT(t, EnvoyOptions{Name: s.Params.NodeID, Config: cfg, NoWaitReady: s.opts.NoWaitReady, Concurrency: s.opts.Concurrency})
+}
+
+// Restart starts the sidecar's Envoy again with the same bootstrap (same node id and
+// addresses) after Kill or Stop; the app is left as it is. The new Envoy is stopped in t's
+// cleanup: pass the test that owns the mesh, not a subtest that ends before it.
+func (s *Sidecar) Restart(t testing.TB) {
+	t.Helper()
+	s.Envoy.Stop()
+	s.start(t)
 }

@@ -48,7 +48,7 @@ func TestReportColumns(t *testing.T) {
 		{sc: scenario{Name: "chain-bundle", What: "c"}, fixed: res(230*time.Microsecond, 600*time.Microsecond, 0), max: &loadResult{ActualQPS: 15000}, cpuPer1k: 20, rssMiB: 120},
 	}
 	out := renderReport(options{fixedQPS: 1000, conns: 16, fixedDur: time.Second, goBenchTime: "1x"}, "1.40.0", rs,
-		&soakResult{requests: 100, rssStart: 100, rssMid: 101, rssEnd: 102, load: res(time.Millisecond, time.Millisecond, 0)}, nil)
+		&soakResult{requests: 100, rssStart: 100, rssMid: 101, rssEnd: 102, load: res(time.Millisecond, time.Millisecond, 0)}, nil, "0.50")
 	require.Contains(t, out, "| native | 210 | 210 | 520 | 520 | +10 / +20 | — | 19000 | 5.0% |")
 	require.Contains(t, out, "| chain-bundle | 230 | 230 | 600 | 600 | +30 / +100 | 3.00× | 15000 | 25.0% | 20.0 | 120.0 |")
 	require.Contains(t, out, "| MiB | 100.0 | 101.0 | 102.0 | +2.0% |")

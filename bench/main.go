@@ -133,6 +133,7 @@ func run(ctx context.Context, o options) error {
 	defer echo.stop()
 	logf("upstream: fortio echo server on %s; Envoy %s (%s), %d worker(s)", echo.addr, bin.Version, bin.Path, o.concurrency)
 
+	loadStart := loadAverage()
 	var results []measured
 	for _, sc := range selected {
 		m, err := measure(ctx, o, bin.Path, fortio, echo.addr, ports[1], sc)
@@ -160,7 +161,7 @@ func run(ctx context.Context, o options) error {
 			goLines = append(goLines, "(some Go benchmarks failed: "+firstLine(err.Error())+"; see make bench's output)")
 		}
 	}
-	report := renderReport(o, bin.Version, results, soak, goLines)
+	report := renderReport(o, bin.Version, results, soak, goLines, loadStart)
 	if o.out == "-" {
 		_, err = os.Stdout.WriteString(report)
 		return err

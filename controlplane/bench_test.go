@@ -125,7 +125,7 @@ func apply(b *testing.B, cp *ControlPlane, yaml string) uint64 {
 // holds all five xDS types.
 func connectSidecars(b *testing.B, cp *ControlPlane, n int) []*xdstest.Client {
 	b.Helper()
-	clients, err := xdstest.DialFleet(cp.XDSAddr, n, 2*time.Minute)
+	clients, err := xdstest.DialFleet(cp.XDSAddr, cp.SidecarToken, n, 2*time.Minute)
 	require.NoError(b, err)
 	return clients
 }

@@ -53,6 +53,8 @@ type ControlPlane struct {
 	Builtins map[string]string
 	// XDS is the xDS server (its status and WaitAcked are what tests and tools wait on).
 	XDS *xds.Server
+	// Credentials mint the sidecars' xDS credentials (key in <data dir>/xds-key).
+	Credentials *xds.Credentials
 
 	log     *slog.Logger
 	httpSrv *http.Server
@@ -87,11 +89,19 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		}
 		token = t
 	}
+	key, err := xds.EnsureKey(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	creds, err := xds.NewCredentials(key)
+	if err != nil {
+		return nil, err
+	}
 	st, err := store.Open(cfg.DataDir, store.Options{})
 	if err != nil {
 		return nil, err
 	}
-	cp := &ControlPlane{Store: st, Token: token, DataDir: cfg.DataDir, log: cfg.Log}
+	cp := &ControlPlane{Store: st, Token: token, DataDir: cfg.DataDir, Credentials: creds, log: cfg.Log}
 	ok := false
 	defer func() {
 		if !ok {
@@ -118,7 +128,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		return nil
 	})
 
-	x, err := startXDS(ctx, cfg, st, mods, cp.HTTPAddr)
+	x, err := startXDS(ctx, cfg, st, mods, cp.HTTPAddr, creds)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +144,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	}
 	checkers = append(checkers, api.PluginDryRun(mods, cfg.DryRunner))
 	checkers = append(checkers, cfg.Checkers...)
-	apiSrv, err := api.NewServer(api.Config{Store: st, Token: token, Checkers: checkers, Modules: mods, Status: x.status, Log: cfg.Log})
+	apiSrv, err := api.NewServer(api.Config{Store: st, Token: token, Checkers: checkers, Modules: mods, Status: x.status, Credentials: creds, Log: cfg.Log})
 	if err != nil {
 		return nil, err
 	}
@@ -179,6 +189,9 @@ func (cp *ControlPlane) Err() error {
 	defer cp.errMu.Unlock()
 	return cp.err
 }
+
+// SidecarToken returns the xDS credential of a sidecar node id (what its bootstrap sends).
+func (cp *ControlPlane) SidecarToken(nodeID string) string { return cp.Credentials.Token(nodeID) }
 
 // Client returns an API client for this control plane.
 func (cp *ControlPlane) Client() *api.Client {

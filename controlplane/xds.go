@@ -52,11 +52,13 @@ func BuiltinParsers() map[string]FilterParser {
 //     filter would refuse never reaches Envoy;
 //   - status = the server's per-node, per-type and per-resource ACK/NACK bookkeeping.
 //
-// httpAddr is the bound module server address Envoy fetches modules from.
-func startXDS(_ context.Context, cfg Config, st *store.Store, mods *dirModules, httpAddr string) (*xdsSide, error) {
+// httpAddr is the bound module server address Envoy fetches modules from; auth checks every
+// ADS stream's credential.
+func startXDS(_ context.Context, cfg Config, st *store.Store, mods *dirModules, httpAddr string, auth xds.Authenticator) (*xdsSide, error) {
 	srv := xds.New(xds.Config{
 		Options: translate.Options{ModulesURL: "http://" + httpAddr, Builtins: mods.Builtins()},
 		Log:     cfg.Log,
+		Auth:    auth,
 	})
 	set, rev, err := st.List()
 	if err != nil {

@@ -89,7 +89,7 @@ spec:
 `)
 	node := translate.Node{ID: "frontend.v1.0", Service: "frontend", Version: "v1",
 		AppAddress: "127.0.0.1:8080", InboundAddress: "127.0.0.1:15006", OutboundAddress: "127.0.0.1:15001"}
-	sc, err := xdstest.Dial(cp.XDSAddr, xdstest.NodeProto(node), nil)
+	sc, err := xdstest.Dial(cp.XDSAddr, cp.SidecarToken(node.ID), xdstest.NodeProto(node), nil)
 	require.NoError(t, err)
 	defer sc.Close()
 

@@ -114,5 +114,10 @@ func NodeStates(st *api.StatusResponse) []NodeState {
 // Home is the control plane's data directory: `WASMESH_HOME=<it> wasmesh status` finds its token.
 func (p *inProcess) Home() string { return p.cp.DataDir }
 
+// Credential mints the sidecar's xDS credential.
+func (p *inProcess) Credential(_ context.Context, nodeID string) (string, error) {
+	return p.cp.SidecarToken(nodeID), nil
+}
+
 // Close stops the control plane.
 func (p *inProcess) Close() error { return p.cp.Close() }

@@ -26,6 +26,8 @@ type ControlPlane interface {
 	Apply(ctx context.Context, paths []string) ([]string, error)
 	// Nodes reports every connected Envoy.
 	Nodes(ctx context.Context) ([]NodeState, error)
+	// Credential returns a sidecar's xDS credential (its bootstrap sends it).
+	Credential(ctx context.Context, nodeID string) (string, error)
 	// Home is the control plane's data directory (store, API token): the CLI finds the token
 	// with WASMESH_HOME set to it.
 	Home() string
@@ -249,7 +251,11 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 		return nil, fmt.Errorf("logs: %w", err)
 	}
 	for _, in := range s.topo.Instances {
-		b, err := opts.Bootstrap(s.topo.Sidecar(in))
+		p := s.topo.Sidecar(in)
+		if p.XDSToken, err = s.cp.Credential(ctx, in.NodeID()); err != nil {
+			return nil, fmt.Errorf("xds credential of %s: %w", in.NodeID(), err)
+		}
+		b, err := opts.Bootstrap(p)
 		if err != nil {
 			return nil, err
 		}

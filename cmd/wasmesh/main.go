@@ -34,15 +34,16 @@ func (e *exitError) Unwrap() error { return e.err }
 
 func commands() map[string]command {
 	return map[string]command{
-		"build":   {"build filter main packages to .wasm", runBuild},
-		"check":   {"tell whether a .wasm loads in stock Envoy 1.40, and why not", runCheck},
-		"replay":  {"run HTTP exchanges from YAML through a filter chain (testenv or --envoy)", runReplay},
-		"serve":   {"run the control plane (xDS, module server, API)", runServe},
-		"apply":   {"apply resources from a file, a folder or stdin (-f)", runApply},
-		"get":     {"list or show resources", runGet},
-		"delete":  {"delete resources", runDelete},
-		"status":  {"show connected Envoys, their ACKed versions and NACK errors", runStatus},
-		"sandbox": {"run the local demo mesh as processes", runSandbox},
+		"build":      {"build filter main packages to .wasm", runBuild},
+		"check":      {"tell whether a .wasm loads in stock Envoy 1.40, and why not", runCheck},
+		"replay":     {"run HTTP exchanges from YAML through a filter chain (testenv or --envoy)", runReplay},
+		"serve":      {"run the control plane (xDS, module server, API)", runServe},
+		"credential": {"print a sidecar's xDS credential (for its bootstrap)", runCredential},
+		"apply":      {"apply resources from a file, a folder or stdin (-f)", runApply},
+		"get":        {"list or show resources", runGet},
+		"delete":     {"delete resources", runDelete},
+		"status":     {"show connected Envoys, their ACKed versions and NACK errors", runStatus},
+		"sandbox":    {"run the local demo mesh as processes", runSandbox},
 	}
 }
 

@@ -149,3 +149,19 @@ func (c *Client) PutModule(ctx context.Context, data []byte) (string, error) {
 	}
 	return resp.SHA256, nil
 }
+
+// Credential returns the xDS credential of a sidecar node id (for its bootstrap).
+func (c *Client) Credential(ctx context.Context, nodeID string) (string, error) {
+	body, err := json.Marshal(CredentialRequest{Node: nodeID})
+	if err != nil {
+		return "", err
+	}
+	var resp CredentialResponse
+	if err := c.do(ctx, http.MethodPost, "/credentials", nil, bytes.NewReader(body), "application/json", &resp); err != nil {
+		return "", err
+	}
+	if resp.Token == "" {
+		return "", errors.New("credential: the server returned no token")
+	}
+	return resp.Token, nil
+}

@@ -50,6 +50,9 @@ type Config struct {
 	Modules ModuleStore
 	// Status reports the xDS side (nil: status shows no nodes).
 	Status StatusSource
+	// Credentials mint sidecar xDS credentials for POST /api/v1/credentials (nil: the
+	// endpoint answers 501).
+	Credentials interface{ Token(nodeID string) string }
 	// Log receives one line per refused or failed request (nil: discarded).
 	Log *slog.Logger
 }
@@ -78,6 +81,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s.mux.HandleFunc("DELETE "+Prefix+"/resources/{kind}/{name}", s.delete)
 	s.mux.HandleFunc("GET "+Prefix+"/status", s.status)
 	s.mux.HandleFunc("PUT "+Prefix+"/modules", s.putModule)
+	s.mux.HandleFunc("POST "+Prefix+"/credentials", s.credential)
 	s.mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotFound, fmt.Errorf("no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
@@ -417,4 +421,25 @@ func (s *Server) putModule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, ModuleResponse{SHA256: sha, Size: len(data)})
+}
+
+// credential mints the xDS credential of one sidecar node id: whoever holds the API token may
+// bootstrap a sidecar.
+func (s *Server) credential(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Credentials == nil {
+		s.fail(w, r, http.StatusNotImplemented, errors.New("this server issues no sidecar credentials"))
+		return
+	}
+	var req CredentialRequest
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		s.fail(w, r, http.StatusBadRequest, fmt.Errorf("decode credential request: %w", err))
+		return
+	}
+	if req.Node == "" || len(req.Node) > 253 {
+		s.fail(w, r, http.StatusBadRequest, errors.New("node: required, the sidecar's node id (at most 253 characters)"))
+		return
+	}
+	writeJSON(w, http.StatusOK, CredentialResponse{Node: req.Node, Token: s.cfg.Credentials.Token(req.Node)})
 }

@@ -58,6 +58,19 @@ type ModuleResponse struct {
 	Size   int    `json:"size"`
 }
 
+// CredentialRequest is the body of POST /api/v1/credentials.
+type CredentialRequest struct {
+	// Node is the sidecar's node id.
+	Node string `json:"node"`
+}
+
+// CredentialResponse is the answer to POST /api/v1/credentials: the node's xDS credential,
+// which its bootstrap sends as `authorization: Bearer <token>` (docs/envoy.md).
+type CredentialResponse struct {
+	Node  string `json:"node"`
+	Token string `json:"token"`
+}
+
 // ErrorResponse is the body of every non-2xx answer: one message per problem.
 type ErrorResponse struct {
 	Errors []string `json:"errors"`

@@ -44,7 +44,7 @@ func TestHelperSidecars(t *testing.T) {
 
 func dialMany(t testing.TB, addr string, n int) []*xdstest.Client {
 	t.Helper()
-	clients, err := xdstest.DialFleet(addr, n, 2*time.Minute)
+	clients, err := xdstest.DialFleet(addr, testCreds.Token, n, 2*time.Minute)
 	require.NoError(t, err)
 	return clients
 }

@@ -23,7 +23,10 @@ import (
 	"github.com/envoyproxy/go-control-plane/pkg/server/sotw/v3"
 	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
 
 	"github.com/wasmesh/wasmesh/controlplane/api"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
@@ -71,6 +74,9 @@ type Config struct {
 	// ForgetAfter is how long a disconnected node stays in the status (and its snapshot in
 	// the cache) before it is forgotten (default 10 minutes).
 	ForgetAfter time.Duration
+	// Auth tells which node id a stream proved (required: without it every stream is
+	// refused). A stream is served only the configuration of that node.
+	Auth Authenticator
 }
 
 // Server is the ADS server with per-node snapshots and ACK/NACK bookkeeping. It implements
@@ -115,7 +121,10 @@ type typeState struct {
 }
 
 type streamState struct {
-	nodeID string
+	// authNode is the node id the stream's credential proved; nodeID is set by its first
+	// request, which must name the same node.
+	authNode string
+	nodeID   string
 	// nonces holds, per type URL, the last responses sent on this stream.
 	nonces map[string][]sent
 }
@@ -364,11 +373,26 @@ func (s *Server) Changed() <-chan struct{} {
 // ---------------------------------------------------------------------------------------------
 // go-control-plane callbacks (invoked synchronously on the stream's goroutine)
 
-// OnStreamOpen implements serverv3.Callbacks.
-func (s *Server) OnStreamOpen(_ context.Context, id int64, _ string) error {
+// OnStreamOpen implements serverv3.Callbacks: the stream's peer must prove a node id (see
+// Config.Auth); a stream that proves none is refused before it is served anything, logged,
+// and never appears in the status.
+func (s *Server) OnStreamOpen(ctx context.Context, id int64, _ string) error {
+	addr := ""
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		addr = p.Addr.String()
+	}
+	var nodeID string
+	err := errors.New("no authenticator configured")
+	if s.cfg.Auth != nil {
+		nodeID, err = s.cfg.Auth.Authenticate(ctx)
+	}
+	if err != nil {
+		s.cfg.Log.Warn("xds stream refused", "peer", addr, "err", err)
+		return status.Error(codes.Unauthenticated, err.Error())
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.streams[id] = &streamState{nonces: map[string][]sent{}}
+	s.streams[id] = &streamState{authNode: nodeID, nonces: map[string][]sent{}}
 	return nil
 }
 
@@ -397,6 +421,12 @@ func (s *Server) OnStreamRequest(id int64, req *discovery.DiscoveryRequest) erro
 	st := s.streams[id]
 	if st == nil {
 		return fmt.Errorf("stream %d: not open", id)
+	}
+	// go-control-plane fills a request without a node with the stream's first one, so every
+	// request names a node: each must be the one the credential proved.
+	if got := req.GetNode().GetId(); got != "" && got != st.authNode {
+		s.cfg.Log.Warn("xds stream refused: node id does not match the credential", "node", got, "credential", st.authNode)
+		return status.Errorf(codes.PermissionDenied, "node %q: the stream's credential is for node %q", got, st.authNode)
 	}
 	if st.nodeID == "" {
 		if req.GetNode().GetId() == "" {

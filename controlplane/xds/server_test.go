@@ -29,12 +29,22 @@ import (
 
 const bundleSHA = "b000000000000000000000000000000000000000000000000000000000000001"
 
+// testCreds mint the test sidecars' credentials; the key is fixed so the benchmarks' helper
+// processes mint the same ones.
+var testCreds = func() *xds.Credentials {
+	c, err := xds.NewCredentials([]byte("wasmesh xds test key, not secret"))
+	if err != nil {
+		panic(err)
+	}
+	return c
+}()
+
 func startServer(t testing.TB, opts ...func(*xds.Config)) (*xds.Server, string) {
 	t.Helper()
 	cfg := xds.Config{Options: translate.Options{
 		ModulesURL: "http://127.0.0.1:18001",
 		Builtins:   map[string]string{translate.BundleFile: bundleSHA},
-	}}
+	}, Auth: testCreds}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -90,7 +100,7 @@ func sidecar(service, version string, port int) translate.Node {
 
 func dial(t testing.TB, addr string, n translate.Node, reject func(string, []*anypb.Any) error) *xdstest.Client {
 	t.Helper()
-	c, err := xdstest.Dial(addr, xdstest.NodeProto(n), reject)
+	c, err := xdstest.Dial(addr, testCreds.Token(n.ID), xdstest.NodeProto(n), reject)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	return c

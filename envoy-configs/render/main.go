@@ -2,7 +2,8 @@
 // each flag defaults to its WASMESH_* environment variable, then to envoy-configs/sidecar.yaml's
 // value. Usage:
 //
-//	go run ./envoy-configs/render -service reviews -version v2 -app 127.0.0.1:9080 > reviews-v2.yaml
+//	go run ./envoy-configs/render -service reviews -version v2 -app 127.0.0.1:9080 \
+//	    -xds-token "$(wasmesh credential reviews.v2.0)" > reviews-v2.yaml
 //	envoy -c reviews-v2.yaml --base-id 1
 package main
 
@@ -26,6 +27,7 @@ func main() {
 	fs.StringVar(&p.AdminAddress, "admin", p.AdminAddress, "host:port of Envoy's admin (default "+bootstrap.DefaultAdminAddress+"; env WASMESH_ADMIN_ADDRESS)")
 	fs.StringVar(&p.XDSAddress, "xds", p.XDSAddress, "control plane ADS host:port (default "+bootstrap.DefaultXDSAddress+"; env WASMESH_XDS_ADDRESS)")
 	fs.StringVar(&p.ModulesAddress, "modules", p.ModulesAddress, "control plane module server host:port (default "+bootstrap.DefaultModulesAddress+"; env WASMESH_MODULES_ADDRESS)")
+	fs.StringVar(&p.XDSToken, "xds-token", p.XDSToken, "the sidecar's xDS credential: the output of `wasmesh credential <node id>` (env WASMESH_XDS_TOKEN)")
 	_ = fs.Parse(os.Args[1:])
 	out, err := bootstrap.Render(p)
 	if err != nil {

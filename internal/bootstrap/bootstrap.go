@@ -9,6 +9,7 @@ import (
 	"net"
 	"regexp"
 	"strconv"
+	"strings"
 	"text/template"
 )
 
@@ -39,6 +40,10 @@ type Params struct {
 	XDSAddress      string   // control plane ADS (gRPC); default 127.0.0.1:18000
 	ModulesAddress  string   // control plane module server; default 127.0.0.1:18001
 	TagKeys         []string // metric tag keys; default TagKeys
+	// XDSToken is the sidecar's xDS credential (`wasmesh credential <node id>`), sent as
+	// `authorization: Bearer <token>` on the ADS stream. Without it the control plane refuses
+	// the sidecar; the bootstrap then says so in a comment.
+	XDSToken string
 }
 
 // Defaults returns the parameters of the checked-in envoy-configs/sidecar.yaml: a sidecar for
@@ -64,6 +69,7 @@ var Env = []struct{ Name, Field string }{
 	{"WASMESH_ADMIN_ADDRESS", "AdminAddress"},
 	{"WASMESH_XDS_ADDRESS", "XDSAddress"},
 	{"WASMESH_MODULES_ADDRESS", "ModulesAddress"},
+	{"WASMESH_XDS_TOKEN", "XDSToken"},
 }
 
 // FromEnv overrides p's fields with the WASMESH_* variables (see Env) that getenv returns
@@ -93,6 +99,8 @@ func FromEnv(p Params, getenv func(string) string) Params {
 			p.XDSAddress = v
 		case "ModulesAddress":
 			p.ModulesAddress = v
+		case "XDSToken":
+			p.XDSToken = v
 		}
 	}
 	return p
@@ -173,6 +181,9 @@ func (p Params) resolve() (rendered, error) {
 	r.Admin = addr("adminAddress", p.AdminAddress)
 	r.XDS = addr("xdsAddress", p.XDSAddress)
 	r.Modules = addr("modulesAddress", p.ModulesAddress)
+	if strings.ContainsAny(p.XDSToken, " \t\r\n\"'\\") {
+		errs = append(errs, errors.New("xdsToken: contains whitespace or quotes; pass the output of `wasmesh credential <node id>` as is"))
+	}
 	for i, k := range p.TagKeys {
 		if !regexp.MustCompile(`^[a-z_][a-z0-9_]*$`).MatchString(k) {
 			errs = append(errs, fmt.Errorf("tagKeys[%d]: %q is not a metric tag key ([a-z_][a-z0-9_]*)", i, k))

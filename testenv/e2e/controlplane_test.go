@@ -36,9 +36,9 @@ func startXDSMesh(t *testing.T) *xdsMesh {
 	}
 	cp := ControlPlaneT(t, filepath.Join(repoRoot(t), "build"))
 	m := &xdsMesh{cp: cp, reviews: map[string]*Sidecar{}}
-	m.frontend = SidecarT(t, cp.XDSAddr, cp.HTTPAddr, SidecarOptions{Service: "frontend", Version: "v1", NoWaitReady: true})
+	m.frontend = SidecarT(t, cp, SidecarOptions{Service: "frontend", Version: "v1", NoWaitReady: true})
 	for _, v := range []string{"v1", "v2"} {
-		m.reviews[v] = SidecarT(t, cp.XDSAddr, cp.HTTPAddr, SidecarOptions{Service: "reviews", Version: v, NoWaitReady: true})
+		m.reviews[v] = SidecarT(t, cp, SidecarOptions{Service: "reviews", Version: v, NoWaitReady: true})
 	}
 	m.apply(t, fmt.Sprintf(`apiVersion: wasmesh.io/v1alpha1
 kind: Service

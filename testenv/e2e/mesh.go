@@ -58,13 +58,16 @@ type SidecarOptions struct {
 	// control plane to have answered LDS and CDS).
 	NoWaitReady bool
 	Concurrency int
+	// NoCredential renders the bootstrap without the node's xDS credential.
+	NoCredential bool
 }
 
 // SidecarT starts an app and its sidecar for a test: free loopback ports for the inbound,
 // outbound and admin addresses, the bootstrap rendered by internal/bootstrap with the control
-// plane's addresses, and Envoy started with EnvoyT.
-func SidecarT(t testing.TB, xdsAddr, modulesAddr string, o SidecarOptions) *Sidecar {
+// plane's addresses and the node's xDS credential, and Envoy started with EnvoyT.
+func SidecarT(t testing.TB, cp *controlplane.ControlPlane, o SidecarOptions) *Sidecar {
 	t.Helper()
+	xdsAddr, modulesAddr := cp.XDSAddr, cp.HTTPAddr
 	if xdsAddr == "" || modulesAddr == "" {
 		// Never fall back to the default ports: another control plane may run there.
 		t.Fatalf("sidecar %s.%s: control plane addresses missing (xds %q, modules %q): is the xDS server wired into controlplane.Start?", o.Service, o.Version, xdsAddr, modulesAddr)
@@ -78,6 +81,9 @@ func SidecarT(t testing.TB, xdsAddr, modulesAddr string, o SidecarOptions) *Side
 		Service: o.Service, Version: o.Version,
 		AppAddress: app.Addr(), InboundAddress: hp(ports[0]), OutboundAddress: hp(ports[1]), AdminAddress: hp(ports[2]),
 		XDSAddress: xdsAddr, ModulesAddress: modulesAddr,
+	}
+	if !o.NoCredential {
+		p.XDSToken = cp.SidecarToken(p.NodeID)
 	}
 	s := &Sidecar{Params: p, App: app, opts: o}
 	s.start(t)

@@ -42,10 +42,10 @@ func startRMesh(t *testing.T, modules bool, opts ...SidecarOptions) *rmesh {
 	}
 	cp := ControlPlaneT(t, dir)
 	m := &rmesh{cp: cp, sidecars: map[string]*Sidecar{}}
-	m.frontend = SidecarT(t, cp.XDSAddr, cp.HTTPAddr, SidecarOptions{Service: "frontend", Version: "v1", NoWaitReady: true})
+	m.frontend = SidecarT(t, cp, SidecarOptions{Service: "frontend", Version: "v1", NoWaitReady: true})
 	for _, o := range opts {
 		o.NoWaitReady = true
-		s := SidecarT(t, cp.XDSAddr, cp.HTTPAddr, o)
+		s := SidecarT(t, cp, o)
 		m.sidecars[s.Params.NodeID] = s
 	}
 	return m

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/structpb"
 
@@ -69,13 +70,17 @@ func NodeProto(n translate.Node) *core.Node {
 	return &core.Node{Id: n.ID, Cluster: n.Service, Metadata: md}
 }
 
-// Dial connects to the ADS server at addr as the node and subscribes. Close ends it.
-func Dial(addr string, node *core.Node, reject func(typeURL string, resources []*anypb.Any) error) (*Client, error) {
+// Dial connects to the ADS server at addr as the node and subscribes, sending token (the
+// node's xDS credential; "" sends none) as Envoy's bootstrap does. Close ends it.
+func Dial(addr, token string, node *core.Node, reject func(typeURL string, resources []*anypb.Any) error) (*Client, error) {
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	if token != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+	}
 	stream, err := discovery.NewAggregatedDiscoveryServiceClient(conn).StreamAggregatedResources(ctx)
 	if err != nil {
 		cancel()

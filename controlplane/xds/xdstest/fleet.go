@@ -32,9 +32,9 @@ func FleetNode(i int) translate.Node {
 	}
 }
 
-// DialFleet connects the first n FleetNode sidecars to addr (at most 50 dialing at once) and
-// waits until each is Complete, for at most timeout.
-func DialFleet(addr string, n int, timeout time.Duration) ([]*Client, error) {
+// DialFleet connects the first n FleetNode sidecars to addr (at most 50 dialing at once), each
+// with its credential token(node id), and waits until each is Complete, for at most timeout.
+func DialFleet(addr string, token func(nodeID string) string, n int, timeout time.Duration) ([]*Client, error) {
 	clients := make([]*Client, n)
 	errs := make([]error, n)
 	sem := make(chan struct{}, 50)
@@ -47,7 +47,8 @@ func DialFleet(addr string, n int, timeout time.Duration) ([]*Client, error) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			c, err := Dial(addr, NodeProto(FleetNode(i)), nil)
+			node := FleetNode(i)
+			c, err := Dial(addr, token(node.ID), NodeProto(node), nil)
 			if err != nil {
 				errs[i] = err
 				return

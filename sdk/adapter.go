@@ -70,6 +70,7 @@ type pipeline struct {
 	observers bool // a stage may observe the stream
 	ticker    timer.Ticker
 	nodeRead  bool
+	nodeGiven bool // the stages of this configuration have the node (nodeToStages)
 	srcSvc    string
 	srcVer    string
 }
@@ -83,7 +84,7 @@ func (p *pipeline) OnPluginStart(int) types.OnPluginStartStatus {
 		if len(stages) > maxStages {
 			return errors.New("a pipeline runs at most 8 stages")
 		}
-		p.stages, p.body, p.observers = stages, false, false
+		p.stages, p.body, p.observers, p.nodeGiven = stages, false, false, false
 		for _, s := range stages {
 			if bf, ok := s.Filter.(BodyFilter); ok && bf.WantsBody() {
 				p.body = true
@@ -121,6 +122,27 @@ func nodeMetadata(key string) string {
 		return string(b)
 	}
 	return ""
+}
+
+// NodeAware is a stage that needs its sidecar's own service and version (node metadata,
+// e.g. the fault filter's triggerHeader.callers): the adapter hands them over before the
+// stage's first request.
+type NodeAware interface {
+	SetNode(service, version string)
+}
+
+// nodeToStages hands the node to the NodeAware stages, once per configuration.
+func (p *pipeline) nodeToStages() {
+	if p.nodeGiven {
+		return
+	}
+	p.nodeGiven = true
+	p.node()
+	for _, st := range p.stages {
+		if na, ok := st.Filter.(NodeAware); ok {
+			na.SetNode(p.srcSvc, p.srcVer)
+		}
+	}
 }
 
 func (p *pipeline) logError(what string, err error) {
@@ -171,6 +193,7 @@ type stream struct {
 }
 
 func (s *stream) OnHttpRequestHeaders(_ int, endOfStream bool) types.Action {
+	s.p.nodeToStages()
 	hs, err := requestHeaders()
 	if err != nil {
 		s.p.logError("read request headers", err)

@@ -324,7 +324,7 @@ spec:
 		},
 		{
 			name: "a misspelled required field is reported once",
-			yaml: head + "kind: FaultInjection\nmetadata: {name: f}\nspec: {servce: ratings}\n",
+			yaml: head + "kind: FaultInjection\nmetadata: {name: f}\nspec: {servce: ratings, triggerHeader: {enabled: true}}\n",
 			want: []string{`t.yaml:4: document 1 (FaultInjection "f"): spec.servce: unknown field (did you mean "service"?)`},
 		},
 		{
@@ -478,7 +478,7 @@ func TestValidateApplyCheckers(t *testing.T) {
 }
 
 func TestCheckDelete(t *testing.T) {
-	docs, err := Decode("x.yaml", []byte(svcReviews+"---\n"+head+"kind: FaultInjection\nmetadata: {name: f}\nspec: {service: reviews}\n---\n"+head+"kind: WasmPlugin\nmetadata: {name: p}\nspec: {module: {sha256: "+strings.Repeat("a", 64)+"}, selector: {services: [reviews]}}\n"))
+	docs, err := Decode("x.yaml", []byte(svcReviews+"---\n"+head+"kind: FaultInjection\nmetadata: {name: f}\nspec: {service: reviews, triggerHeader: {enabled: true}}\n---\n"+head+"kind: WasmPlugin\nmetadata: {name: p}\nspec: {module: {sha256: "+strings.Repeat("a", 64)+"}, selector: {services: [reviews]}}\n"))
 	require.NoError(t, err)
 	var objs []Object
 	for _, d := range docs {
@@ -543,7 +543,9 @@ func TestDefaults(t *testing.T) {
 	require.False(t, (&Tracing{Propagate: &off}).Propagates())
 	name, enabled := (&FaultInjectionSpec{}).Trigger()
 	require.Equal(t, "x-wasmesh-fault", name)
-	require.True(t, enabled)
+	require.False(t, enabled, "the trigger header is off unless enabled")
+	_, enabled = (&FaultInjectionSpec{TriggerHeader: &TriggerHeader{}}).Trigger()
+	require.False(t, enabled, "the trigger header is off unless enabled")
 	name, enabled = (&FaultInjectionSpec{TriggerHeader: &TriggerHeader{Enabled: &on, Name: "x-f"}}).Trigger()
 	require.Equal(t, "x-f", name)
 	require.True(t, enabled)

@@ -38,9 +38,9 @@ func (t *Tracing) Propagates() bool { return t == nil || boolOr(t.Propagate, tru
 // Trigger returns the fault trigger header and whether it is enabled (default
 // DefaultFaultTriggerHeader, enabled).
 func (s *FaultInjectionSpec) Trigger() (name string, enabled bool) {
-	name, enabled = DefaultFaultTriggerHeader, true
+	name, enabled = DefaultFaultTriggerHeader, false
 	if t := s.TriggerHeader; t != nil {
-		enabled = boolOr(t.Enabled, true)
+		enabled = boolOr(t.Enabled, false)
 		if t.Name != "" {
 			name = t.Name
 		}

@@ -350,7 +350,8 @@ type FaultInjectionSpec struct {
 	Service string `json:"service"`
 	// Rules are tried in order; the first whose match holds applies.
 	Rules []FaultRule `json:"rules,omitempty"`
-	// TriggerHeader lets a request force a fault (`x-wasmesh-fault: abort=503`).
+	// TriggerHeader lets a request force a fault (`x-wasmesh-fault: abort=503`); off unless
+	// enabled.
 	TriggerHeader *TriggerHeader `json:"triggerHeader,omitempty"`
 	// MaxActiveDelays caps concurrently delayed streams per Envoy worker (0: no cap).
 	MaxActiveDelays uint32 `json:"maxActiveDelays,omitempty"`
@@ -378,12 +379,18 @@ type FaultAbort struct {
 	Percentage float64 `json:"percentage"`
 }
 
-// TriggerHeader configures the fault trigger header.
+// TriggerHeader configures the fault trigger header. It is off unless Enabled; every
+// sidecar strips `x-wasmesh-*` headers from requests entering the mesh, so only a caller
+// inside the mesh can send it (docs/conventions.md, "The mesh boundary").
 type TriggerHeader struct {
-	// Enabled defaults to true.
+	// Enabled defaults to false.
 	Enabled *bool `json:"enabled,omitempty"`
 	// Name defaults to `x-wasmesh-fault`.
 	Name string `json:"name,omitempty"`
+	// Callers, when set, limits the header to requests from these Services' sidecars.
+	Callers []string `json:"callers,omitempty"`
+	// MaxDelay caps a triggered delay (default 1s).
+	MaxDelay *Duration `json:"maxDelay,omitempty"`
 }
 
 // ---------------------------------------------------------------------------------------------

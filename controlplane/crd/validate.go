@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Names the filters agree on (docs/conventions.md).
@@ -434,8 +435,22 @@ func (v *validator) faultInjection(s *FaultInjectionSpec) {
 			v.percentage(p+".abort.percentage", a.Percentage)
 		}
 	}
-	if t := s.TriggerHeader; t != nil && t.Name != "" {
-		v.header("spec.triggerHeader.name", t.Name)
+	if t := s.TriggerHeader; t != nil {
+		if t.Name != "" {
+			v.header("spec.triggerHeader.name", t.Name)
+		}
+		seen := map[string]bool{}
+		for i, c := range t.Callers {
+			p := fmt.Sprintf("spec.triggerHeader.callers[%d]", i)
+			v.name(p, c)
+			if seen[c] {
+				v.fail(p, "service %q is listed twice", c)
+			}
+			seen[c] = true
+		}
+		if d := t.MaxDelay; d != nil && (d.Duration <= 0 || d.Duration > time.Hour) {
+			v.fail("spec.triggerHeader.maxDelay", "must be a positive duration of at most 1h, such as \"500ms\"")
+		}
 	}
 }
 

@@ -45,8 +45,10 @@ type faultPolicy struct {
 }
 
 type triggerHeader struct {
-	Enabled bool   `json:"enabled"`
-	Name    string `json:"name,omitempty"`
+	Enabled  bool     `json:"enabled"`
+	Name     string   `json:"name,omitempty"`
+	Callers  []string `json:"callers,omitempty"`
+	MaxDelay string   `json:"maxDelay,omitempty"`
 }
 
 type telemetryPolicy struct {
@@ -82,8 +84,8 @@ type empty struct{}
 // FilterConfigs returns the JSON configuration of each built-in filter (keyed by filter
 // name) for the resources: the per-service map `{"services": {...}}` with an entry for every
 // Service (`{}` when no resource configures the filter for it, except the fault filter's
-// `{"triggerHeader":{"enabled":false}}`: its trigger header is on by default). The output is
-// deterministic: services and map keys are sorted.
+// `{"triggerHeader":{"enabled":false}}`: the trigger header belongs to a FaultInjection that
+// enables it). The output is deterministic: services and map keys are sorted.
 func FilterConfigs(set *crd.Set) (map[string][]byte, error) {
 	if err := checkServiceNames(set); err != nil {
 		return nil, err
@@ -96,8 +98,9 @@ func FilterConfigs(set *crd.Set) (map[string][]byte, error) {
 		for _, f := range Filters() {
 			maps[f][s.Metadata.Name] = empty{}
 		}
-		// The fault filter's trigger header is on unless turned off, and belongs to a
-		// FaultInjection: a Service without one takes no faults, triggered or not.
+		// The trigger header belongs to a FaultInjection that enables it: a Service without
+		// one takes no faults, triggered or not (said explicitly, whatever the filter's own
+		// default).
 		maps[FilterFault][s.Metadata.Name] = faultPolicy{TriggerHeader: &triggerHeader{Enabled: false}}
 	}
 	for _, r := range set.TrafficRoutes {
@@ -115,6 +118,10 @@ func FilterConfigs(set *crd.Set) (map[string][]byte, error) {
 		p := faultPolicy{Rules: fi.Spec.Rules, TriggerHeader: &triggerHeader{Enabled: enabled}, MaxActiveDelays: fi.Spec.MaxActiveDelays}
 		if enabled {
 			p.TriggerHeader.Name = name
+			p.TriggerHeader.Callers = fi.Spec.TriggerHeader.Callers
+			if d := fi.Spec.TriggerHeader.MaxDelay; d != nil {
+				p.TriggerHeader.MaxDelay = d.Duration.String()
+			}
 		}
 		maps[FilterFault][fi.Spec.Service] = p
 	}

@@ -16,15 +16,18 @@ import (
 	"time"
 
 	cluster "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	mutationv3 "github.com/envoyproxy/go-control-plane/envoy/config/common/mutation_rules/v3"
 	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	endpoint "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	faultv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/fault/v3"
+	headermutationv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/header_mutation/v3"
 	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	wasmfilter "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/wasm/v3"
 	hcm "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	wasmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/wasm/v3"
+	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -772,8 +775,29 @@ func inboundListener(addr *core.Address) *listener.Listener {
 				}},
 			}},
 		}},
-		HttpFilters: []*hcm.HttpFilter{routerFilter()},
+		HttpFilters: []*hcm.HttpFilter{boundaryFilter(), routerFilter()},
 	})
+}
+
+// ControlHeaderPrefix is the prefix of the mesh's control headers (the fault trigger, the
+// routing header): requests entering a sidecar's inbound listener lose them, so only the
+// app behind a sidecar, calling through its own outbound listener, can send one
+// (docs/conventions.md, "The mesh boundary").
+const ControlHeaderPrefix = "x-wasmesh-"
+
+// boundaryFilter strips the control headers from requests entering the mesh.
+func boundaryFilter() *hcm.HttpFilter {
+	strip := &mutationv3.HeaderMutation{Action: &mutationv3.HeaderMutation_RemoveOnMatch_{
+		RemoveOnMatch: &mutationv3.HeaderMutation_RemoveOnMatch{KeyMatcher: &matcherv3.StringMatcher{
+			MatchPattern: &matcherv3.StringMatcher_Prefix{Prefix: ControlHeaderPrefix},
+		}},
+	}}
+	return &hcm.HttpFilter{
+		Name: "wasmesh.boundary",
+		ConfigType: &hcm.HttpFilter_TypedConfig{TypedConfig: mustAny(&headermutationv3.HeaderMutation{
+			Mutations: &headermutationv3.Mutations{RequestMutations: []*mutationv3.HeaderMutation{strip}},
+		})},
+	}
 }
 
 func outboundListener(addr *core.Address, chain []*hcm.HttpFilter) *listener.Listener {

@@ -13,8 +13,13 @@ const RootID = "fault"
 // DefaultTriggerHeader is the trigger header's name unless configured.
 const DefaultTriggerHeader = "x-wasmesh-fault"
 
-// MaxDelay bounds configured and triggered delays.
+// MaxDelay bounds configured delays.
 const MaxDelay = time.Hour
+
+// DefaultTriggerMaxDelay caps a triggered delay unless triggerHeader.maxDelay says otherwise:
+// well under Envoy's default route timeout (15s), so a trigger never holds a caller's
+// connection for long.
+const DefaultTriggerMaxDelay = time.Second
 
 // Config is the fault filter's configuration: one Policy for every request, or a per-service
 // map.
@@ -53,10 +58,16 @@ type Abort struct {
 	Percentage *float64 `json:"percentage,omitempty"` // default 100
 }
 
-// TriggerHeader configures the header that forces a fault on one request.
+// TriggerHeader configures the header that forces a fault on one request. It is off unless
+// enabled (an empty config honours no trigger header).
 type TriggerHeader struct {
-	Enabled *bool  `json:"enabled,omitempty"` // default true
+	Enabled *bool  `json:"enabled,omitempty"` // default false
 	Name    string `json:"name,omitempty"`    // default x-wasmesh-fault
+	// Callers, when set, are the only services whose sidecars honour the header (the fault
+	// filter runs in the calling sidecar: its node metadata names the caller).
+	Callers []string `json:"callers,omitempty"`
+	// MaxDelay caps a triggered delay (a Go duration, default 1s, at most MaxDelay).
+	MaxDelay string `json:"maxDelay,omitempty"`
 }
 
 // ParseConfig parses and validates the fault filter's JSON configuration strictly; every
@@ -86,6 +97,15 @@ func decodePolicy(o config.Object) Policy {
 				p.TriggerHeader.Name = s
 				if err := match.CheckHeaderName(s); err != nil {
 					nv.Errorf("%v", err)
+				}
+			}
+		}
+		to.Strings("callers", &p.TriggerHeader.Callers)
+		if dv, ok := to.Get("maxDelay"); ok {
+			if dur, ok := dv.Duration(); ok {
+				p.TriggerHeader.MaxDelay, _ = dv.String()
+				if dur <= 0 || dur > MaxDelay {
+					dv.Errorf("want a duration above 0 and at most %v, got %v", MaxDelay, dur)
 				}
 			}
 		}

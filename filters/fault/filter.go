@@ -2,12 +2,14 @@ package fault
 
 import (
 	"errors"
-	"github.com/wasmesh/wasmesh/sdk/config"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/wasmesh/wasmesh/sdk"
+	"github.com/wasmesh/wasmesh/sdk/config"
 	"github.com/wasmesh/wasmesh/sdk/match"
 	"github.com/wasmesh/wasmesh/sdk/metrics"
 	"github.com/wasmesh/wasmesh/sdk/split"
@@ -18,14 +20,23 @@ import (
 type Filter struct {
 	policies config.PerService[*policy]
 	injected *metrics.Vec // wasmesh_faults_injected_total{service,kind}
+	caller   string       // the sidecar's own service (SetNode)
 }
 
 type policy struct {
-	rules     []rule
-	trigger   string // "" when disabled
-	maxActive int
-	active    int
+	rules        []rule
+	trigger      string   // "" when disabled
+	callers      []string // nil: every caller
+	triggerDelay time.Duration
+	maxActive    int
+	active       int
 }
+
+var _ sdk.NodeAware = (*Filter)(nil)
+
+// SetNode tells the filter which service's sidecar it runs in (node metadata `service`; the
+// adapter calls it): a trigger header limited to callers is honoured only there.
+func (f *Filter) SetNode(service, _ string) { f.caller = service }
 
 type rule struct {
 	name         string
@@ -45,13 +56,18 @@ func New(cfg Config) (*Filter, error) {
 	f := &Filter{injected: metrics.NewVec(metrics.Counter, "wasmesh_faults_injected_total", "service", "kind")}
 	var errs []error
 	compile := func(p Policy) *policy {
-		cp := &policy{trigger: DefaultTriggerHeader, maxActive: p.MaxActiveDelays}
-		if t := p.TriggerHeader; t != nil {
+		cp := &policy{maxActive: p.MaxActiveDelays, triggerDelay: DefaultTriggerMaxDelay}
+		if t := p.TriggerHeader; t != nil && t.Enabled != nil && *t.Enabled {
+			cp.trigger, cp.callers = DefaultTriggerHeader, t.Callers
 			if t.Name != "" {
 				cp.trigger = t.Name
 			}
-			if t.Enabled != nil && !*t.Enabled {
-				cp.trigger = ""
+			if t.MaxDelay != "" {
+				d, err := time.ParseDuration(t.MaxDelay)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("triggerHeader.maxDelay: %w", err))
+				}
+				cp.triggerDelay = d
 			}
 		}
 		for i, r := range p.Rules {
@@ -125,11 +141,12 @@ func (f *Filter) decide(r *sdk.Request, draw Draw) (Fault, error) {
 	}
 	grpc := isGRPC(r)
 	var triggerErr error
-	if p.trigger != "" {
+	if p.trigger != "" && (p.callers == nil || slices.Contains(p.callers, f.caller)) {
 		if v, ok := r.Headers.Get(p.trigger); ok {
 			t, err := ParseTrigger(v)
 			if err == nil {
 				t.policy = p
+				t.Delay = min(t.Delay, p.triggerDelay)
 				if t.Abort && grpc {
 					t.GRPC, t.Status = grpcFromHTTP(t.Status), 200
 				}

@@ -25,9 +25,16 @@ func TestDecide(t *testing.T) {
 		{"name":"slow","match":{"path":{"prefix":"/slow"}},"delay":{"fixed":"200ms","percentage":50}},
 		{"name":"both","match":{"path":{"prefix":"/both"}},"delay":{"fixed":"1s"},"abort":{"httpStatus":503,"grpcStatus":14}},
 		{"name":"grpc-only","match":{"path":{"prefix":"/grpc-only"}},"abort":{"grpcStatus":8}},
-		{"name":"http-only","match":{"path":{"prefix":"/http-only"}},"abort":{"httpStatus":418}}]},
+		{"name":"http-only","match":{"path":{"prefix":"/http-only"}},"abort":{"httpStatus":418}}],
+		"triggerHeader":{"enabled":true}},
 		"ratings":{"triggerHeader":{"enabled":false}},
-		"details":{"triggerHeader":{"name":"x-chaos"},"maxActiveDelays":1}}}`)
+		"details":{"triggerHeader":{"enabled":true,"name":"x-chaos","maxDelay":"2s"},"maxActiveDelays":1},
+		"capped":{"triggerHeader":{"enabled":true}},
+		"default":{},
+		"named":{"triggerHeader":{"name":"x-wasmesh-fault"}},
+		"callers":{"triggerHeader":{"enabled":true,"callers":["frontend"]}},
+		"others":{"triggerHeader":{"enabled":true,"callers":["reviews","ratings"]}}}}`)
+	f.SetNode("frontend", "v1")
 	grpc := sdk.Headers{{"content-type", "application/grpc+proto"}}
 	tests := []struct {
 		name string
@@ -48,6 +55,11 @@ func TestDecide(t *testing.T) {
 		{"malformed trigger ignored", sdk.Request{Path: "/slow", Authority: "reviews", Headers: sdk.Headers{{"x-wasmesh-fault", "abort=5o3"}}}, always, Fault{Rule: "slow", Delay: 200 * time.Millisecond, GRPC: -1}},
 		{"trigger disabled", sdk.Request{Path: "/", Authority: "ratings", Headers: sdk.Headers{{"x-wasmesh-fault", "abort=503"}}}, always, Fault{GRPC: -1}},
 		{"trigger renamed", sdk.Request{Path: "/", Authority: "details", Headers: sdk.Headers{{"x-chaos", "delay=1s"}, {"x-wasmesh-fault", "abort=503"}}}, never, Fault{Triggered: true, Delay: time.Second, GRPC: -1}},
+		{"trigger delay capped by default", sdk.Request{Path: "/", Authority: "capped", Headers: sdk.Headers{{"x-wasmesh-fault", "delay=1h"}}}, never, Fault{Triggered: true, Delay: DefaultTriggerMaxDelay, GRPC: -1}},
+		{"trigger off in an empty policy", sdk.Request{Path: "/", Authority: "default", Headers: sdk.Headers{{"x-wasmesh-fault", "abort=503"}}}, always, Fault{GRPC: -1}},
+		{"trigger off unless enabled", sdk.Request{Path: "/", Authority: "named", Headers: sdk.Headers{{"x-wasmesh-fault", "abort=503"}}}, always, Fault{GRPC: -1}},
+		{"trigger from a named caller", sdk.Request{Path: "/", Authority: "callers", Headers: sdk.Headers{{"x-wasmesh-fault", "abort=503"}}}, never, Fault{Triggered: true, Abort: true, Status: 503, GRPC: -1}},
+		{"trigger from another caller", sdk.Request{Path: "/", Authority: "others", Headers: sdk.Headers{{"x-wasmesh-fault", "abort=503"}}}, always, Fault{GRPC: -1}},
 		{"unknown service", sdk.Request{Path: "/slow", Authority: "other", Headers: sdk.Headers{{"x-wasmesh-fault", "abort=503"}}}, always, Fault{}},
 	}
 	for _, tt := range tests {

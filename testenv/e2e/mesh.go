@@ -52,14 +52,17 @@ func (s *Sidecar) InboundURL() string { return "http://" + s.Params.InboundAddre
 type SidecarOptions struct {
 	Service, Version string
 	Index            int // n in the node id <service>.<version>.<n>
-	// App configures the app behind the sidecar (its Service and Version are filled in).
+	// App configures the app behind the sidecar (its Service and Version are filled in; with
+	// NextHost and no Next, the app calls NextHost through its own sidecar's outbound).
 	App UpstreamOptions
 	// NoWaitReady returns once admin answers instead of waiting for /ready (which needs the
 	// control plane to have answered LDS and CDS).
 	NoWaitReady bool
 	Concurrency int
-	// NoCredential renders the bootstrap without the node's xDS credential.
+	// NoCredential renders the bootstrap without the node's xDS credential; Credential, when
+	// set, is rendered instead of the node's (another node's, a forged one).
 	NoCredential bool
+	Credential   string
 }
 
 // SidecarT starts an app and its sidecar for a test: free loopback ports for the inbound,
@@ -73,16 +76,22 @@ func SidecarT(t testing.TB, cp *controlplane.ControlPlane, o SidecarOptions) *Si
 		t.Fatalf("sidecar %s.%s: control plane addresses missing (xds %q, modules %q): is the xDS server wired into controlplane.Start?", o.Service, o.Version, xdsAddr, modulesAddr)
 	}
 	o.App.Service, o.App.Version = o.Service, o.Version
-	app := UpstreamT(t, o.App)
 	ports := FreePortsT(t, 3)
 	hp := func(p int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(p)) }
+	if o.App.NextHost != "" && o.App.Next == "" { // the app calls onward through its sidecar
+		o.App.Next = "http://" + hp(ports[1])
+	}
+	app := UpstreamT(t, o.App)
 	p := bootstrap.Params{
 		NodeID:  fmt.Sprintf("%s.%s.%d", o.Service, o.Version, o.Index),
 		Service: o.Service, Version: o.Version,
 		AppAddress: app.Addr(), InboundAddress: hp(ports[0]), OutboundAddress: hp(ports[1]), AdminAddress: hp(ports[2]),
 		XDSAddress: xdsAddr, ModulesAddress: modulesAddr,
 	}
-	if !o.NoCredential {
+	switch {
+	case o.Credential != "":
+		p.XDSToken = o.Credential
+	case !o.NoCredential:
 		p.XDSToken = cp.SidecarToken(p.NodeID)
 	}
 	s := &Sidecar{Params: p, App: app, opts: o}

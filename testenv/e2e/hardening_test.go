@@ -1,0 +1,173 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/wasmesh/wasmesh/controlplane/crd"
+)
+
+// Issue 10, item 1 in real Envoy: a sidecar whose bootstrap carries no credential, or another
+// node's, gets no configuration (it never becomes ready) and never appears in the status; the
+// sidecar with its own credential is served.
+func TestEnvoyXDSAuthentication(t *testing.T) {
+	wasm(t, "wasmesh")
+	cp := ControlPlaneT(t, filepath.Join(repoRoot(t), "build"))
+	good := SidecarT(t, cp, SidecarOptions{Service: "reviews", Version: "v1"})
+	none := SidecarT(t, cp, SidecarOptions{Service: "reviews", Version: "v1", Index: 1, NoWaitReady: true, NoCredential: true})
+	stolen := SidecarT(t, cp, SidecarOptions{Service: "reviews", Version: "v1", Index: 2, NoWaitReady: true, Credential: cp.SidecarToken(good.Params.NodeID)})
+
+	// Both impostors keep retrying; give them the time the good one needed several times over.
+	for _, s := range []*Sidecar{none, stolen} {
+		require.NoError(t, WaitFor(20*time.Second, func() error {
+			connected, _, err := s.Stat("control_plane.connected_state")
+			if err != nil {
+				return err
+			}
+			if connected != 0 {
+				return fmt.Errorf("%s: connected_state %d", s.Name, connected)
+			}
+			if attempts, _, _ := s.Stat("cluster.wasmesh-xds.upstream_rq_total"); attempts < 2 {
+				return fmt.Errorf("%s: %d ADS attempts so far", s.Name, attempts)
+			}
+			return nil
+		}), "%s", s.LogTail(20))
+		_, err := s.AdminGet("/ready")
+		require.Error(t, err, "%s became ready without a valid credential", s.Name)
+		lds, _, err := s.Stat("listener_manager.lds.update_success")
+		require.NoError(t, err)
+		require.Zero(t, lds, "%s received listeners", s.Name)
+	}
+	st, err := cp.Client().Status(context.Background())
+	require.NoError(t, err)
+	var ids []string
+	for _, n := range st.Nodes {
+		ids = append(ids, n.ID)
+	}
+	require.Equal(t, []string{good.Params.NodeID}, ids)
+	_, err = good.AdminGet("/ready")
+	require.NoError(t, err)
+}
+
+// Issue 10, item 2 in real Envoy: the frontend app forwards x-wasmesh-fault (as the demo apps
+// do) to ratings through its sidecar, and ratings has a FaultInjection whose trigger header is
+// enabled. A client outside the mesh sending the header to the frontend never faults the
+// internal hop: the frontend sidecar's inbound listener strips every x-wasmesh-* header. The
+// same header sent by the app itself (on its own outbound listener) does fault the call, with
+// a delay capped by triggerHeader.maxDelay; a trigger limited to other callers does nothing.
+func TestEnvoyOutsideTriggerNeverReachesInternalHop(t *testing.T) {
+	wasm(t, "wasmesh")
+	cp := ControlPlaneT(t, filepath.Join(repoRoot(t), "build"))
+	ratings := SidecarT(t, cp, SidecarOptions{Service: "ratings", Version: "v1", NoWaitReady: true})
+	frontend := SidecarT(t, cp, SidecarOptions{Service: "frontend", Version: "v1", NoWaitReady: true,
+		App: UpstreamOptions{NextHost: "ratings"}})
+	apply := func(yaml string) {
+		t.Helper()
+		docs, err := crd.Decode("e2e.yaml", []byte(yaml))
+		require.NoError(t, err)
+		_, err = cp.Client().Apply(context.Background(), docs, false)
+		require.NoError(t, err)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		rev, err := cp.Store.Revision()
+		require.NoError(t, err)
+		require.NoError(t, cp.XDS.WaitAcked(ctx, rev))
+	}
+	apply(fmt.Sprintf(`apiVersion: wasmesh.io/v1alpha1
+kind: Service
+metadata: {name: frontend}
+spec: {port: 9080, versions: [{name: v1, endpoints: [%q]}]}
+---
+apiVersion: wasmesh.io/v1alpha1
+kind: Service
+metadata: {name: ratings}
+spec: {port: 9080, versions: [{name: v1, endpoints: [%q]}]}
+---
+apiVersion: wasmesh.io/v1alpha1
+kind: FaultInjection
+metadata: {name: ratings}
+spec:
+  service: ratings
+  triggerHeader: {enabled: true, maxDelay: 300ms}
+`, frontend.Params.InboundAddress, ratings.Params.InboundAddress))
+	waitReady(t, frontend, ratings)
+	client := &http.Client{Timeout: 20 * time.Second}
+	send := func(url, host string, h map[string]string) (int, Echo) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, url+"/", nil)
+		require.NoError(t, err)
+		req.Host = host
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var e Echo
+		if resp.StatusCode == http.StatusOK && host == "frontend" {
+			require.NoError(t, json.NewDecoder(resp.Body).Decode(&e))
+		}
+		return resp.StatusCode, e
+	}
+	// The app's own call with the header is faulted (the filter honours the trigger) ...
+	require.NoError(t, WaitFor(30*time.Second, func() error {
+		if code, _ := send(frontend.OutboundURL(), "ratings", map[string]string{"x-wasmesh-fault": "abort=503"}); code != 503 {
+			return fmt.Errorf("app's own trigger: status %d, want 503", code)
+		}
+		return nil
+	}), "%s", frontend.LogProblems(20))
+	// ... and its delay is capped: an hour would be cut by the route timeout (15s, 504).
+	code, _ := send(frontend.OutboundURL(), "ratings", map[string]string{"x-wasmesh-fault": "delay=1h"})
+	require.Equal(t, http.StatusOK, code, "a triggered delay of 1h was not capped")
+
+	// From outside the mesh the same header never reaches the internal hop.
+	const n = 200
+	ratings.App.Reset()
+	failed := 0
+	for range n {
+		code, e := send(frontend.InboundURL(), "frontend", map[string]string{"x-wasmesh-fault": "abort=503", "x-wasmesh-cluster": "ratings|v1"})
+		if code != http.StatusOK || e.Next == nil || e.Next.Status != http.StatusOK {
+			failed++
+			continue
+		}
+		for k := range e.Headers {
+			require.False(t, strings.HasPrefix(strings.ToLower(k), "x-wasmesh-"), "the frontend app received %s from outside", k)
+		}
+	}
+	require.Zero(t, failed, "%d of %d outside requests were faulted on the internal hop", failed, n)
+	require.Len(t, ratings.App.Received(), n)
+	for _, r := range ratings.App.Received() {
+		require.Empty(t, r.Header.Get("x-wasmesh-fault"), "the trigger reached ratings")
+	}
+
+	// A trigger limited to other callers is not honoured on the frontend's sidecar.
+	apply(`apiVersion: wasmesh.io/v1alpha1
+kind: FaultInjection
+metadata: {name: ratings}
+spec:
+  service: ratings
+  triggerHeader: {enabled: true, callers: [reviews]}
+`)
+	code, _ = send(frontend.OutboundURL(), "ratings", map[string]string{"x-wasmesh-fault": "abort=503"})
+	require.Equal(t, http.StatusOK, code, "a trigger limited to reviews faulted the frontend's call")
+}
+
+// waitReady waits until each sidecar's admin says ready.
+func waitReady(t *testing.T, sidecars ...*Sidecar) {
+	t.Helper()
+	for _, s := range sidecars {
+		require.NoError(t, WaitFor(60*time.Second, func() error {
+			_, err := s.AdminGet("/ready")
+			return err
+		}), "%s never became ready\n%s", s.Name, s.LogProblems(30))
+	}
+}
+

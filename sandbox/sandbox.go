@@ -495,8 +495,8 @@ The mesh is up. Try:
   curl -s %[1]s/                                    # frontend → reviews (90%% v1, 10%% v2) → ratings
   curl -s -H 'x-canary: always' %[1]s/              # the canary override: always reviews v2
   curl -s -H 'x-user: jason' %[1]s/                 # a route rule: jason sees reviews v3
-  curl -s -H 'x-wasmesh-fault: abort=503' %[1]s/    # force the ratings fault (reviews shows the error)
-  curl -s -H 'x-wasmesh-fault: delay=500ms' %[1]s/  # or delay ratings by 500 ms
+  curl -s -H 'x-wasmesh-fault: abort=503' %[1]s/    # stripped where it enters the mesh: no effect
+  curl -s -H 'Host: ratings' -H 'x-wasmesh-fault: abort=503' %[7]s/  # reviews' own call: faulted
   for i in $(seq 100); do curl -s %[1]s/ | grep -o '"color": "[a-z]*"'; done | sort | uniq -c
 
 In another terminal, the CLI talks to this sandbox's control plane:
@@ -515,5 +515,6 @@ Metrics (Prometheus text) on each sidecar admin, e.g. curl -s %[3]s/stats/promet
 Sidecar logs and bootstraps: %[5]s
 
 Press Ctrl-C to stop everything.
-`, fe.InboundAddress(), env, fe.AdminAddress(), strings.Join(admins, ", "), s.dataDir, baseFlag)
+`, fe.InboundAddress(), env, fe.AdminAddress(), strings.Join(admins, ", "), s.dataDir, baseFlag,
+		"http://"+t.Versions("reviews")[0].OutboundAddress())
 }

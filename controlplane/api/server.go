@@ -11,8 +11,10 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/controlplane/store"
@@ -53,14 +55,19 @@ type Config struct {
 	// Credentials mint sidecar xDS credentials for POST /api/v1/credentials (nil: the
 	// endpoint answers 501).
 	Credentials interface{ Token(nodeID string) string }
+	// FetchConnectTimeout and FetchTimeout bound the download of a WasmPlugin module given
+	// by URL: connecting, and the whole download (defaults 5s and 60s). The size is bounded
+	// by MaxModuleBytes.
+	FetchConnectTimeout, FetchTimeout time.Duration
 	// Log receives one line per refused or failed request (nil: discarded).
 	Log *slog.Logger
 }
 
 // Server serves the API.
 type Server struct {
-	cfg Config
-	mux *http.ServeMux
+	cfg   Config
+	mux   *http.ServeMux
+	fetch *http.Client
 }
 
 // NewServer returns the API server for cfg.
@@ -74,7 +81,23 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	if cfg.FetchConnectTimeout <= 0 {
+		cfg.FetchConnectTimeout = 5 * time.Second
+	}
+	if cfg.FetchTimeout <= 0 {
+		cfg.FetchTimeout = 60 * time.Second
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), fetch: &http.Client{
+		Timeout: cfg.FetchTimeout,
+		Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: cfg.FetchConnectTimeout}).DialContext,
+			TLSHandshakeTimeout:   cfg.FetchConnectTimeout,
+			ResponseHeaderTimeout: cfg.FetchTimeout,
+			MaxIdleConns:          4,
+			IdleConnTimeout:       30 * time.Second,
+		},
+	}}
 	s.mux.HandleFunc("POST "+Prefix+"/apply", s.apply)
 	s.mux.HandleFunc("GET "+Prefix+"/resources/{kind}", s.list)
 	s.mux.HandleFunc("GET "+Prefix+"/resources/{kind}/{name}", s.get)
@@ -138,40 +161,56 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request) {
 		objs[i] = d.Object
 	}
 	checkers := append([]crd.Checker{crd.CheckerFunc(s.checkModules)}, s.cfg.Checkers...)
-	validate := func(stored *crd.Set) error {
-		return crd.ValidateApply(r.Context(), docs, stored, checkers...)
-	}
-	if req.DryRun {
+	// Admission (module downloads, dry runs) runs outside the store's write lock, on the
+	// state List returns; the write then commits only if the store is still at that revision
+	// and the client is still there. A concurrent write in between means validating again.
+	ctx := r.Context()
+	for attempt := 1; ; attempt++ {
 		set, rev, err := s.cfg.Store.List()
 		if err != nil {
 			s.fail(w, r, http.StatusInternalServerError, err)
 			return
 		}
-		if err := validate(set); err != nil {
+		if err := crd.ValidateApply(ctx, docs, set, checkers...); err != nil {
+			if ctx.Err() != nil {
+				s.cfg.Log.Info("apply abandoned by its client: not committed", "err", ctx.Err())
+				return
+			}
 			s.fail(w, r, http.StatusUnprocessableEntity, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, ApplyResponse{Results: dryResults(set, objs, rev), Revision: rev, DryRun: true})
-		return
-	}
-	results, err := s.cfg.Store.Apply(objs, validate)
-	if err != nil {
-		var de *crd.DocError
-		var oe *crd.ObjectError
-		if errors.As(err, &de) || errors.As(err, &oe) {
-			s.fail(w, r, http.StatusUnprocessableEntity, err)
-		} else {
-			s.fail(w, r, http.StatusInternalServerError, err)
+		if req.DryRun {
+			writeJSON(w, http.StatusOK, ApplyResponse{Results: dryResults(set, objs, rev), Revision: rev, DryRun: true})
+			return
 		}
+		results, err := s.cfg.Store.ApplyIf(ctx, objs, rev)
+		switch {
+		case errors.Is(err, store.ErrConflict) && attempt < maxApplyAttempts:
+			continue
+		case errors.Is(err, store.ErrConflict):
+			s.fail(w, r, http.StatusConflict, fmt.Errorf("%w %d times while this apply was validated: apply again", err, attempt))
+			return
+		case ctx.Err() != nil:
+			s.cfg.Log.Info("apply abandoned by its client: not committed", "err", ctx.Err())
+			return
+		case err != nil:
+			s.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		newRev, err := s.cfg.Store.Revision()
+		if err != nil {
+			s.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, ApplyResponse{Results: results, Revision: newRev})
 		return
 	}
-	rev, err := s.cfg.Store.Revision()
-	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, ApplyResponse{Results: results, Revision: rev})
 }
+
+// maxApplyAttempts bounds how often an apply is validated again because other writes
+// committed while it was validated (a later attempt is quick: modules fetched by an earlier
+// one are on the server).
+const maxApplyAttempts = 5
 
 // dryResults predicts what an apply would do, without generations.
 func dryResults(stored *crd.Set, objs []crd.Object, rev uint64) []store.Result {
@@ -268,9 +307,9 @@ func (s *Server) fetchModule(ctx context.Context, url, want string) error {
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.fetch.Do(req)
 	if err != nil {
-		return fmt.Errorf("download: %w", err)
+		return fmt.Errorf("download (connect timeout %v, total %v): %w", s.cfg.FetchConnectTimeout, s.cfg.FetchTimeout, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -365,7 +404,12 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := crd.Key{Kind: kind, Namespace: namespace(r), Name: r.PathValue("name")}
-	res, err := s.cfg.Store.Delete(key, func(stored *crd.Set) error { return crd.CheckDelete(stored, key) })
+	res, err := s.cfg.Store.Delete(key, func(stored *crd.Set) error {
+		if err := r.Context().Err(); err != nil {
+			return fmt.Errorf("not committed: %w", err) // the client went away
+		}
+		return crd.CheckDelete(stored, key)
+	})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		s.fail(w, r, http.StatusNotFound, err)

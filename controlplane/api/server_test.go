@@ -77,19 +77,29 @@ type env struct {
 	client  *Client
 	store   *store.Store
 	modules *memModules
+	ts      *httptest.Server
 }
 
 func newEnv(t *testing.T, checkers ...crd.Checker) *env {
+	t.Helper()
+	return newEnvCfg(t, func(c *Config) { c.Checkers = checkers })
+}
+
+func newEnvCfg(t *testing.T, opts ...func(*Config)) *env {
 	t.Helper()
 	st, err := store.Open(t.TempDir(), store.Options{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
 	mods := &memModules{m: map[string][]byte{}}
-	srv, err := NewServer(Config{Store: st, Token: "secret", Checkers: checkers, Modules: mods, Status: fakeStatus{}})
+	cfg := Config{Store: st, Token: "secret", Modules: mods, Status: fakeStatus{}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv, err := NewServer(cfg)
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
-	return &env{client: &Client{BaseURL: ts.URL, Token: "secret"}, store: st, modules: mods}
+	return &env{client: &Client{BaseURL: ts.URL, Token: "secret"}, store: st, modules: mods, ts: ts}
 }
 
 func decode(t *testing.T, source, y string) []crd.Document {
@@ -279,7 +289,8 @@ func TestModules(t *testing.T) {
 }
 
 // TestConcurrentAppliesSeeEachOther applies, concurrently, routes with different names for
-// one Service: validation runs inside the store transaction, so exactly one wins.
+// one Service: each commits only if the store is still at the revision it validated against
+// (else it validates again), so exactly one wins.
 func TestConcurrentAppliesSeeEachOther(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()

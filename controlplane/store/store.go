@@ -29,6 +29,10 @@ var (
 // ErrNotFound is returned for a resource the store does not hold.
 var ErrNotFound = errors.New("not found")
 
+// ErrConflict is returned (wrapped) by ApplyIf when the store is no longer at the revision
+// the caller validated against.
+var ErrConflict = errors.New("the store changed since it was read")
+
 // Action says what an apply did to one resource.
 type Action string
 
@@ -175,19 +179,46 @@ type ValidateFunc func(stored *crd.Set) error
 // unchanged is left as is; a changed spec bumps its generation; every resource the apply
 // creates or changes gets the new global revision as its resourceVersion. Results are in the
 // order of objs.
+//
+// validate runs inside the write transaction, so it must be quick: slow admission (module
+// downloads, dry runs) belongs before ApplyIf.
 func (s *Store) Apply(objs []crd.Object, validate ValidateFunc) ([]Result, error) {
+	return s.apply(objs, func(tx *bolt.Tx) error {
+		if validate == nil {
+			return nil
+		}
+		stored, err := load(tx)
+		if err != nil {
+			return err
+		}
+		return validate(stored)
+	})
+}
+
+// ApplyIf is Apply for a caller that validated objs against the store at revision rev (as
+// List returned it), outside the write lock: it writes only if the store is still at rev
+// (else an error wrapping ErrConflict: validate again and retry) and ctx has not ended (a
+// request whose client went away is not committed). Checking both takes no time, so a slow
+// admission never holds the write lock.
+func (s *Store) ApplyIf(ctx context.Context, objs []crd.Object, rev uint64) ([]Result, error) {
+	return s.apply(objs, func(tx *bolt.Tx) error {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("not committed: %w", err)
+		}
+		if now := revision(tx); now != rev {
+			return fmt.Errorf("validated at revision %d, now %d: %w", rev, now, ErrConflict)
+		}
+		return nil
+	})
+}
+
+func (s *Store) apply(objs []crd.Object, check func(tx *bolt.Tx) error) ([]Result, error) {
 	results := make([]Result, len(objs))
 	var rev uint64
 	changed := false
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		if validate != nil {
-			stored, err := load(tx)
-			if err != nil {
-				return err
-			}
-			if err := validate(stored); err != nil {
-				return err
-			}
+		if err := check(tx); err != nil {
+			return err
 		}
 		b := tx.Bucket(bucketObjects)
 		rev = revision(tx) + 1

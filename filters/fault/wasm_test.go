@@ -16,9 +16,11 @@ const faultConfig = `{"services": {
 		{"name": "broken", "match": {"path": {"prefix": "/broken"}}, "abort": {"httpStatus": 503, "grpcStatus": 14, "percentage": 100}},
 		{"name": "slow-broken", "match": {"path": {"prefix": "/both"}}, "delay": {"fixed": "300ms"}, "abort": {"httpStatus": 500}},
 		{"name": "never", "match": {"path": {"prefix": "/never"}}, "delay": {"fixed": "1s", "percentage": 0}, "abort": {"httpStatus": 500, "percentage": 0}},
-		{"name": "quarter", "match": {"path": {"prefix": "/quarter"}}, "abort": {"httpStatus": 503, "percentage": 25}}]},
+		{"name": "quarter", "match": {"path": {"prefix": "/quarter"}}, "abort": {"httpStatus": 503, "percentage": 25}}],
+		"triggerHeader": {"enabled": true}},
 	"ratings": {"triggerHeader": {"enabled": false}},
-	"details": {"triggerHeader": {"name": "x-chaos"}}}}`
+	"details": {"triggerHeader": {"enabled": true, "name": "x-chaos"}},
+	"default": {}}}`
 
 func metric(kind string) string { return "wasmesh_faults_injected_total;service=reviews;kind=" + kind }
 
@@ -57,6 +59,9 @@ func TestFaultWasm(t *testing.T) {
 		{name: "malformed trigger ignored", req: testenv.Request{Path: "/", Authority: "reviews", Headers: testenv.Headers{{"x-wasmesh-fault", "abort=oops"}}}, wantStatus: 200, wantUp: true},
 		{name: "trigger disabled", req: testenv.Request{Path: "/", Authority: "ratings", Headers: testenv.Headers{{"x-wasmesh-fault", "abort=503"}}}, wantStatus: 200, wantUp: true},
 		{name: "trigger renamed", req: testenv.Request{Path: "/", Authority: "details", Headers: testenv.Headers{{"x-chaos", "abort=451"}, {"x-wasmesh-fault", "abort=503"}}}, wantStatus: 451},
+		{name: "trigger off in an empty policy", req: testenv.Request{Path: "/", Authority: "default", Headers: testenv.Headers{{"x-wasmesh-fault", "abort=503"}}}, wantStatus: 200, wantUp: true},
+		{name: "triggered delay capped at 1s", req: testenv.Request{Path: "/", Authority: "reviews", Headers: testenv.Headers{{"x-wasmesh-fault", "delay=1h"}}},
+			wantStatus: 200, wantUp: true, minElapsed: time.Second, maxElapsed: 1500 * time.Millisecond},
 		{name: "service without policy", req: testenv.Request{Path: "/broken", Authority: "other", Headers: testenv.Headers{{"x-wasmesh-fault", "abort=503"}}}, wantStatus: 200, wantUp: true},
 	}
 	for _, v := range filtertest.Variants(t, fault.RootID) {

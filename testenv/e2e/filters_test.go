@@ -27,7 +27,7 @@ const (
 		"responseHeader": "x-wasmesh-version"}}}`
 	faultDelayConfig = `{"services": {"reviews": {"rules": [{"name": "delay", "delay": {"fixed": "150ms", "percentage": 100}}]}}}`
 	faultAbortConfig = `{"services": {"reviews": {"rules": [{"name": "abort", "abort": {"httpStatus": 503, "percentage": 25}}]}}}`
-	faultNoneConfig  = `{"services": {"reviews": {}}}`
+	faultNoneConfig  = `{"services": {"reviews": {"triggerHeader": {"enabled": true, "maxDelay": "1h"}}}}`
 	telemetryConfig  = `{"services": {
 		"reviews": {
 			"metrics": {"dimensions": ["source_service", "source_version", "destination_service", "destination_version", "method", "response_code_class"]},

@@ -158,6 +158,15 @@ spec:
 `)
 	code, _ = send(frontend.OutboundURL(), "ratings", map[string]string{"x-wasmesh-fault": "abort=503"})
 	require.Equal(t, http.StatusOK, code, "a trigger limited to reviews faulted the frontend's call")
+	apply(`apiVersion: wasmesh.io/v1alpha1
+kind: FaultInjection
+metadata: {name: ratings}
+spec:
+  service: ratings
+  triggerHeader: {enabled: true, callers: [reviews, frontend]}
+`)
+	code, _ = send(frontend.OutboundURL(), "ratings", map[string]string{"x-wasmesh-fault": "abort=503"})
+	require.Equal(t, http.StatusServiceUnavailable, code, "a trigger limited to the frontend was not honoured on its sidecar")
 }
 
 // waitReady waits until each sidecar's admin says ready.

@@ -44,7 +44,7 @@ func (p *staticPlane) Nodes(context.Context) ([]NodeState, error) {
 func (p *staticPlane) Home() string { return "/nonexistent" }
 
 func (p *staticPlane) Credential(context.Context, string) (string, error) { return "", nil }
-func (p *staticPlane) Close() error { p.closed = true; return nil }
+func (p *staticPlane) Close() error                                       { p.closed = true; return nil }
 
 // staticMesh renders a sidecar config with the mesh's routing written statically in native
 // Envoy terms: inbound → the app; outbound by Host to each service's default version, with

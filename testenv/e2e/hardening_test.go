@@ -179,4 +179,3 @@ func waitReady(t *testing.T, sidecars ...*Sidecar) {
 		}), "%s never became ready\n%s", s.Name, s.LogProblems(30))
 	}
 }
-

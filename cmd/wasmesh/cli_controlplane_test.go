@@ -335,7 +335,7 @@ func TestApplyWait(t *testing.T) {
 	require.Equal(t, 1, code)
 	require.Equal(t, "wasmesh apply: applied, but refused by Envoy:\n  trafficroute/reviews: reviews.v2.0 refused it: wasm: plugin failed to configure\n", errOut)
 
-	code, _, errOut = c.run("apply", "--wait", "300ms", "-f", write(t, dir, "f.yaml", head+"kind: FaultInjection\nmetadata: {name: ratings}\nspec: {service: ratings}\n"))
+	code, _, errOut = c.run("apply", "--wait", "300ms", "-f", write(t, dir, "f.yaml", head+"kind: FaultInjection\nmetadata: {name: ratings}\nspec: {service: ratings, triggerHeader: {enabled: true}}\n"))
 	require.Equal(t, 1, code)
 	require.Equal(t, "wasmesh apply: applied, but 1 node(s) have not ACKed after 300ms (see wasmesh status)\n", errOut)
 }

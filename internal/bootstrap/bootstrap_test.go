@@ -82,15 +82,19 @@ func TestFromEnv(t *testing.T) {
 		"WASMESH_SERVICE": "ratings", "WASMESH_VERSION": "v1", "WASMESH_NODE_ID": "ratings.v1.3",
 		"WASMESH_APP_ADDRESS": "127.0.0.1:1", "WASMESH_INBOUND_ADDRESS": "127.0.0.1:2", "WASMESH_OUTBOUND_ADDRESS": "127.0.0.1:3",
 		"WASMESH_ADMIN_ADDRESS": "127.0.0.1:4", "WASMESH_XDS_ADDRESS": "127.0.0.1:5", "WASMESH_MODULES_ADDRESS": "127.0.0.1:6",
+		"WASMESH_XDS_TOKEN": "wxds1.x.y",
 	}
 	require.Len(t, Env, len(env))
 	p := FromEnv(Defaults(), func(k string) string { return env[k] })
 	require.Equal(t, Params{NodeID: "ratings.v1.3", Service: "ratings", Version: "v1",
 		AppAddress: "127.0.0.1:1", InboundAddress: "127.0.0.1:2", OutboundAddress: "127.0.0.1:3",
-		AdminAddress: "127.0.0.1:4", XDSAddress: "127.0.0.1:5", ModulesAddress: "127.0.0.1:6"}, p)
+		AdminAddress: "127.0.0.1:4", XDSAddress: "127.0.0.1:5", ModulesAddress: "127.0.0.1:6", XDSToken: "wxds1.x.y"}, p)
 	// Unset variables keep the given values.
 	require.Equal(t, Defaults(), FromEnv(Defaults(), func(string) string { return "" }))
 	out, err := Render(p)
 	require.NoError(t, err)
 	require.True(t, strings.Contains(string(out), `id: "ratings.v1.3"`))
+	require.True(t, strings.Contains(string(out), `- {key: authorization, value: "Bearer wxds1.x.y"}`), "%s", out)
+	p.XDSToken = "a b"
+	require.EqualError(t, p.Validate(), "xdsToken: contains whitespace or quotes; pass the output of `wasmesh credential <node id>` as is")
 }

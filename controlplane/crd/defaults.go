@@ -191,3 +191,16 @@ func EffectiveRetries(tr *TrafficRoute) RetryPolicy {
 	}
 	return p
 }
+
+// EffectiveFailurePolicy returns FailurePolicy, else what FailOpen says, else Reload.
+func (s *WasmPluginSpec) EffectiveFailurePolicy() string {
+	switch {
+	case s.FailurePolicy != "":
+		return s.FailurePolicy
+	case s.FailOpen != nil && *s.FailOpen:
+		return FailureOpen
+	case s.FailOpen != nil:
+		return FailureClosed
+	}
+	return FailureReload
+}

@@ -473,10 +473,25 @@ type WasmPluginSpec struct {
 	Selector Selector `json:"selector,omitzero"`
 	// Config is handed to the plugin as JSON (any YAML value; a string is passed as-is).
 	Config json.RawMessage `json:"config,omitempty"`
-	// FailOpen lets requests through when the plugin fails to load or crashes (default: fail
-	// closed, requests get 503).
-	FailOpen bool `json:"failOpen,omitempty"`
+	// FailurePolicy says what a sidecar does when the plugin fails to load or crashes:
+	// Reload (the default: Envoy's FAIL_RELOAD, the VM is reloaded with backoff), Closed
+	// (FAIL_CLOSED: requests get 503) or Open (FAIL_OPEN: requests pass without the plugin).
+	FailurePolicy string `json:"failurePolicy,omitempty"`
+	// FailOpen is the older form of `failurePolicy: Open` (true) and `Closed` (false but
+	// set); it may not contradict FailurePolicy.
+	FailOpen *bool `json:"failOpen,omitempty"`
 }
+
+// MaxPluginConfigBytes bounds a WasmPlugin's spec.config (as JSON): Envoy holds it in every
+// sidecar's configuration and every worker's VM.
+const MaxPluginConfigBytes = 256 << 10
+
+// The failure policies of a WasmPlugin.
+const (
+	FailureReload = "Reload"
+	FailureClosed = "Closed"
+	FailureOpen   = "Open"
+)
 
 // Module says where a plugin's .wasm comes from: a local File (relative to the YAML file;
 // the CLI uploads it and fills SHA256), a URL (with SHA256), or just the SHA256 of a module

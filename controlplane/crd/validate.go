@@ -521,6 +521,19 @@ func (v *validator) wasmPlugin(s *WasmPluginSpec) {
 	default:
 		v.fail("spec.phase", "%q must be %q or %q", s.Phase, PhaseBefore, PhaseAfter)
 	}
+	switch s.FailurePolicy {
+	case "", FailureReload, FailureClosed, FailureOpen:
+		if s.FailurePolicy != "" && s.FailOpen != nil {
+			if open := s.FailurePolicy == FailureOpen; open != *s.FailOpen {
+				v.fail("spec.failOpen", "%v contradicts failurePolicy %s: drop failOpen (failurePolicy replaces it)", *s.FailOpen, s.FailurePolicy)
+			}
+		}
+	default:
+		v.fail("spec.failurePolicy", "%q must be %s (default), %s or %s", s.FailurePolicy, FailureReload, FailureClosed, FailureOpen)
+	}
+	if n := len(s.Config); n > MaxPluginConfigBytes {
+		v.fail("spec.config", "%d bytes, more than the limit of %d (%d KiB): pass large data to the plugin another way (a file it fetches, shared data)", n, MaxPluginConfigBytes, MaxPluginConfigBytes>>10)
+	}
 	seen := map[string]bool{}
 	for i, svc := range s.Selector.Services {
 		p := fmt.Sprintf("spec.selector.services[%d]", i)

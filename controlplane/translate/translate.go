@@ -243,7 +243,7 @@ type plugin struct {
 	phase    string
 	priority int32
 	services []string // nil: every sidecar
-	failOpen bool
+	failOpen bool // the policy is Open
 	config   *core.TypedExtensionConfig
 }
 
@@ -855,12 +855,25 @@ func moduleCode(opts Options, sha string) *core.AsyncDataSource {
 	}}}
 }
 
-func wasmConfig(name, rootID, vmID string, code *core.AsyncDataSource, configuration string, failOpen, nackOnMiss bool) *core.TypedExtensionConfig {
-	policy := wasmv3.FailurePolicy_FAIL_CLOSED
-	if failOpen {
+// ReloadBackoff is the backoff between Envoy's reloads of a crashed WasmPlugin VM (FAIL_RELOAD).
+var ReloadBackoff = struct{ Base, Max time.Duration }{time.Second, 10 * time.Second}
+
+func wasmConfig(name, rootID, vmID string, code *core.AsyncDataSource, configuration string, failure string, nackOnMiss bool) *core.TypedExtensionConfig {
+	var policy wasmv3.FailurePolicy
+	var reload *wasmv3.ReloadConfig
+	switch failure {
+	case crd.FailureOpen:
 		policy = wasmv3.FailurePolicy_FAIL_OPEN
+	case crd.FailureReload:
+		policy = wasmv3.FailurePolicy_FAIL_RELOAD
+		reload = &wasmv3.ReloadConfig{Backoff: &core.BackoffStrategy{
+			BaseInterval: durationpb.New(ReloadBackoff.Base), MaxInterval: durationpb.New(ReloadBackoff.Max),
+		}}
+	default:
+		policy = wasmv3.FailurePolicy_FAIL_CLOSED
 	}
 	w := &wasmfilter.Wasm{Config: &wasmv3.PluginConfig{
+		ReloadConfig: reload,
 		Name:   name,
 		RootId: rootID,
 		Vm: &wasmv3.PluginConfig_VmConfig{VmConfig: &wasmv3.VmConfig{
@@ -924,7 +937,7 @@ func builtinConfigs(configs map[string][]byte, opts Options) ([]*core.TypedExten
 			stages = append(stages, chain.StageConfig{Filter: f, Config: configs[f]})
 		}
 		return []*core.TypedExtensionConfig{wasmConfig(ECDSName(FilterChain), chain.RootID, BundleVMID,
-			moduleCode(opts, bundle), string(chain.Marshal(stages)), false, false)}, nil
+			moduleCode(opts, bundle), string(chain.Marshal(stages)), crd.FailureClosed, false)}, nil
 	}
 	var out []*core.TypedExtensionConfig
 	var missing []string
@@ -937,7 +950,7 @@ func builtinConfigs(configs map[string][]byte, opts Options) ([]*core.TypedExten
 			missing = append(missing, f+".wasm")
 			continue
 		}
-		out = append(out, wasmConfig(ECDSName(f), f, vmID, moduleCode(opts, sha), string(configs[f]), false, false))
+		out = append(out, wasmConfig(ECDSName(f), f, vmID, moduleCode(opts, sha), string(configs[f]), crd.FailureClosed, false))
 	}
 	if len(missing) == len(Filters()) {
 		return nil, nil // no built-in modules at all: a chain without built-in filters
@@ -970,12 +983,12 @@ func pluginOf(w *crd.WasmPlugin, opts Options) (plugin, error) {
 	name := PluginECDSName(key)
 	rootID := w.Spec.RootID
 	p := plugin{
-		key: key, gen: w.Metadata.Generation, phase: w.Spec.EffectivePhase(), priority: w.Spec.Priority, failOpen: w.Spec.FailOpen,
+		key: key, gen: w.Metadata.Generation, phase: w.Spec.EffectivePhase(), priority: w.Spec.Priority, failOpen: w.Spec.EffectiveFailurePolicy() == crd.FailureOpen,
 		// Envoy builds a Wasm filter at once, and so can refuse a config the plugin rejects
 		// (a NACK naming it), only when it holds the module; fetching it is asynchronous and
 		// a failure then goes unreported. So on a cache miss Envoy refuses the config and
 		// fetches the module, and the xDS server pushes it again (see WithAttempt).
-		config: wasmConfig(name, rootID, name, moduleCode(opts, w.Spec.Module.SHA256), configuration, w.Spec.FailOpen, true),
+		config: wasmConfig(name, rootID, name, moduleCode(opts, w.Spec.Module.SHA256), configuration, w.Spec.EffectiveFailurePolicy(), true),
 	}
 	if len(w.Spec.Selector.Services) > 0 {
 		p.services = slices.Sorted(slices.Values(w.Spec.Selector.Services))

@@ -70,7 +70,8 @@ type pipeline struct {
 	observers bool // a stage may observe the stream
 	ticker    timer.Ticker
 	nodeRead  bool
-	nodeGiven bool // the stages of this configuration have the node (nodeToStages)
+	nodeGiven bool         // the stages of this configuration have the node (nodeToStages)
+	panics    *metrics.Vec // PanicsMetric, defined at the first panic
 	srcSvc    string
 	srcVer    string
 }
@@ -266,7 +267,15 @@ func (s *stream) run() types.Action {
 	for s.next < len(s.p.stages) {
 		i := s.next
 		s.next++
-		d := s.p.stages[i].Filter.OnRequest(&s.req)
+		d, ok := s.p.onRequest(i, &s.req)
+		if !ok { // the stage panicked: this request fails, the VM stays healthy
+			s.decided = true
+			if err := proxywasm.SendHttpResponse(500, [][2]string{{"x-wasmesh-plugin-error", s.p.stages[i].Name}},
+				[]byte("plugin error\n"), -1); err != nil {
+				s.p.logError("reply after a panic", err)
+			}
+			return types.ActionPause
+		}
 		s.count(&d, false)
 		if d.after > 0 {
 			s.pending, s.pauseAt = d, i
@@ -506,8 +515,43 @@ func (s *stream) OnHttpStreamDone() {
 			Cluster: s.cluster, Route: s.route,
 			SourceService: s.p.srcSvc, SourceVersion: s.p.srcVer,
 		}
-		s.p.stages[ob.stage].Filter.(Observer).OnDone(ob.state, &o, hostOut{})
+		s.p.onDone(ob.stage, ob.state, &o)
 	}
+}
+
+// PanicsMetric counts the panics the adapter recovered from, per plugin and stage: a stage
+// that panics fails the request it was deciding (500) or loses one observation, and the VM
+// keeps serving (Envoy would otherwise see a trap and fail the plugin).
+const PanicsMetric = "wasmesh_plugin_panics_total"
+
+// onRequest runs stage i on r, recovering a panic (ok false).
+func (p *pipeline) onRequest(i int, r *Request) (d Decision, ok bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			p.panicked(i, v)
+			ok = false
+		}
+	}()
+	return p.stages[i].Filter.OnRequest(r), true
+}
+
+// onDone runs Observer stage i's OnDone, recovering a panic.
+func (p *pipeline) onDone(i int, state any, o *Observation) {
+	defer func() {
+		if v := recover(); v != nil {
+			p.panicked(i, v)
+		}
+	}()
+	p.stages[i].Filter.(Observer).OnDone(state, o, hostOut{})
+}
+
+func (p *pipeline) panicked(i int, v any) {
+	name := p.stages[i].Name
+	proxywasm.LogCriticalf("%s: stage %s panicked (this request fails, the next ones run): %v", p.name, name, v)
+	if p.panics == nil {
+		p.panics = metrics.NewVec(metrics.Counter, PanicsMetric, "plugin", "stage")
+	}
+	p.panics.Add(1, p.name, name)
 }
 
 // hostOut carries an Observer's effects out against the host.

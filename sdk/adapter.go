@@ -519,7 +519,8 @@ func (s *stream) OnHttpStreamDone() {
 	}
 }
 
-// PanicsMetric counts the panics the adapter recovered from, per plugin and stage: a stage
+// PanicsMetric counts the panics the adapter recovered from, per plugin (its configured name,
+// e.g. wasmesh.plugin.<name>) and stage: a stage
 // that panics fails the request it was deciding (500) or loses one observation, and the VM
 // keeps serving (Envoy would otherwise see a trap and fail the plugin).
 const PanicsMetric = "wasmesh_plugin_panics_total"
@@ -551,7 +552,11 @@ func (p *pipeline) panicked(i int, v any) {
 	if p.panics == nil {
 		p.panics = metrics.NewVec(metrics.Counter, PanicsMetric, "plugin", "stage")
 	}
-	p.panics.Add(1, p.name, name)
+	plugin := p.name // the plugin's configured name (Envoy's plugin_name) when it has one
+	if b, err := proxywasm.GetProperty([]string{"plugin_name"}); err == nil && len(b) > 0 {
+		plugin = string(b)
+	}
+	p.panics.Add(1, plugin, name)
 }
 
 // hostOut carries an Observer's effects out against the host.

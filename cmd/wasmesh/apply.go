@@ -98,7 +98,7 @@ func waitAcked(ctx context.Context, client *api.Client, results []store.Result, 
 			return fmt.Errorf("applied, but cannot read the status: %w", err)
 		}
 		nodes, pending := map[string]bool{}, map[string]bool{}
-		var nacks []string
+		var nacks, health []string
 		for _, n := range st.Nodes {
 			// Not yet rebuilt from this apply: it cannot show the applied resources yet. (A
 			// node whose configuration cannot be built says so in Error and keeps its old one.)
@@ -113,6 +113,9 @@ func waitAcked(ctx context.Context, client *api.Client, results []store.Result, 
 			}
 			for _, n := range rs.Nodes {
 				nodes[n.Node] = true
+				if n.Health != "" {
+					health = append(health, fmt.Sprintf("%s/%s on %s: %s", strings.ToLower(string(rs.Key.Kind)), rs.Key.Name, n.Node, n.Health))
+				}
 				switch n.State {
 				case "acked":
 				case "nacked":
@@ -127,6 +130,9 @@ func waitAcked(ctx context.Context, client *api.Client, results []store.Result, 
 		}
 		if len(pending) == 0 {
 			fmt.Fprintf(stdout, "acked by %d node(s) in %s\n", len(nodes), time.Since(start).Round(time.Millisecond))
+			for _, h := range health { // a plugin that crashed or was reloaded on a node
+				fmt.Fprintf(stdout, "warning: %s\n", h)
+			}
 			return nil
 		}
 		select {

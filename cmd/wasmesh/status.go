@@ -69,7 +69,7 @@ func printStatus(w io.Writer, st *api.StatusResponse) {
 		head = append(head, t.title)
 	}
 	fmt.Fprintln(tw, strings.Join(append(head, "PENDING"), "\t"))
-	var nacks, errs []string
+	var nacks, errs, plugins []string
 	for _, n := range st.Nodes {
 		row := []string{n.ID, orDash(n.Service), orDash(n.Version), yesNo(n.Connected)}
 		byType := map[string]api.TypeStatus{}
@@ -86,6 +86,9 @@ func printStatus(w io.Writer, st *api.StatusResponse) {
 		if n.Error != "" {
 			errs = append(errs, n.ID+": "+n.Error)
 		}
+		for _, p := range n.Plugins {
+			plugins = append(plugins, fmt.Sprintf("%s %s: %s", n.ID, p.Plugin, p.Summary))
+		}
 		for _, t := range statusTypes {
 			cell := orDash(shortVersion(byType[t.name].Acked))
 			if byType[t.name].NACK != "" {
@@ -101,6 +104,12 @@ func printStatus(w io.Writer, st *api.StatusResponse) {
 		fmt.Fprintln(w, "\nNACKs (! above: the node refused a version and runs its last ACKed one):")
 		for _, n := range nacks {
 			fmt.Fprintln(w, "  "+n)
+		}
+	}
+	if len(plugins) > 0 {
+		fmt.Fprintln(w, "\nPlugin health (from each sidecar's own stats):")
+		for _, p := range plugins {
+			fmt.Fprintln(w, "  "+p)
 		}
 	}
 	if len(errs) > 0 {

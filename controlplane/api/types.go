@@ -109,6 +109,22 @@ type NodeStatus struct {
 	// Error says why the control plane could not build the node's configuration (e.g. its
 	// node metadata holds an unusable address); the node keeps its previous one.
 	Error string `json:"error,omitempty"`
+	// Plugins are the node's WasmPlugins that crashed or were reloaded, from the node's own
+	// stats (read every few seconds from its admin).
+	Plugins []PluginHealth `json:"plugins,omitempty"`
+}
+
+// PluginHealth is what a sidecar's stats say about one of its WasmPlugins.
+type PluginHealth struct {
+	// Plugin is the plugin's ECDS name (wasmesh.plugin.<name>).
+	Plugin string `json:"plugin"`
+	// Panics the sdk adapter recovered (each failed one request).
+	Panics int64 `json:"panics,omitempty"`
+	// Reloads, ReloadFailures, ReloadBackoffs are Envoy's FAIL_RELOAD counters.
+	Reloads        int64  `json:"reloads,omitempty"`
+	ReloadFailures int64  `json:"reloadFailures,omitempty"`
+	ReloadBackoffs int64  `json:"reloadBackoffs,omitempty"`
+	Summary        string `json:"summary"`
 }
 
 // TypeStatus is the state of one xDS type on one node.

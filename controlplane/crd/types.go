@@ -67,6 +67,9 @@ type NodeStatus struct {
 	State   string `json:"state"`
 	Version string `json:"version,omitempty"`
 	Error   string `json:"error,omitempty"`
+	// Health says, for a WasmPlugin, what the node's own stats tell about it: panics the
+	// adapter recovered, VM reloads and failed reloads ("" when none).
+	Health string `json:"health,omitempty"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("200ms", "1.5s").

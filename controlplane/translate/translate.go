@@ -243,7 +243,7 @@ type plugin struct {
 	phase    string
 	priority int32
 	services []string // nil: every sidecar
-	failOpen bool // the policy is Open
+	failOpen bool     // the policy is Open
 	config   *core.TypedExtensionConfig
 }
 
@@ -874,8 +874,8 @@ func wasmConfig(name, rootID, vmID string, code *core.AsyncDataSource, configura
 	}
 	w := &wasmfilter.Wasm{Config: &wasmv3.PluginConfig{
 		ReloadConfig: reload,
-		Name:   name,
-		RootId: rootID,
+		Name:         name,
+		RootId:       rootID,
 		Vm: &wasmv3.PluginConfig_VmConfig{VmConfig: &wasmv3.VmConfig{
 			VmId:                vmID,
 			Runtime:             WasmRuntime,

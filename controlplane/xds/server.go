@@ -74,6 +74,9 @@ type Config struct {
 	// ForgetAfter is how long a disconnected node stays in the status (and its snapshot in
 	// the cache) before it is forgotten (default 10 minutes).
 	ForgetAfter time.Duration
+	// HealthInterval is how often the server reads its connected nodes' plugin stats from
+	// their admins (default 5s).
+	HealthInterval time.Duration
 	// Auth tells which node id a stream proved (required: without it every stream is
 	// refused). A stream is served only the configuration of that node.
 	Auth Authenticator
@@ -107,7 +110,8 @@ type nodeState struct {
 	versions map[string]string
 	err      error // why the node has no current snapshot
 	types    map[string]*typeState
-	res      *translate.Resources // what the current snapshot was built from
+	res      *translate.Resources   // what the current snapshot was built from
+	health   map[string]pluginStats // by plugin ECDS name, from the node's stats
 }
 
 type typeState struct {
@@ -163,6 +167,9 @@ func New(cfg Config) *Server {
 	if cfg.ForgetAfter <= 0 {
 		cfg.ForgetAfter = 10 * time.Minute
 	}
+	if cfg.HealthInterval <= 0 {
+		cfg.HealthInterval = 5 * time.Second
+	}
 	s := &Server{
 		cfg:     cfg,
 		cache:   cache.NewSnapshotCache(true, cache.IDHash{}, nil),
@@ -188,6 +195,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	discovery.RegisterAggregatedDiscoveryServiceServer(gs, s.xds)
 	done := make(chan error, 1)
 	go func() { done <- gs.Serve(ln) }()
+	hctx, stopHealth := context.WithCancel(ctx)
+	defer stopHealth()
+	go s.pollHealth(hctx)
 	select {
 	case err := <-done:
 		return fmt.Errorf("serve ads: %w", err)
@@ -568,6 +578,7 @@ func (s *Server) Nodes() []api.NodeStatus {
 		if n.versions != nil {
 			ns.Revision = n.revision
 		}
+		ns.Plugins = n.pluginHealth()
 		for _, typ := range translate.TypeNames() {
 			ts := n.types[typ]
 			if ts == nil {
@@ -608,6 +619,9 @@ func (s *Server) ResourceNodes(key crd.Key, generation int64) []crd.NodeStatus {
 			continue
 		}
 		ns := crd.NodeStatus{Node: id, State: "acked", Version: strconv.FormatUint(n.revision, 10)}
+		if key.Kind == crd.KindWasmPlugin {
+			ns.Health = n.health[translate.PluginECDSName(key)].String()
+		}
 		if src.Generation != generation {
 			ns.State = "pending"
 		}

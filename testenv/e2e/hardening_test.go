@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -178,4 +179,96 @@ func waitReady(t *testing.T, sidecars ...*Sidecar) {
 			return err
 		}), "%s never became ready\n%s", s.Name, s.LogProblems(30))
 	}
+}
+
+// Issue 10, item 3 in real Envoy: a WasmPlugin (default failure policy Reload) whose filter
+// panics on one request fails that request only; every later request passes; the status
+// shows, for that sidecar, that the plugin crashed (from the sidecar's own stats).
+func TestEnvoyPluginPanicFailsOneRequest(t *testing.T) {
+	wasm(t, "wasmesh")
+	cp := ControlPlaneT(t, filepath.Join(repoRoot(t), "build"))
+	ratings := SidecarT(t, cp, SidecarOptions{Service: "ratings", Version: "v1", NoWaitReady: true})
+	frontend := SidecarT(t, cp, SidecarOptions{Service: "frontend", Version: "v1", NoWaitReady: true})
+	code, err := os.ReadFile(wasm(t, "sdkpanic"))
+	require.NoError(t, err)
+	ctx := context.Background()
+	sha, err := cp.Client().PutModule(ctx, code)
+	require.NoError(t, err)
+	docs, err := crd.Decode("e2e.yaml", []byte(fmt.Sprintf(`apiVersion: wasmesh.io/v1alpha1
+kind: Service
+metadata: {name: frontend}
+spec: {port: 9080, versions: [{name: v1, endpoints: [%q]}]}
+---
+apiVersion: wasmesh.io/v1alpha1
+kind: Service
+metadata: {name: ratings}
+spec: {port: 9080, versions: [{name: v1, endpoints: [%q]}]}
+---
+apiVersion: wasmesh.io/v1alpha1
+kind: WasmPlugin
+metadata: {name: panicky}
+spec:
+  module: {sha256: %s}
+  selector: {services: [frontend]}
+`, frontend.Params.InboundAddress, ratings.Params.InboundAddress, sha)))
+	require.NoError(t, err)
+	_, err = cp.Client().Apply(ctx, docs, false)
+	require.NoError(t, err)
+	waitReady(t, frontend, ratings)
+	client := &http.Client{Timeout: 10 * time.Second}
+	get := func(h map[string]string) (int, http.Header) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, frontend.OutboundURL()+"/", nil)
+		require.NoError(t, err)
+		req.Host = "ratings"
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header
+	}
+	// The plugin is in the chain once a request carries its header to ratings.
+	require.NoError(t, WaitFor(60*time.Second, func() error {
+		if code, _ := get(nil); code != http.StatusOK || len(ratings.App.Received()) == 0 ||
+			ratings.App.Received()[len(ratings.App.Received())-1].Header.Get("x-sdkpanic") != "ok" {
+			return fmt.Errorf("plugin not running yet (status %d)", code)
+		}
+		return nil
+	}), "%s", frontend.LogProblems(20))
+
+	code1, h := get(map[string]string{"x-trap": "1"})
+	require.Equal(t, http.StatusInternalServerError, code1)
+	require.Equal(t, "sdkpanic", h.Get("x-wasmesh-plugin-error"))
+	const n = 300
+	failed := 0
+	for range n {
+		if code, _ := get(nil); code != http.StatusOK {
+			failed++
+		}
+	}
+	t.Logf("after one panicking request: %d requests sent, %d failed", n, failed)
+	require.Zero(t, failed, "requests after the panicking one failed")
+
+	// The status names the crash on that sidecar, from its own stats.
+	require.NoError(t, WaitFor(30*time.Second, func() error {
+		st, err := cp.Client().Status(ctx)
+		if err != nil {
+			return err
+		}
+		for _, node := range st.Nodes {
+			for _, p := range node.Plugins {
+				if node.ID == frontend.Params.NodeID && p.Plugin == "wasmesh.plugin.panicky" && p.Panics == 1 {
+					return nil
+				}
+			}
+		}
+		return fmt.Errorf("status shows no crash yet: %+v", st.Nodes)
+	}))
+	o, err := cp.Client().Get(ctx, crd.Key{Kind: crd.KindWasmPlugin, Namespace: "default", Name: "panicky"})
+	require.NoError(t, err)
+	nodes := o.GetStatus().Nodes
+	require.Len(t, nodes, 1)
+	require.Equal(t, "crashed 1 time(s), each failing one request (panics recovered)", nodes[0].Health)
 }

@@ -35,6 +35,8 @@ type Config struct {
 	Checkers []crd.Checker
 	// DryRunner dry-runs WasmPlugins on apply (default: controlplane/api/dryrun, on testenv).
 	DryRunner api.DryRunner
+	// ModuleLimits bound the module store (concurrent uploads, storage; docs/cli.md).
+	ModuleLimits ModuleLimits
 	// Log receives the control plane's log (default: discarded).
 	Log *slog.Logger
 }
@@ -109,7 +111,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		}
 	}()
 
-	mods, err := newDirModules(filepath.Join(cfg.DataDir, "modules"), cfg.ModulesDir)
+	mods, err := newDirModules(filepath.Join(cfg.DataDir, "modules"), cfg.ModulesDir, cfg.ModuleLimits, referencedModules(st))
 	if err != nil {
 		return nil, err
 	}
@@ -217,4 +219,20 @@ func (cp *ControlPlane) Close() error {
 		errs = append(errs, cp.Store.Close())
 	})
 	return errors.Join(errs...)
+}
+
+// referencedModules returns the sha256s the stored WasmPlugins reference (the module store's
+// garbage collection keeps them).
+func referencedModules(st *store.Store) func() (map[string]bool, error) {
+	return func() (map[string]bool, error) {
+		set, _, err := st.List()
+		if err != nil {
+			return nil, err
+		}
+		refs := map[string]bool{}
+		for _, p := range set.WasmPlugins {
+			refs[p.Spec.Module.SHA256] = true
+		}
+		return refs, nil
+	}
 }

@@ -176,12 +176,13 @@ func uploadModules(ctx context.Context, client *api.Client, docs []crd.Document)
 		if !filepath.IsAbs(path) && d.Source != crd.StdinSource {
 			path = filepath.Join(filepath.Dir(d.Source), path)
 		}
-		data, err := os.ReadFile(path)
+		f, err := os.Open(path)
 		if err != nil {
 			errs = append(errs, d.Errorf("spec.module.file", "%w", err))
 			continue
 		}
-		sha, err := client.PutModule(ctx, data)
+		sha, err := client.PutModuleFrom(ctx, f) // streamed, never read whole
+		f.Close()
 		if err != nil {
 			errs = append(errs, d.Errorf("spec.module.file", "upload %s: %w", path, err))
 			continue

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -24,13 +26,27 @@ type testModules struct {
 	m  map[string][]byte
 }
 
-func (t *testModules) Put(data []byte) (string, error) {
+func (t *testModules) Put(_ context.Context, r io.Reader, want string) (string, int64, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return "", 0, err
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	sum := sha256.Sum256(data)
 	sha := hex.EncodeToString(sum[:])
+	if want != "" && want != sha {
+		return "", 0, fmt.Errorf("the module has sha256 %s, not %s", sha, want)
+	}
 	t.m[sha] = data
-	return sha, nil
+	return sha, int64(len(data)), nil
+}
+
+func (t *testModules) Has(sha string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, ok := t.m[sha]
+	return ok
 }
 
 func (t *testModules) Get(sha string) ([]byte, error) {

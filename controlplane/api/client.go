@@ -140,8 +140,14 @@ func (c *Client) Status(ctx context.Context) (*StatusResponse, error) {
 
 // PutModule uploads a Wasm module and returns its SHA-256.
 func (c *Client) PutModule(ctx context.Context, data []byte) (string, error) {
+	return c.PutModuleFrom(ctx, bytes.NewReader(data))
+}
+
+// PutModuleFrom uploads the Wasm module r streams (the body is sent as it is read, never
+// held whole) and returns its SHA-256.
+func (c *Client) PutModuleFrom(ctx context.Context, r io.Reader) (string, error) {
 	var resp ModuleResponse
-	if err := c.do(ctx, http.MethodPut, "/modules", nil, bytes.NewReader(data), "application/wasm", &resp); err != nil {
+	if err := c.do(ctx, http.MethodPut, "/modules", nil, r, "application/wasm", &resp); err != nil {
 		return "", err
 	}
 	if resp.SHA256 == "" {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -33,7 +34,7 @@ func TestPluginDryRun(t *testing.T) {
 	wasm := []byte("\x00asm\x01\x00\x00\x00")
 	sha, err := e.client.PutModule(ctx, wasm)
 	require.NoError(t, err)
-	_, err = mods.Put(wasm)
+	_, _, err = mods.Put(ctx, bytes.NewReader(wasm), "")
 	require.NoError(t, err)
 
 	plugin := func(name, config string) string {

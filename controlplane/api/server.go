@@ -2,9 +2,7 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,16 +18,31 @@ import (
 	"github.com/wasmesh/wasmesh/controlplane/store"
 )
 
-// MaxRequestBytes bounds an API request body (modules included).
+// MaxRequestBytes bounds an API request body (an apply; a module upload is bounded by
+// MaxModuleBytes).
 const MaxRequestBytes = 64 << 20
 
 // ModuleStore holds Wasm modules by SHA-256 (hex). The bytes under a hash never change.
 type ModuleStore interface {
-	// Put stores data and returns its SHA-256.
-	Put(data []byte) (string, error)
+	// Put stores the module r streams (at most MaxModuleBytes; it starts with the Wasm
+	// header) and returns its SHA-256 and size; want, when set, is the SHA-256 the bytes must
+	// have. Errors wrap ErrNotWasm, ErrTooLarge or ErrStorageFull when those are the cause.
+	Put(ctx context.Context, r io.Reader, want string) (sha256 string, size int64, err error)
 	// Get returns the bytes of a module, or an error wrapping ErrNotFound.
 	Get(sha256 string) ([]byte, error)
+	// Has reports whether the store holds a module.
+	Has(sha256 string) bool
 }
+
+// MaxModuleBytes bounds one module (an upload or a download).
+const MaxModuleBytes = 64 << 20
+
+// Errors a ModuleStore wraps.
+var (
+	ErrNotWasm     = errors.New("not a Wasm module (no \\0asm header)")
+	ErrTooLarge    = fmt.Errorf("module larger than %d MiB", MaxModuleBytes>>20)
+	ErrStorageFull = errors.New("module storage is full")
+)
 
 // StatusSource reports the xDS side of the status: the nodes and, per resource, the nodes
 // whose configuration carries it. The serve command adapts the xDS server to it.
@@ -287,15 +300,15 @@ func (s *Server) checkModules(ctx context.Context, set *crd.Set, changed []crd.K
 		case m.SHA256 == "":
 			fail("spec.module.sha256", fmt.Errorf("required: a module file (%s) is uploaded by `wasmesh apply`, which fills it", m.File))
 		case m.URL != "":
-			if _, err := s.cfg.Modules.Get(m.SHA256); err == nil {
+			if s.cfg.Modules.Has(m.SHA256) {
 				continue
 			}
 			if err := s.fetchModule(ctx, m.URL, m.SHA256); err != nil {
 				fail("spec.module.url", err)
 			}
 		default:
-			if _, err := s.cfg.Modules.Get(m.SHA256); err != nil {
-				fail("spec.module.sha256", fmt.Errorf("module %s is not on the server: %w", m.SHA256, err))
+			if !s.cfg.Modules.Has(m.SHA256) {
+				fail("spec.module.sha256", fmt.Errorf("module %s is not on the server: module %s: %w", m.SHA256, m.SHA256, ErrNotFound))
 			}
 		}
 	}
@@ -315,19 +328,13 @@ func (s *Server) fetchModule(ctx context.Context, url, want string) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("download: %s", resp.Status)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxRequestBytes+1))
-	if err != nil {
+	if resp.ContentLength > MaxModuleBytes {
+		return fmt.Errorf("download: %w", ErrTooLarge)
+	}
+	if _, _, err := s.cfg.Modules.Put(ctx, resp.Body, want); err != nil {
 		return fmt.Errorf("download: %w", err)
 	}
-	if len(data) > MaxRequestBytes {
-		return fmt.Errorf("download: module larger than %d bytes", MaxRequestBytes)
-	}
-	sum := sha256.Sum256(data)
-	if got := hex.EncodeToString(sum[:]); got != want {
-		return fmt.Errorf("downloaded module has sha256 %s, not %s", got, want)
-	}
-	_, err = s.cfg.Modules.Put(data)
-	return err
+	return nil
 }
 
 func (s *Server) kindParam(w http.ResponseWriter, r *http.Request) (crd.Kind, bool) {
@@ -450,21 +457,26 @@ func (s *Server) putModule(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotImplemented, errors.New("this server has no module store"))
 		return
 	}
-	data, err := io.ReadAll(r.Body)
-	if err != nil {
-		s.fail(w, r, http.StatusRequestEntityTooLarge, fmt.Errorf("read module: %w", err))
+	if r.ContentLength > MaxModuleBytes {
+		s.fail(w, r, http.StatusRequestEntityTooLarge, fmt.Errorf("read module: %w", ErrTooLarge))
 		return
 	}
-	if len(data) < 8 || string(data[:4]) != "\x00asm" {
-		s.fail(w, r, http.StatusBadRequest, errors.New("not a Wasm module (no \\0asm header)"))
-		return
-	}
-	sha, err := s.cfg.Modules.Put(data)
-	if err != nil {
+	sha, size, err := s.cfg.Modules.Put(r.Context(), r.Body, "")
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.Is(err, ErrNotWasm):
+		s.fail(w, r, http.StatusBadRequest, err)
+	case errors.Is(err, ErrTooLarge) || errors.As(err, &mbe):
+		s.fail(w, r, http.StatusRequestEntityTooLarge, fmt.Errorf("read module: %w", ErrTooLarge))
+	case errors.Is(err, ErrStorageFull):
+		s.fail(w, r, http.StatusInsufficientStorage, err)
+	case errors.Is(err, context.Canceled):
+		s.cfg.Log.Info("module upload abandoned by its client")
+	case err != nil:
 		s.fail(w, r, http.StatusInternalServerError, err)
-		return
+	default:
+		writeJSON(w, http.StatusOK, ModuleResponse{SHA256: sha, Size: int(size)})
 	}
-	writeJSON(w, http.StatusOK, ModuleResponse{SHA256: sha, Size: len(data)})
 }
 
 // credential mints the xDS credential of one sidecar node id: whoever holds the API token may

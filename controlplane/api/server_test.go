@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -41,13 +42,30 @@ type memModules struct {
 	m  map[string][]byte
 }
 
-func (m *memModules) Put(data []byte) (string, error) {
+func (m *memModules) Put(_ context.Context, r io.Reader, want string) (string, int64, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return "", 0, err
+	}
+	if len(data) < 8 || string(data[:4]) != "\x00asm" {
+		return "", 0, ErrNotWasm
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	sum := sha256.Sum256(data)
 	sha := hex.EncodeToString(sum[:])
+	if want != "" && sha != want {
+		return "", 0, fmt.Errorf("the module has sha256 %s, not %s", sha, want)
+	}
 	m.m[sha] = data
-	return sha, nil
+	return sha, int64(len(data)), nil
+}
+
+func (m *memModules) Has(sha string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.m[sha]
+	return ok
 }
 
 func (m *memModules) Get(sha string) ([]byte, error) {
@@ -277,7 +295,7 @@ func TestModules(t *testing.T) {
 	// A URL module is downloaded and checked against its sha256.
 	delete(e.modules.m, sha)
 	_, err = e.client.Apply(ctx, decode(t, "p.yaml", strings.Replace(plugin("{url: \""+origin.URL+"/other.wasm\", sha256: "+sha+"}"), "name: p}", "name: q}", 1)), false)
-	require.ErrorContains(t, err, `p.yaml:14: document 2 (WasmPlugin "q"): spec.module.url: downloaded module has sha256 `)
+	require.ErrorContains(t, err, `p.yaml:14: document 2 (WasmPlugin "q"): spec.module.url: download: the module has sha256 `)
 	_, err = e.client.Apply(ctx, decode(t, "p.yaml", strings.Replace(plugin("{url: \""+origin.URL+"/good.wasm\", sha256: "+sha+"}"), "name: p}", "name: q}", 1)), false)
 	require.NoError(t, err)
 	_, err = e.modules.Get(sha)

@@ -34,6 +34,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	modules := fs.String("modules", "build", "folder of built filter modules (*.wasm) to serve")
 	token := fs.String("token", "", "API bearer token (default: <data-dir>/token, generated when absent)")
 	verbose := fs.Bool("v", false, "log every refused request and xDS event to stderr")
+	uploads := fs.Int("max-uploads", 2, "modules stored at once (uploads, downloads); more wait")
+	storageMiB := fs.Int64("module-storage", 1024, "MiB of uploaded modules kept; beyond, modules no resource references (uploaded over 15 minutes ago) are deleted, then uploads are refused")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: wasmesh serve [flags]\n\n"+
 			"Runs the control plane: the store, the xDS server for Envoy sidecars, the module server and\n"+
@@ -57,12 +59,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		*modules = ""
 	}
 	cp, err := controlplane.Start(ctx, controlplane.Config{
-		DataDir:     *dataDir,
-		XDSAddress:  *xdsAddr,
-		HTTPAddress: *httpAddr,
-		ModulesDir:  *modules,
-		Token:       *token,
-		Log:         log,
+		DataDir:      *dataDir,
+		XDSAddress:   *xdsAddr,
+		HTTPAddress:  *httpAddr,
+		ModulesDir:   *modules,
+		Token:        *token,
+		Log:          log,
+		ModuleLimits: controlplane.ModuleLimits{Uploads: *uploads, Storage: *storageMiB << 20},
 	})
 	if err != nil {
 		return err

@@ -83,11 +83,14 @@ func startXDS(_ context.Context, cfg Config, st *store.Store, mods *dirModules, 
 		return errors.Join(werr, serr)
 	}
 	return &xdsSide{
-		addr:     ln.Addr().String(),
-		run:      run,
-		checkers: []crd.Checker{FilterChecker(translate.FilterConfigs, BuiltinParsers())},
-		status:   srv,
-		server:   srv,
+		addr: ln.Addr().String(),
+		run:  run,
+		checkers: []crd.Checker{
+			FilterChecker(translate.FilterConfigs, BuiltinParsers()),
+			crd.CheckerFunc(func(_ context.Context, set *crd.Set, _ []crd.Key) error { return translate.CheckPluginSlots(set) }),
+		},
+		status: srv,
+		server: srv,
 		close: func() error {
 			if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 				return err

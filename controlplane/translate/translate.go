@@ -53,7 +53,7 @@ const (
 	WasmRuntime = "envoy.wasm.runtime.v8"
 	// WasmTypeURL is the type of every ECDS filter config wasmesh sends.
 	WasmTypeURL = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"
-	// FaultTypeURL is the type of a WasmPlugin slot's default config (see pluginFilter).
+	// FaultTypeURL is the type of a plugin slot's default and empty config (see slotFilters).
 	FaultTypeURL = "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault"
 )
 
@@ -231,10 +231,12 @@ type Mesh struct {
 	routes    []*route.RouteConfiguration
 	builtins  []*core.TypedExtensionConfig // in chain order; empty without modules
 	plugins   []plugin                     // in chain order
-	sources   map[crd.Key]Source           // shared sources (every node)
-	digests   map[proto.Message][sha256.Size]byte
-	base      map[string][sha256.Size]byte // per type, of the shared resources
-	index     *index                       // of the shared clusters and routes, checked
+	// emptySlots are the configs of empty plugin slots, by slot name.
+	emptySlots map[string]*core.TypedExtensionConfig
+	sources    map[crd.Key]Source // shared sources (every node)
+	digests    map[proto.Message][sha256.Size]byte
+	base       map[string][sha256.Size]byte // per type, of the shared resources
+	index      *index                       // of the shared clusters and routes, checked
 }
 
 type plugin struct {
@@ -243,8 +245,8 @@ type plugin struct {
 	phase    string
 	priority int32
 	services []string // nil: every sidecar
-	failOpen bool     // the policy is Open
 	config   *core.TypedExtensionConfig
+	slots    []*core.TypedExtensionConfig // config under each of its phase's slot names
 }
 
 // Build translates the resources into what every sidecar shares. It fails only on input that
@@ -321,6 +323,22 @@ func Build(set *crd.Set, opts Options) (*Mesh, error) {
 			cmp.Compare(a.config.Name, b.config.Name),
 		)
 	})
+	if err := CheckPluginSlots(set); err != nil {
+		return nil, err
+	}
+	m.emptySlots = map[string]*core.TypedExtensionConfig{}
+	for _, phase := range []string{crd.PhaseBefore, crd.PhaseAfter} {
+		for i := range PluginSlots {
+			name := SlotName(phase, i)
+			m.emptySlots[name] = emptySlot(name)
+		}
+	}
+	for i := range m.plugins {
+		p := &m.plugins[i]
+		for j := range PluginSlots {
+			p.slots = append(p.slots, inSlot(p.config, SlotName(p.phase, j)))
+		}
+	}
 	if m.index, err = newIndex(m.clusters, m.endpoints, m.routes); err != nil {
 		return nil, fmt.Errorf("inconsistent translation: %w", err)
 	}
@@ -333,7 +351,12 @@ func Build(set *crd.Set, opts Options) (*Mesh, error) {
 		}
 	}
 	for _, p := range m.plugins {
-		m.digests[p.config] = digest(p.config)
+		for _, c := range p.slots {
+			m.digests[c] = digest(c)
+		}
+	}
+	for _, c := range m.emptySlots {
+		m.digests[c] = digest(c)
 	}
 	m.base = map[string][sha256.Size]byte{
 		TypeClusters:         groupDigest(m.digests, asMessages(m.clusters)),
@@ -386,22 +409,38 @@ func (m *Mesh) ForNode(n Node) (*Resources, error) {
 		extra:     map[string][]proto.Message{},
 	}
 	r.ExtensionConfigs = slices.Clone(m.builtins)
-	var before, after []*hcm.HttpFilter
+	// The node's plugins fill its fixed slots in chain order; the listener names the slots,
+	// never the plugins, so adding or removing a plugin changes ECDS only (no listener
+	// update, no drain).
+	used := map[string]int{}
+	var slotted []*core.TypedExtensionConfig
 	for _, p := range m.plugins {
 		if p.services != nil && !slices.Contains(p.services, n.Service) {
 			continue
 		}
-		f := pluginFilter(p.config.Name, p.failOpen)
-		if p.phase == crd.PhaseBefore {
-			before = append(before, f)
-		} else {
-			after = append(after, f)
+		i := used[p.phase]
+		used[p.phase]++
+		if i >= PluginSlots { // Build refuses such sets (CheckPluginSlots)
+			return nil, fmt.Errorf("node %s: more than %d WasmPlugins in phase %s", n.ID, PluginSlots, p.phase)
 		}
-		r.ExtensionConfigs = append(r.ExtensionConfigs, p.config)
-		r.extra[TypeExtensionConfigs] = append(r.extra[TypeExtensionConfigs], p.config)
-		r.own[p.key] = Source{Generation: p.gen, Types: []string{TypeListeners, TypeExtensionConfigs}}
+		slotted = append(slotted, p.slots[i])
+		r.own[p.key] = Source{Generation: p.gen, Types: []string{TypeExtensionConfigs}}
+	}
+	if n.OutboundAddress != "" {
+		for _, phase := range []string{crd.PhaseBefore, crd.PhaseAfter} {
+			for i := used[phase]; i < PluginSlots; i++ {
+				slotted = append(slotted, m.emptySlots[SlotName(phase, i)])
+			}
+		}
+		r.ExtensionConfigs = append(r.ExtensionConfigs, slotted...)
+		r.extra[TypeExtensionConfigs] = asMessages(slotted)
+	} else {
+		clear(r.own) // no listener carries the plugins
 	}
 	slices.SortFunc(r.ExtensionConfigs, func(a, b *core.TypedExtensionConfig) int { return cmp.Compare(a.Name, b.Name) })
+	slices.SortFunc(r.extra[TypeExtensionConfigs], func(a, b proto.Message) int {
+		return cmp.Compare(a.(*core.TypedExtensionConfig).Name, b.(*core.TypedExtensionConfig).Name)
+	})
 
 	var errs []error
 	if n.InboundAddress != "" || n.AppAddress != "" {
@@ -421,7 +460,7 @@ func (m *Mesh) ForNode(n Node) (*Resources, error) {
 		out, err := address("outbound_address", n.OutboundAddress)
 		errs = append(errs, err)
 		if out != nil {
-			chain := slices.Concat(before, m.builtinFilters(), after)
+			chain := slices.Concat(slotFilters(crd.PhaseBefore), m.builtinFilters(), slotFilters(crd.PhaseAfter))
 			r.Listeners = append(r.Listeners, outboundListener(out, chain))
 		}
 	}
@@ -429,12 +468,6 @@ func (m *Mesh) ForNode(n Node) (*Resources, error) {
 		return nil, fmt.Errorf("node %s: %w", n.ID, err)
 	}
 	slices.SortFunc(r.Listeners, func(a, b *listener.Listener) int { return cmp.Compare(a.Name, b.Name) })
-	if len(r.Listeners) == 0 { // no listener carries the plugins
-		for k, s := range r.own {
-			s.Types = []string{TypeExtensionConfigs}
-			r.own[k] = s
-		}
-	}
 	// The shared resources were checked once by Build; the node adds listeners and the
 	// inbound|app cluster.
 	idx := m.index
@@ -725,24 +758,72 @@ func ecdsFilter(name string) *hcm.HttpFilter {
 	}
 }
 
-// pluginFilter is a WasmPlugin's slot in the chain: its ECDS config and, while Envoy has
-// accepted none (a new plugin whose module Envoy is still fetching, or whose config Envoy
-// refuses), a default that does what the plugin's failure policy says: Envoy's fault filter
-// doing nothing (fail open) or answering 503 (fail closed, as Envoy answers for a Wasm
-// filter that failed to load).
-func pluginFilter(name string, failOpen bool) *hcm.HttpFilter {
-	def := &faultv3.HTTPFault{}
-	if !failOpen {
-		def.Abort = &faultv3.FaultAbort{
+// PluginSlots is how many WasmPlugins a sidecar runs per phase: its outbound listener has
+// this many fixed slots before the built-in filters and as many after them.
+const PluginSlots = 4
+
+// SlotName is the ECDS name of plugin slot i of a phase: `wasmesh.slot.<phase>.<i>`.
+func SlotName(phase string, i int) string { return "wasmesh.slot." + phase + "." + strconv.Itoa(i) }
+
+// slotFilters are a phase's plugin slots in the chain: each an ECDS filter that takes a
+// WasmPlugin's Wasm config or, when the slot is empty, Envoy's fault filter doing nothing
+// (see emptySlot). Until a sidecar has accepted a config for a slot (at its start, while it
+// fetches the module) the slot answers 503, as Envoy does for a Wasm filter that failed to
+// load: a plugin is never skipped at start; the sidecar reports ready once every slot holds
+// its config.
+func slotFilters(phase string) []*hcm.HttpFilter {
+	out := make([]*hcm.HttpFilter, PluginSlots)
+	for i := range out {
+		f := ecdsFilter(SlotName(phase, i))
+		cd := f.GetConfigDiscovery()
+		cd.TypeUrls = append(cd.TypeUrls, FaultTypeURL)
+		cd.DefaultConfig = mustAny(&faultv3.HTTPFault{Abort: &faultv3.FaultAbort{
 			ErrorType:  &faultv3.FaultAbort_HttpStatus{HttpStatus: 503},
 			Percentage: &typev3.FractionalPercent{Numerator: 100, Denominator: typev3.FractionalPercent_HUNDRED},
+		}})
+		out[i] = f
+	}
+	return out
+}
+
+// emptySlot is the config of a slot no plugin fills: Envoy's fault filter with no fault.
+func emptySlot(name string) *core.TypedExtensionConfig {
+	return &core.TypedExtensionConfig{Name: name, TypedConfig: mustAny(&faultv3.HTTPFault{})}
+}
+
+// inSlot is a WasmPlugin's config under a slot's ECDS name (the plugin keeps its own name:
+// Envoy's plugin_name and its wasm.<name>.* stats).
+func inSlot(c *core.TypedExtensionConfig, slot string) *core.TypedExtensionConfig {
+	return &core.TypedExtensionConfig{Name: slot, TypedConfig: c.TypedConfig}
+}
+
+// CheckPluginSlots refuses a set in which a Service's sidecars would run more WasmPlugins in
+// one phase than they have slots, naming each WasmPlugin over the limit.
+func CheckPluginSlots(set *crd.Set) error {
+	count := map[[2]string]int{} // service, phase
+	var errs []error
+	plugins := slices.Clone(set.WasmPlugins)
+	slices.SortFunc(plugins, func(a, b *crd.WasmPlugin) int {
+		return cmp.Or(cmp.Compare(b.Spec.Priority, a.Spec.Priority), cmp.Compare(PluginECDSName(crd.KeyOf(a)), PluginECDSName(crd.KeyOf(b))))
+	})
+	for _, p := range plugins {
+		phase := p.Spec.EffectivePhase()
+		targets := p.Spec.Selector.Services
+		if len(targets) == 0 {
+			for _, s := range set.Services {
+				targets = append(targets, s.Metadata.Name)
+			}
+		}
+		for _, svc := range targets {
+			k := [2]string{svc, phase}
+			count[k]++
+			if count[k] == PluginSlots+1 {
+				errs = append(errs, &crd.ObjectError{Key: crd.KeyOf(p), Err: &crd.FieldError{Path: "spec.selector",
+					Err: fmt.Errorf("Service %q would run more than %d WasmPlugins in phase %q (a sidecar has %d slots per phase): merge plugins, or select fewer services", svc, PluginSlots, phase, PluginSlots)}})
+			}
 		}
 	}
-	f := ecdsFilter(name)
-	cd := f.GetConfigDiscovery()
-	cd.TypeUrls = append(cd.TypeUrls, FaultTypeURL)
-	cd.DefaultConfig = mustAny(def)
-	return f
+	return joinErrs(errs)
 }
 
 func httpListener(name string, addr *core.Address, h *hcm.HttpConnectionManager) *listener.Listener {
@@ -983,7 +1064,7 @@ func pluginOf(w *crd.WasmPlugin, opts Options) (plugin, error) {
 	name := PluginECDSName(key)
 	rootID := w.Spec.RootID
 	p := plugin{
-		key: key, gen: w.Metadata.Generation, phase: w.Spec.EffectivePhase(), priority: w.Spec.Priority, failOpen: w.Spec.EffectiveFailurePolicy() == crd.FailureOpen,
+		key: key, gen: w.Metadata.Generation, phase: w.Spec.EffectivePhase(), priority: w.Spec.Priority,
 		// Envoy builds a Wasm filter at once, and so can refuse a config the plugin rejects
 		// (a NACK naming it), only when it holds the module; fetching it is asynchronous and
 		// a failure then goes unreported. So on a cache miss Envoy refuses the config and

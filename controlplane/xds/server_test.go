@@ -163,9 +163,19 @@ func TestSnapshotPerNode(t *testing.T) {
 
 	require.Equal(t, map[string]string{"inbound": fe.InboundAddress, "outbound": fe.OutboundAddress}, listenerAddrs(t, cf))
 	require.Equal(t, map[string]string{"inbound": rv.InboundAddress, "outbound": rv.OutboundAddress}, listenerAddrs(t, cr))
-	builtins := []string{"wasmesh.chain"}
-	require.Equal(t, builtins, cf.State(resource.ExtensionConfigType).Names)
-	require.Equal(t, slices.Sorted(slices.Values(append(slices.Clone(builtins), "wasmesh.plugin.auth"))), cr.State(resource.ExtensionConfigType).Names)
+	names := []string{"wasmesh.chain"}
+	for _, phase := range []string{crd.PhaseAfter, crd.PhaseBefore} {
+		for i := range translate.PluginSlots {
+			names = append(names, translate.SlotName(phase, i))
+		}
+	}
+	// Same ECDS names on every node (its listener names slots, never plugins); only reviews
+	// has the plugin in its first "after" slot.
+	require.Equal(t, names, cf.State(resource.ExtensionConfigType).Names)
+	require.Equal(t, names, cr.State(resource.ExtensionConfigType).Names)
+	require.Equal(t, "", slotPlugin(t, cf, "wasmesh.slot.after.0"))
+	require.Equal(t, "wasmesh.plugin.auth", slotPlugin(t, cr, "wasmesh.slot.after.0"))
+	require.Equal(t, "", slotPlugin(t, cr, "wasmesh.slot.after.1"))
 	require.Equal(t, []string{"frontend|v1|endpoints", "reviews|v1|endpoints", "reviews|v2|endpoints"}, cf.State(resource.EndpointType).Names)
 	require.JSONEq(t, `{"services":{"frontend":{},"reviews":{"weights":{"v1":90,"v2":10}}}}`, xdstest.StageConfig(ecdsConfig(t, cf, "wasmesh.chain"), "canary"))
 
@@ -261,11 +271,8 @@ func TestNACKBookkeeping(t *testing.T) {
 		if typeURL != resource.ExtensionConfigType {
 			return nil
 		}
-		for _, a := range res {
-			var tec core.TypedExtensionConfig
-			if a.UnmarshalTo(&tec) == nil && tec.Name == "wasmesh.plugin.broken" {
-				return errors.New("Unable to create Wasm plugin wasmesh.plugin.broken")
-			}
+		if hasPlugin(res, "wasmesh.plugin.broken") {
+			return errors.New("Unable to create Wasm plugin wasmesh.plugin.broken")
 		}
 		return nil
 	}
@@ -396,7 +403,7 @@ func TestNACKRetry(t *testing.T) {
 	var mu sync.Mutex
 	rejections := 0
 	transient := func(typeURL string, res []*anypb.Any) error {
-		if typeURL != resource.ExtensionConfigType || len(res) < 2 { // the pipeline and the plugin
+		if typeURL != resource.ExtensionConfigType || !hasPlugin(res, "wasmesh.plugin.late") {
 			return nil
 		}
 		mu.Lock()
@@ -416,7 +423,7 @@ func TestNACKRetry(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	require.NoError(t, c.Wait(ctx, func(c *xdstest.Client) bool {
-		return slices.Contains(c.State(resource.ExtensionConfigType).Names, "wasmesh.plugin.late") && ecdsConfig(t, c, "wasmesh.plugin.late") == "" &&
+		return hasPlugin(c.State(resource.ExtensionConfigType).Resources, "wasmesh.plugin.late") && ecdsConfig(t, c, "wasmesh.slot.after.0") == "" &&
 			c.State(resource.ExtensionConfigType).NACK == "" && strings.Contains(c.State(resource.ExtensionConfigType).Version, "+retry3")
 	}))
 	waitAcked(t, srv)
@@ -492,7 +499,7 @@ func TestNACKRetryInFlightIsPending(t *testing.T) {
 	var mu sync.Mutex
 	rejected := false
 	once := func(typeURL string, res []*anypb.Any) error {
-		if typeURL != resource.ExtensionConfigType || len(res) < 2 { // the pipeline and the plugin
+		if typeURL != resource.ExtensionConfigType || !hasPlugin(res, "wasmesh.plugin.late") {
 			return nil
 		}
 		mu.Lock()
@@ -531,4 +538,35 @@ func TestNACKRetryInFlightIsPending(t *testing.T) {
 	}
 	require.NotContains(t, states, "nacked")
 	require.Equal(t, "acked", states[len(states)-1])
+}
+
+// slotPlugin returns the name of the WasmPlugin in a plugin slot ("" when the slot is empty).
+func slotPlugin(t testing.TB, c *xdstest.Client, slot string) string {
+	t.Helper()
+	for _, a := range c.State(resource.ExtensionConfigType).Resources {
+		var tec core.TypedExtensionConfig
+		require.NoError(t, a.UnmarshalTo(&tec))
+		if tec.Name != slot {
+			continue
+		}
+		var w wasmfilter.Wasm
+		if tec.TypedConfig.UnmarshalTo(&w) != nil {
+			return ""
+		}
+		return w.Config.GetName()
+	}
+	t.Fatalf("no slot %s", slot)
+	return ""
+}
+
+// hasPlugin reports whether a plugin slot in the ECDS resources holds the named WasmPlugin.
+func hasPlugin(res []*anypb.Any, name string) bool {
+	for _, a := range res {
+		var tec core.TypedExtensionConfig
+		var w wasmfilter.Wasm
+		if a.UnmarshalTo(&tec) == nil && tec.TypedConfig.UnmarshalTo(&w) == nil && w.Config.GetName() == name {
+			return true
+		}
+	}
+	return false
 }

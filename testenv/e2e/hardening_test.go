@@ -3,11 +3,15 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -271,4 +275,126 @@ spec:
 	nodes := o.GetStatus().Nodes
 	require.Len(t, nodes, 1)
 	require.Equal(t, "crashed 1 time(s), each failing one request (panics recovered)", nodes[0].Health)
+}
+
+// Issue 10, item 6 in real Envoy: 20 add/remove cycles of a WasmPlugin under load fail no
+// request: the plugin goes into a fixed slot over ECDS, so the listener never changes and
+// never drains.
+func TestEnvoyPluginAddRemoveUnderLoad(t *testing.T) {
+	wasm(t, "wasmesh")
+	cp := ControlPlaneT(t, filepath.Join(repoRoot(t), "build"))
+	ratings := SidecarT(t, cp, SidecarOptions{Service: "ratings", Version: "v1", NoWaitReady: true})
+	frontend := SidecarT(t, cp, SidecarOptions{Service: "frontend", Version: "v1", NoWaitReady: true})
+	code, err := os.ReadFile(wasm(t, "hello"))
+	require.NoError(t, err)
+	ctx := context.Background()
+	sha, err := cp.Client().PutModule(ctx, code)
+	require.NoError(t, err)
+	apply := func(yaml string) {
+		t.Helper()
+		docs, err := crd.Decode("e2e.yaml", []byte(yaml))
+		require.NoError(t, err)
+		_, err = cp.Client().Apply(ctx, docs, false)
+		require.NoError(t, err)
+		wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		rev, err := cp.Store.Revision()
+		require.NoError(t, err)
+		require.NoError(t, cp.XDS.WaitAcked(wctx, rev))
+	}
+	apply(fmt.Sprintf(`apiVersion: wasmesh.io/v1alpha1
+kind: Service
+metadata: {name: frontend}
+spec: {port: 9080, versions: [{name: v1, endpoints: [%q]}]}
+---
+apiVersion: wasmesh.io/v1alpha1
+kind: Service
+metadata: {name: ratings}
+spec: {port: 9080, versions: [{name: v1, endpoints: [%q]}]}
+`, frontend.Params.InboundAddress, ratings.Params.InboundAddress))
+	waitReady(t, frontend, ratings)
+	listenerVersion := func() string {
+		v, err := frontend.AdminGet("/stats?filter=" + regexpQuote("listener_manager.lds.version_text"))
+		require.NoError(t, err)
+		return v
+	}
+	ldsBefore := listenerVersion()
+
+	// Load: two workers, one on a keep-alive connection, one opening a connection per
+	// request, 5 ms apart each, until the cycles are over.
+	var sent, failed atomic.Int64
+	var firstErr atomic.Value
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, keepAlive := range []bool{true, false} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: !keepAlive, MaxIdleConnsPerHost: 1}}
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(5 * time.Millisecond):
+				}
+				req, _ := http.NewRequest(http.MethodGet, frontend.OutboundURL()+"/", nil)
+				req.Host = "ratings"
+				resp, err := c.Do(req)
+				sent.Add(1)
+				if err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						err = fmt.Errorf("status %d", resp.StatusCode)
+					}
+				}
+				if err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+				}
+			}
+		}()
+	}
+	plugin := fmt.Sprintf(`apiVersion: wasmesh.io/v1alpha1
+kind: WasmPlugin
+metadata: {name: hello}
+spec:
+  module: {sha256: %s}
+  selector: {services: [frontend]}
+`, sha)
+	const cycles = 20
+	for i := range cycles {
+		apply(plugin)
+		if i == 0 { // the plugin runs once acked (hello adds x-hello to the request)
+			require.NoError(t, WaitFor(30*time.Second, func() error {
+				ratings.App.Reset()
+				req, _ := http.NewRequest(http.MethodGet, frontend.OutboundURL()+"/", nil)
+				req.Host = "ratings"
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					return err
+				}
+				resp.Body.Close()
+				for _, r := range ratings.App.Received() {
+					if r.Header.Get("x-hello") == "request" {
+						return nil
+					}
+				}
+				return errors.New("the plugin does not run")
+			}))
+		}
+		_, err := cp.Client().Delete(ctx, crd.Key{Kind: crd.KindWasmPlugin, Namespace: "default", Name: "hello"})
+		require.NoError(t, err, "cycle %d", i)
+		wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		rev, err := cp.Store.Revision()
+		require.NoError(t, err)
+		require.NoError(t, cp.XDS.WaitAcked(wctx, rev))
+		cancel()
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("%d add/remove cycles of a WasmPlugin under load: %d requests sent, %d failed (first error: %v)", cycles, sent.Load(), failed.Load(), firstErr.Load())
+	require.Positive(t, sent.Load())
+	require.Zero(t, failed.Load(), "first error: %v", firstErr.Load())
+	require.Equal(t, ldsBefore, listenerVersion(), "the listeners changed")
 }

@@ -28,7 +28,6 @@ import (
 	hcm "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	wasmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/wasm/v3"
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
-	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -767,20 +766,15 @@ func SlotName(phase string, i int) string { return "wasmesh.slot." + phase + "."
 
 // slotFilters are a phase's plugin slots in the chain: each an ECDS filter that takes a
 // WasmPlugin's Wasm config or, when the slot is empty, Envoy's fault filter doing nothing
-// (see emptySlot). Until a sidecar has accepted a config for a slot (at its start, while it
-// fetches the module) the slot answers 503, as Envoy does for a Wasm filter that failed to
-// load: a plugin is never skipped at start; the sidecar reports ready once every slot holds
-// its config.
+// (see emptySlot). A slot has no default config: a starting sidecar's listener warms until
+// every slot has its config and, with the configs of ForStart, until every plugin's module is
+// loaded, so the sidecar reports ready only then; a plugin is never skipped.
 func slotFilters(phase string) []*hcm.HttpFilter {
 	out := make([]*hcm.HttpFilter, PluginSlots)
 	for i := range out {
 		f := ecdsFilter(SlotName(phase, i))
 		cd := f.GetConfigDiscovery()
 		cd.TypeUrls = append(cd.TypeUrls, FaultTypeURL)
-		cd.DefaultConfig = mustAny(&faultv3.HTTPFault{Abort: &faultv3.FaultAbort{
-			ErrorType:  &faultv3.FaultAbort_HttpStatus{HttpStatus: 503},
-			Percentage: &typev3.FractionalPercent{Numerator: 100, Denominator: typev3.FractionalPercent_HUNDRED},
-		}})
 		out[i] = f
 	}
 	return out
@@ -995,6 +989,38 @@ func (r *Resources) WithAttempt(n int) *Resources {
 		replaced[c] = out.ExtensionConfigs[i]
 	}
 	if r.extra != nil { // the node's own configs, which Version reads, are the marked ones
+		out.extra = maps.Clone(r.extra)
+		own := slices.Clone(r.extra[TypeExtensionConfigs])
+		for i, m := range own {
+			if x, ok := replaced[m]; ok {
+				own[i] = x
+			}
+		}
+		out.extra[TypeExtensionConfigs] = own
+	}
+	return &out
+}
+
+// ForStart returns the resources as a starting sidecar gets them: every WasmPlugin config
+// without NackOnCodeCacheMiss, so Envoy fetches the module while the listener warms and the
+// sidecar reports ready (admin /ready) only once the plugin is loaded. A running sidecar
+// gets the configs as built (NackOnCodeCacheMiss: it refuses a config whose module it does
+// not hold yet, keeps the slot's last config meanwhile, and the xDS server pushes again).
+func (r *Resources) ForStart() *Resources {
+	out := *r
+	out.ExtensionConfigs = make([]*core.TypedExtensionConfig, len(r.ExtensionConfigs))
+	replaced := map[proto.Message]proto.Message{}
+	for i, c := range r.ExtensionConfigs {
+		out.ExtensionConfigs[i] = c
+		var w wasmfilter.Wasm
+		if c.GetTypedConfig().UnmarshalTo(&w) != nil || !w.GetConfig().GetVmConfig().GetNackOnCodeCacheMiss() {
+			continue
+		}
+		w.Config.GetVmConfig().NackOnCodeCacheMiss = false
+		out.ExtensionConfigs[i] = &core.TypedExtensionConfig{Name: c.Name, TypedConfig: mustAny(&w)}
+		replaced[c] = out.ExtensionConfigs[i]
+	}
+	if r.extra != nil {
 		out.extra = maps.Clone(r.extra)
 		own := slices.Clone(r.extra[TypeExtensionConfigs])
 		for i, m := range own {

@@ -276,12 +276,16 @@ func (s *Server) pushLocked(n *nodeState) {
 func (s *Server) setLocked(n *nodeState, res *translate.Resources) {
 	snap := &cache.Snapshot{}
 	versions := map[string]string{}
+	view := res
+	if ts := n.types[translate.TypeExtensionConfigs]; ts == nil || ts.acked == "" {
+		view = res.ForStart() // a starting sidecar: ready once its plugins are loaded
+	}
 	for _, typ := range translate.TypeNames() {
-		v := res.Version(typ)
+		v := view.Version(typ)
 		if typ == translate.TypeEndpoints {
-			v = endpointsVersion(v, res.Version(translate.TypeClusters))
+			v = endpointsVersion(v, view.Version(translate.TypeClusters))
 		}
-		msgs := res.Messages(typ)
+		msgs := view.Messages(typ)
 		if ts := n.types[typ]; ts != nil {
 			if base, _, _ := strings.Cut(n.versions[typ], "+"); base != v {
 				ts.retries = 0 // new content: a fresh start
@@ -289,7 +293,7 @@ func (s *Server) setLocked(n *nodeState, res *translate.Resources) {
 			} else if ts.retries > 0 {
 				v += "+retry" + strconv.Itoa(ts.retries)
 				if typ == translate.TypeExtensionConfigs {
-					msgs = res.WithAttempt(ts.retries).Messages(typ)
+					msgs = view.WithAttempt(ts.retries).Messages(typ)
 				}
 			}
 		}
@@ -450,7 +454,12 @@ func (s *Server) OnStreamRequest(id int64, req *discovery.DiscoveryRequest) erro
 			s.nodes[node.ID] = n
 		}
 		n.streams++
-		if n.node != node || n.versions == nil {
+		// A new stream may be a new Envoy process: what it runs, it says in its
+		// subscriptions; until it ACKs filter configs it is a starting sidecar (ForStart).
+		for _, ts := range n.types {
+			ts.acked = ""
+		}
+		if n.node != node || n.versions == nil || n.types[translate.TypeExtensionConfigs] != nil {
 			n.node = node
 			s.pushLocked(n)
 		}

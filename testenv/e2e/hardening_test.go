@@ -398,3 +398,66 @@ spec:
 	require.Zero(t, failed.Load(), "first error: %v", firstErr.Load())
 	require.Equal(t, ldsBefore, listenerVersion(), "the listeners changed")
 }
+
+// Issue 10, item 6 in real Envoy: a sidecar reports ready (admin /ready) only once its
+// filters are loaded: from the first moment it is ready, requests through its chain succeed.
+func TestEnvoySidecarReadyMeansServing(t *testing.T) {
+	wasm(t, "wasmesh")
+	cp := ControlPlaneT(t, filepath.Join(repoRoot(t), "build"))
+	ports := FreePortsT(t, 1)
+	ratingsIn := fmt.Sprintf("127.0.0.1:%d", ports[0])
+	code, err := os.ReadFile(wasm(t, "hello"))
+	require.NoError(t, err)
+	sha, err := cp.Client().PutModule(context.Background(), code)
+	require.NoError(t, err)
+	docs, err := crd.Decode("e2e.yaml", []byte(fmt.Sprintf(`apiVersion: wasmesh.io/v1alpha1
+kind: Service
+metadata: {name: ratings}
+spec: {port: 9080, versions: [{name: v1, endpoints: [%q]}]}
+---
+apiVersion: wasmesh.io/v1alpha1
+kind: Telemetry
+metadata: {name: all}
+spec: {metrics: {}}
+---
+apiVersion: wasmesh.io/v1alpha1
+kind: WasmPlugin
+metadata: {name: hello}
+spec:
+  module: {sha256: %s}
+`, ratingsIn, sha)))
+	require.NoError(t, err)
+	_, err = cp.Client().Apply(context.Background(), docs, false)
+	require.NoError(t, err)
+	ratings := UpstreamT(t, UpstreamOptions{Service: "ratings", Version: "v1", Addr: ratingsIn})
+	frontend := SidecarT(t, cp, SidecarOptions{Service: "frontend", Version: "v1", NoWaitReady: true})
+	require.NoError(t, WaitFor(60*time.Second, func() error {
+		_, err := frontend.AdminGet("/ready")
+		return err
+	}), "%s", frontend.LogProblems(20))
+	const n = 50
+	failed := 0
+	var first string
+	for range n {
+		req, _ := http.NewRequest(http.MethodGet, frontend.OutboundURL()+"/", nil)
+		req.Host = "ratings"
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				err = fmt.Errorf("status %d", resp.StatusCode)
+			}
+		}
+		if err != nil {
+			failed++
+			if first == "" {
+				first = err.Error()
+			}
+		}
+	}
+	t.Logf("right after /ready: %d requests sent, %d failed (%s)", n, failed, first)
+	require.Zero(t, failed, "first: %s", first)
+	for _, r := range ratings.Received() {
+		require.Equal(t, "request", r.Header.Get("x-hello"), "a request passed before the plugin ran")
+	}
+}

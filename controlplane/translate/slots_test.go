@@ -56,5 +56,5 @@ func TestCheckPluginSlots(t *testing.T) {
 	require.NoError(t, CheckPluginSlots(crd.NewSet(objs...)))
 	objs = append(objs, wasmPlugin("extra", 0, "reviews"))
 	err := CheckPluginSlots(crd.NewSet(objs...))
-	require.EqualError(t, err, `WasmPlugin "extra": spec.selector: Service "reviews" would run more than 4 WasmPlugins in phase "after" (a sidecar has 4 slots per phase): merge plugins, or select fewer services`)
+	require.EqualError(t, err, `WasmPlugin "extra": spec.selector: the sidecars of Service "reviews" would run more than 4 WasmPlugins in phase "after" (a sidecar has 4 slots per phase): merge plugins, or select fewer services`)
 }

@@ -813,7 +813,7 @@ func CheckPluginSlots(set *crd.Set) error {
 			count[k]++
 			if count[k] == PluginSlots+1 {
 				errs = append(errs, &crd.ObjectError{Key: crd.KeyOf(p), Err: &crd.FieldError{Path: "spec.selector",
-					Err: fmt.Errorf("Service %q would run more than %d WasmPlugins in phase %q (a sidecar has %d slots per phase): merge plugins, or select fewer services", svc, PluginSlots, phase, PluginSlots)}})
+					Err: fmt.Errorf("the sidecars of Service %q would run more than %d WasmPlugins in phase %q (a sidecar has %d slots per phase): merge plugins, or select fewer services", svc, PluginSlots, phase, PluginSlots)}})
 			}
 		}
 	}

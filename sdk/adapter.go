@@ -548,7 +548,7 @@ func (p *pipeline) onDone(i int, state any, o *Observation) {
 
 func (p *pipeline) panicked(i int, v any) {
 	name := p.stages[i].Name
-	proxywasm.LogCriticalf("%s: stage %s panicked (this request fails, the next ones run): %v", p.name, name, v)
+	proxywasm.LogCritical(p.name + ": stage " + name + " panicked (this request fails, the next ones run): " + panicText(v))
 	if p.panics == nil {
 		p.panics = metrics.NewVec(metrics.Counter, PanicsMetric, "plugin", "stage")
 	}
@@ -582,4 +582,15 @@ func atoi(s string) int {
 		n = n*10 + int(c-'0')
 	}
 	return n
+}
+
+// panicText describes a recovered panic value without fmt (which the modules do not link).
+func panicText(v any) string {
+	switch x := v.(type) {
+	case error:
+		return x.Error()
+	case string:
+		return x
+	}
+	return "a value that is not an error"
 }

@@ -2,7 +2,6 @@ package fault
 
 import (
 	"errors"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -65,7 +64,7 @@ func New(cfg Config) (*Filter, error) {
 			if t.MaxDelay != "" {
 				d, err := time.ParseDuration(t.MaxDelay)
 				if err != nil {
-					errs = append(errs, fmt.Errorf("triggerHeader.maxDelay: %w", err))
+					errs = append(errs, config.Errorf("triggerHeader.maxDelay: %w", err))
 				}
 				cp.triggerDelay = d
 			}

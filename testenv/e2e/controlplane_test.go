@@ -161,6 +161,9 @@ func TestControlPlaneEndToEnd(t *testing.T) {
 		for _, stage := range []string{"telemetry", "fault", "router", "canary"} {
 			require.Contains(t, dump, `\"filter\":\"`+stage+`\"`)
 		}
+		for _, slot := range []string{"wasmesh.slot.before.0", "wasmesh.slot.after.3"} { // the empty plugin slots
+			require.Contains(t, dump, `"`+slot+`"`)
+		}
 	})
 	t.Run("canary weights over 2000 requests", func(t *testing.T) {
 		counts := map[string]int{}

@@ -92,8 +92,12 @@ func waitAcked(ctx context.Context, client *api.Client, results []store.Result, 
 		want[r.Key] = r.Generation
 	}
 	start := time.Now()
+	lastPending := -1 // nodes not yet ACKed at the last poll
 	for {
 		st, err := client.Status(ctx)
+		if err != nil && ctx.Err() != nil && lastPending > 0 { // the wait ended mid-poll
+			return fmt.Errorf("applied, but %d node(s) have not ACKed after %s (see wasmesh status)", lastPending, timeout)
+		}
 		if err != nil {
 			return fmt.Errorf("applied, but cannot read the status: %w", err)
 		}
@@ -135,6 +139,7 @@ func waitAcked(ctx context.Context, client *api.Client, results []store.Result, 
 			}
 			return nil
 		}
+		lastPending = len(pending)
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("applied, but %d node(s) have not ACKed after %s (see wasmesh status)", len(pending), timeout)

@@ -116,7 +116,9 @@ func TestModuleDownloadTimeout(t *testing.T) {
 // validation then succeeds.
 func TestAbandonedApplyNotCommitted(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
-	slow := crd.CheckerFunc(func(context.Context, *crd.Set, []crd.Key) error {
+	var reqCtx context.Context
+	slow := crd.CheckerFunc(func(ctx context.Context, _ *crd.Set, _ []crd.Key) error {
+		reqCtx = ctx
 		close(entered)
 		<-release // a dry run that ignores cancellation
 		return nil
@@ -131,6 +133,7 @@ func TestAbandonedApplyNotCommitted(t *testing.T) {
 	<-entered
 	giveUp()
 	require.ErrorIs(t, <-done, context.Canceled)
+	<-reqCtx.Done() // the server has noticed its client is gone (the connection closed)
 	close(release)
 	e.ts.Close() // waits for the handler to finish: commit or not
 

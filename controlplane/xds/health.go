@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -95,8 +97,8 @@ func parseHealth(body string) map[string]pluginStats {
 	return out
 }
 
-// pollHealth reads every connected node's plugin stats from its admin (loopback, 1s
-// timeout) every interval, until ctx ends.
+// pollHealth reads every connected node's plugin stats from its admin (loopback addresses
+// only, 1s timeout) every interval, until ctx ends.
 func (s *Server) pollHealth(ctx context.Context) {
 	client := &http.Client{Timeout: time.Second}
 	tick := time.NewTicker(s.cfg.HealthInterval)
@@ -110,7 +112,7 @@ func (s *Server) pollHealth(ctx context.Context) {
 		s.mu.Lock()
 		admins := map[string]string{}
 		for id, n := range s.nodes {
-			if n.streams > 0 && n.node.AdminAddress != "" && len(n.plugins()) > 0 {
+			if n.streams > 0 && loopback(n.node.AdminAddress) && len(n.plugins()) > 0 {
 				admins[id] = n.node.AdminAddress
 			}
 		}
@@ -145,6 +147,17 @@ func (s *Server) pollHealth(ctx context.Context) {
 		}
 		s.mu.Unlock()
 	}
+}
+
+// loopback reports whether addr is host:port with a loopback IP: the server reads only
+// sidecar admins on its own host, whatever address a node declares.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 func fetchHealth(ctx context.Context, client *http.Client, admin string) (map[string]pluginStats, error) {

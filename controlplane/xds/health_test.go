@@ -26,3 +26,12 @@ wasm.envoy.wasm.runtime.v8.active: 2
 		got["wasmesh.plugin.auth"].String())
 	require.Empty(t, pluginStats{}.String())
 }
+
+func TestHealthReadsLoopbackAdminsOnly(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"127.0.0.1:15000": true, "[::1]:15000": true, "127.9.0.3:1": true,
+		"10.0.0.1:15000": false, "example.com:15000": false, "": false, "127.0.0.1": false,
+	} {
+		require.Equal(t, want, loopback(addr), addr)
+	}
+}

@@ -192,7 +192,9 @@ services:
     build: {context: .., dockerfile: sandbox/Dockerfile}
     image: {{.Image}}
     command: {{list .ServeArgs}}
-    volumes: ["wasmesh-data:/data"]
+    # The demo's xDS key (compose/xds-key, development only): the checked-in sidecar
+    # bootstraps carry credentials minted from it (docs/conventions.md, "Sidecar credentials").
+    volumes: ["wasmesh-data:/data", "./compose/xds-key:/data/xds-key:ro"]
     # Healthy once its API answers with the token it wrote into the volume.
     healthcheck: {test: {{list .HealthArgs}}, interval: 2s, timeout: 5s, retries: 30}
     networks: {mesh: {ipv4_address: {{.T.ControlPlaneIP}}}}

@@ -15,7 +15,7 @@ import (
 
 // checkDemoTraffic sends bounded demo traffic to a running sandbox's frontend (url) and checks
 // what the sample resources do: the canary split (random, and sticky against weights), the
-// overrides and the route rule, the ratings fault (random and by trigger header), trace
+// overrides and the route rule, the ratings fault (random; the trigger header sent from outside is stripped), trace
 // context across hops, and the telemetry filter's metrics on the frontend sidecar's admin. The
 // random checks are TestSandboxServesDemoTraffic's; the compose sandbox runs all of them.
 func checkDemoTraffic(t *testing.T, url, admin string, weights *split.Weighted) {
@@ -73,12 +73,17 @@ func checkDemoTraffic(t *testing.T, url, admin string, weights *split.Weighted) 
 	})
 
 	t.Run("fault trigger header", func(t *testing.T) {
-		for range 10 {
+		// From outside the mesh the header is stripped at the frontend's inbound listener
+		// (docs/conventions.md, "The mesh boundary"): only the 10% rule faults ratings (all 20
+		// faulted: probability 1e-20).
+		faulted := 0
+		for range 20 {
 			rep, _ := get(t, url, map[string]string{"x-wasmesh-fault": "abort=503", "x-canary": "never"})
-			rv := rep.Hop("reviews")
-			require.Equal(t, http.StatusServiceUnavailable, rv.Status, "%+v", rv)
-			require.True(t, strings.HasPrefix(rv.Error, "ratings answered 503"), rv.Error)
+			if rep.Hop("reviews").Status == http.StatusServiceUnavailable {
+				faulted++
+			}
 		}
+		require.Less(t, faulted, 20, "an outside client's trigger header faulted the internal hop")
 	})
 
 	t.Run("trace context across hops", func(t *testing.T) {

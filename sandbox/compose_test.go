@@ -215,7 +215,7 @@ func TestComposeAgreesWithProcessTopology(t *testing.T) {
 	require.Equal(t, "sandbox/Dockerfile", cp.Build["dockerfile"])
 	require.Equal(t, comp.ControlPlaneIP, cp.Networks["mesh"].IPv4Address)
 	require.Equal(t, ServeArgs(comp, "/data", "/wasmesh/build"), cp.Command)
-	require.Equal(t, []string{"wasmesh-data:/data"}, cp.Volumes)
+	require.Equal(t, []string{"wasmesh-data:/data", "./compose/xds-key:/data/xds-key:ro"}, cp.Volumes, "the data volume and the demo xDS key")
 	require.Contains(t, cf.Volumes, "wasmesh-data")
 	require.NotNil(t, cp.Healthcheck)
 	require.Equal(t, append([]string{"CMD"}, StatusArgs(proc, "/data")...), cp.Healthcheck.Test)

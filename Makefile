@@ -1,4 +1,5 @@
 # wasmesh — see README.md. Every target installs what it needs (Go modules, stock Envoy).
+SHELL       := /bin/bash
 GO          ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Go test flags; `make test TESTFLAGS=-run=TestCanary` narrows a run.
@@ -22,10 +23,12 @@ docker-prepare:
 	@scripts/docker.sh prepare
 
 ## test: build the .wasm modules, make Envoy (and Docker Compose) available, run every test
-## (Envoy ones and the compose sandbox included)
+## (Envoy ones and the compose sandbox included); one line per package as it finishes, every
+## 30s the packages still running and their test
 test: build docker-prepare
 	@ENVOY_BIN="$$(scripts/envoy.sh)" && export ENVOY_BIN && \
-	  $(GO) test -count=1 -timeout 30m $(TESTFLAGS) ./...
+	  $(GO) build -o build/testprogress ./internal/cmd/testprogress && \
+	  set -o pipefail && $(GO) test -json -count=1 -timeout 30m $(TESTFLAGS) ./... 2>&1 | build/testprogress
 
 ## lint: gofmt, go vet (native and wasip1), staticcheck
 lint:

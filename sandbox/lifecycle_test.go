@@ -128,7 +128,7 @@ func TestSandboxLifecycle(t *testing.T) {
 	plane := &staticPlane{t: top}
 	var out strings.Builder
 	sb, err := Start(t.Context(), Options{
-		BasePort: base, Root: "..", Envoy: bin.Path, NoBuild: true, Out: &out,
+		BasePort: base, Root: "..", Envoy: bin.Path, NoBuild: true, Out: &out, ReadyTimeout: testReadyTimeout,
 		ControlPlane: func(context.Context, Topology, string, string) (ControlPlane, error) { return plane, nil },
 		Bootstrap:    staticMesh(top),
 	})

@@ -27,6 +27,10 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// testReadyTimeout bounds the wait for five sidecars to compile their Wasm VMs and load their
+// config: a bound for a loaded test machine (V8 compiles every module per VM), not a measure.
+const testReadyTimeout = 5 * time.Minute
+
 // get sends one request to the frontend and decodes the demo reply.
 func get(t *testing.T, url string, header map[string]string) (*demo.Reply, http.Header) {
 	t.Helper()
@@ -62,7 +66,7 @@ func TestSandboxServesDemoTraffic(t *testing.T) {
 	}
 	base := freeBase(t)
 	sb, err := Start(t.Context(), Options{
-		BasePort: base, Root: "..", Envoy: bin.Path, NoBuild: true, Out: testWriter{t},
+		BasePort: base, Root: "..", Envoy: bin.Path, NoBuild: true, Out: testWriter{t}, ReadyTimeout: testReadyTimeout,
 	})
 	require.NoError(t, err)
 	stopped := false
@@ -71,13 +75,17 @@ func TestSandboxServesDemoTraffic(t *testing.T) {
 			_ = sb.Stop()
 		}
 	}()
-	defer func() {
-		if t.Failed() {
+	// The sidecars' logs live in the data directory Stop removes: print them first.
+	dumped := false
+	dumpLogs := func() {
+		if t.Failed() && !dumped {
+			dumped = true
 			for _, sc := range sb.sidecars {
 				t.Logf("--- %s log (last lines) ---\n%s", sc.inst.NodeID(), sc.logTail(40))
 			}
 		}
-	}()
+	}
+	defer dumpLogs()
 	top := sb.Topology()
 	url := "http://" + top.Frontend().InboundAddress() + "/"
 
@@ -157,7 +165,12 @@ func TestSandboxServesDemoTraffic(t *testing.T) {
 
 	t.Run("trace context across hops", func(t *testing.T) {
 		const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-		rep, _ := get(t, url, map[string]string{"traceparent": tp, "x-request-id": "sandbox-test-1", "x-canary": "never"})
+		// The fault trigger header replaces the fault rules for this request (a 1ms delay), so
+		// the sample's random 10% abort of ratings calls cannot end the chain before ratings.
+		rep, _ := get(t, url, map[string]string{"traceparent": tp, "x-request-id": "sandbox-test-1", "x-canary": "never",
+			"x-wasmesh-fault": "delay=1ms"})
+		require.NotNil(t, rep.Hop("ratings"), "%+v", rep)
+		require.Empty(t, rep.Hop("reviews").Error)
 		for h := rep; h != nil; h = h.Upstream {
 			require.Equal(t, "sandbox-test-1", h.RequestID, h.Service)
 			require.True(t, strings.HasPrefix(h.TraceParent, "00-4bf92f3577b34da6a3ce929d0e0e4736-"), "%s: %q", h.Service, h.TraceParent)
@@ -251,6 +264,7 @@ func TestSandboxServesDemoTraffic(t *testing.T) {
 	pids := sb.Pids()
 	require.Len(t, pids, len(top.Instances))
 	dataDir := sb.DataDir()
+	dumpLogs()
 	require.NoError(t, sb.Stop())
 	stopped = true
 
@@ -272,7 +286,7 @@ func TestRunStopsAfterDuration(t *testing.T) {
 	}
 	base := freeBase(t)
 	var out strings.Builder
-	err = Run(t.Context(), Options{BasePort: base, Root: "..", Envoy: bin.Path, NoBuild: true, Out: &out}, 500*time.Millisecond)
+	err = Run(t.Context(), Options{BasePort: base, Root: "..", Envoy: bin.Path, NoBuild: true, Out: &out, ReadyTimeout: testReadyTimeout}, 500*time.Millisecond)
 	require.NoError(t, err, out.String())
 	require.Contains(t, out.String(), fmt.Sprintf("curl -s 127.0.0.1:%d/", base+10))
 	require.Contains(t, out.String(), "sandbox stopped: every sidecar exited, ports released")

@@ -43,9 +43,21 @@
 //     set_effective_context, proxy_done and the foreign functions Envoy registers
 //     (clear_route_cache, compress, uncompress; the others answer Unimplemented).
 //     Env.HostCalls counts the calls by function name (host calls per request in benchmarks).
+//   - Envoy's connection manager and codecs (issue 15, each checked in real Envoy by a case of
+//     testdata/replay): a request whose method Envoy's HTTP/1 codec does not know ("get"
+//     included) is answered 400 "Bad Request" before any filter runs (Result.Details
+//     http1.codec_error); before the filters, x-forwarded-proto is added, and a random UUID v4
+//     x-request-id when the request has none (WithoutRequestID turns that off); a local reply
+//     to a gRPC request is HTTP 200 with one content-type (application/grpc), grpc-status and
+//     the percent-encoded body as grpc-message; responses to HEAD carry no body (a local
+//     reply keeps its content-length); a request whose headers went upstream before a filter
+//     answered on its body is reset on its way (UpstreamRequest.Reset); with
+//     WithOnlyClusters, a route to a cluster that does not exist is Envoy's 503
+//     cluster_not_found.
 //
-// Not modelled: gRPC calls (they fail as calls to an unknown cluster), TCP filters, Envoy's
-// own headers (x-request-id, x-forwarded-*), HTTP call timeouts.
+// Not modelled: gRPC calls (they fail as calls to an unknown cluster), TCP filters, the
+// headers Envoy's router adds upstream (x-envoy-expected-rq-timeout-ms) and its codecs add on
+// the wire (date, server, content-length: 0), HTTP call timeouts.
 //
 // An Env is single-threaded like an Envoy worker; a Pool runs several Envs for parallel streams
 // (metrics and shared data shared, as Envoy shares them process-wide).

@@ -59,6 +59,9 @@ type stream struct {
 	routeDirty                bool
 	routeCluster, routeName   string
 	upstream                  *UpstreamRequest
+	upstreamComplete          bool
+	routed                    string // the cluster of the route when the request left the chain
+	head                      bool   // a HEAD request: responses carry no body
 	resp                      Response
 	respStarted, localReplied bool
 	pluginReply               bool
@@ -78,7 +81,7 @@ type stream struct {
 	upVal     UpstreamRequest
 	fsBuf     [1]filterStream
 	fsPtrs    [1]*filterStream
-	reqHdrBuf [6][2]string
+	reqHdrBuf [8][2]string
 	rspHdrBuf [4][2]string
 	upHdrBuf  [3][2]string // the upstream's copy of the request headers
 	outHdrBuf [2][2]string // the client's copy of the response headers
@@ -117,7 +120,7 @@ func (e *Env) newStream(req Request) *stream {
 		scheme = "http"
 	}
 	s.reqHeaders = s.reqHdrBuf[:0]
-	if need := 4 + len(req.Headers) + 1; need > len(s.reqHdrBuf) {
+	if need := 4 + len(req.Headers) + 3; need > len(s.reqHdrBuf) {
 		s.reqHeaders = make(Headers, 0, need)
 	}
 	s.reqHeaders = append(s.reqHeaders, [2]string{":authority", authority}, [2]string{":path", path},
@@ -135,6 +138,15 @@ func (e *Env) newStream(req Request) *stream {
 	if len(req.Body) > 0 && s.reqHeaders.get("content-length") == "" {
 		s.reqHeaders = append(s.reqHeaders, [2]string{"content-length", strconv.Itoa(len(req.Body))})
 	}
+	// What Envoy's connection manager adds before the filters run (use_remote_address false,
+	// the default): x-forwarded-proto, and an x-request-id when the request has none.
+	if s.reqHeaders.get("x-forwarded-proto") == "" {
+		s.reqHeaders = append(s.reqHeaders, [2]string{"x-forwarded-proto", scheme})
+	}
+	if !e.opts.noRequestID && s.reqHeaders.get("x-request-id") == "" {
+		s.reqHeaders = append(s.reqHeaders, [2]string{"x-request-id", uuid4()})
+	}
+	s.head = method == "HEAD"
 	s.grpc = strings.HasPrefix(s.reqHeaders.get("content-type"), "application/grpc")
 	if len(req.Trailers) > 0 {
 		s.reqTrailers = lowerHeaders(req.Trailers)
@@ -362,6 +374,12 @@ func (s *stream) toUpstream(f frame) {
 	switch f.kind {
 	case fHeaders:
 		cluster, _ := s.route()
+		s.routed = cluster
+		if o := s.e.opts; o.onlyClusters && cluster != o.defaultCluster && o.clusters[cluster] == nil {
+			// Envoy's router: the route names a cluster the Envoy does not have.
+			s.localReply(nil, 503, nil, nil, -1, "cluster_not_found")
+			return
+		}
 		up := &s.upVal
 		*up = UpstreamRequest{Cluster: cluster}
 		if n := len(s.reqHeaders) - 4; n > len(s.upHdrBuf) {
@@ -391,6 +409,7 @@ func (s *stream) toUpstream(f frame) {
 		s.upstream.Trailers = s.reqTrailers.clone()
 	}
 	if f.eos || f.kind == fTrailers {
+		s.upstreamComplete = true
 		s.answerUpstream()
 	}
 }
@@ -433,7 +452,11 @@ func (s *stream) answerNow() {
 	if status == 0 {
 		status = 200
 	}
-	s.startResponse(status, lowerHeaders(resp.Headers), resp.Body, resp.Trailers)
+	body := resp.Body
+	if s.head {
+		body = nil // the upstream codec expects no body after the headers of a HEAD answer
+	}
+	s.startResponse(status, lowerHeaders(resp.Headers), body, resp.Trailers)
 }
 
 // startResponse puts a response into the encoder chain (its last filter first).
@@ -518,12 +541,21 @@ func (s *stream) localReply(fs *filterStream, code int, body []byte, extra Heade
 	s.localReplied = true
 	s.pluginReply = s.pluginReply || fs != nil
 	s.codeDetails = details
+	if s.upstream != nil && !s.upstreamComplete {
+		s.upstream.Reset = true // Envoy resets the upstream request it had started
+	}
 	for _, f := range s.filters {
 		f.dirs = [2]dirState{}
 	}
+	// Envoy's Http::Utility::sendLocalReply: the filter's headers first, then what the reply
+	// itself sets (replacing a value the filter gave).
 	hdrs := make(Headers, 0, len(extra)+3)
 	for _, kv := range extra {
-		hdrs = append(hdrs, [2]string{strings.ToLower(kv[0]), kv[1]})
+		k := strings.ToLower(kv[0])
+		if s.grpc && (k == "content-type" || k == "content-length") {
+			continue // a gRPC reply sets content-type: application/grpc and has no body
+		}
+		hdrs = append(hdrs, [2]string{k, kv[1]})
 	}
 	if s.grpc {
 		gs := int(grpcStatus)
@@ -542,6 +574,11 @@ func (s *stream) localReply(fs *filterStream, code int, body []byte, extra Heade
 		if hdrs.Get("content-type") == "" {
 			hdrs = append(hdrs, [2]string{"content-type", "text/plain"})
 		}
+	}
+	if s.head {
+		// A reply to HEAD keeps the headers of the body it would have had, without the body.
+		s.startResponse(code, hdrs, nil, nil)
+		return
 	}
 	s.startResponse(code, hdrs, body, nil)
 }
@@ -676,6 +713,9 @@ func (e *Env) begin(req Request) *Stream {
 	if e.closed {
 		return &Stream{e: e, res: &Result{Err: errors.New("testenv: Begin on a closed Env")}}
 	}
+	if res := codecRefusal(req); res != nil {
+		return &Stream{e: e, res: res}
+	}
 	e.runAsyncAll()
 	st := &e.newStream(req).pub
 	e.open = append(e.open, st)
@@ -766,7 +806,7 @@ func (e *Env) settle() {
 func (e *Env) end(st *Stream) {
 	s := st.s
 	s.finish()
-	s.result = Result{Response: s.resp, Upstream: s.upstream, LocalReply: s.pluginReply, Elapsed: s.end.Sub(s.start), Err: s.err}
+	s.result = Result{Response: s.resp, Upstream: s.upstream, LocalReply: s.pluginReply, Elapsed: s.end.Sub(s.start), Err: s.err, Details: s.codeDetails, Cluster: s.routed}
 	st.res = &s.result
 }
 

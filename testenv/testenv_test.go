@@ -47,7 +47,7 @@ func TestHostCalls(t *testing.T) {
 		{"headers and pseudo-headers", op("headers", [2]string{"x-replace", "old"}, [2]string{"x-replace", "older"}, [2]string{"x-remove", "x"}, [2]string{"x-rewrite", "1"}),
 			func(t *testing.T, _ *Env, res *Result) {
 				require.Equal(t, "GET /p?q=1 svc http", res.Response.Headers.Get("x-seen"))
-				require.Equal(t, "9", res.Response.Headers.Get("x-count")) // 4 pseudo + x-op + 2 x-replace + x-remove + x-rewrite
+				require.Equal(t, "11", res.Response.Headers.Get("x-count")) // 4 pseudo + x-op + 2 x-replace + x-remove + x-rewrite + x-forwarded-proto + x-request-id
 				require.Equal(t, "1", res.Upstream.Headers.Get("x-added"))
 				require.Equal(t, []string{"new"}, res.Upstream.Headers.Values("x-replace"))
 				require.Empty(t, res.Upstream.Headers.Values("x-remove"))

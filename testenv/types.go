@@ -85,6 +85,11 @@ type UpstreamRequest struct {
 	Headers                 Headers // incl. everything filters added; pseudo-headers excluded
 	Body                    []byte
 	Trailers                Headers
+	// Reset: the request's headers (and maybe part of its body) went upstream, then the stream
+	// was reset before the request was complete: a filter answered locally in a later phase
+	// (e.g. on the body), so Envoy reset the upstream request. The upstream was not asked to
+	// answer; a real HTTP/1 upstream may have seen the headers, or nothing.
+	Reset bool
 }
 
 // Handler answers a request that reached a fake upstream cluster. A nil response is a
@@ -98,6 +103,13 @@ type Result struct {
 	LocalReply bool             // a filter answered with send_local_response
 	Elapsed    time.Duration    // simulated time from request start to response end
 	Err        error            // the stream failed (plugin trap, stuck stream, ...)
+	// Details is Envoy's response code details (%RESPONSE_CODE_DETAILS%): via_upstream, the
+	// details a filter gave its local reply, cluster_not_found, http1.codec_error (the
+	// connection manager refused the request before any filter ran), ...
+	Details string
+	// Cluster is the cluster the route chose when the request left the filter chain ("" when
+	// it never did): the upstream's cluster, or the one that did not exist (cluster_not_found).
+	Cluster string
 }
 
 // LogLevel is a proxy-wasm log level.
@@ -156,6 +168,8 @@ type options struct {
 	maxWait        time.Duration
 	latency        map[string]time.Duration
 	ctx            context.Context
+	noRequestID    bool
+	onlyClusters   bool
 }
 
 // WithUpstream sets the handler of the stream's upstream (whatever cluster the route picks).
@@ -184,6 +198,17 @@ func WithLatency(cluster string, d time.Duration) Option {
 		o.latency[cluster] = d
 	}
 }
+
+// WithoutRequestID models a connection manager with generate_request_id: false. By default,
+// as Envoy's does, testenv adds a random UUID v4 x-request-id to every request that has none
+// before any filter runs.
+func WithoutRequestID() Option { return func(o *options) { o.noRequestID = true } }
+
+// WithOnlyClusters makes the clusters given with WithCluster, and the default cluster, the only
+// ones that exist: a stream the route sends anywhere else is answered 503 by Envoy's router
+// (no body, details cluster_not_found), as in an Envoy that has no such cluster. By default
+// any cluster the route picks is answered by WithUpstream's handler.
+func WithOnlyClusters() Option { return func(o *options) { o.onlyClusters = true } }
 
 // WithDefaultCluster names the cluster used when the request has no routing header
 // (default "default").

@@ -37,6 +37,7 @@ func commands() map[string]command {
 		"build":      {"build filter main packages to .wasm", runBuild},
 		"check":      {"tell whether a .wasm loads in stock Envoy 1.40, and why not", runCheck},
 		"replay":     {"run HTTP exchanges from YAML through a filter chain (testenv or --envoy)", runReplay},
+		"new":        {"scaffold a working filter: wasmesh new filter NAME [-dir DIR]", runNew},
 		"serve":      {"run the control plane (xDS, module server, API)", runServe},
 		"credential": {"print a sidecar's xDS credential (for its bootstrap)", runCredential},
 		"apply":      {"apply resources from a file, a folder or stdin (-f)", runApply},
@@ -58,7 +59,7 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-8s %s\n", n, cmds[n].summary)
 	}
-	fmt.Fprintln(w, "\nrun `wasmesh <command> -h` for a command's flags")
+	fmt.Fprintln(w, "\nrun `wasmesh help <command>` (or `wasmesh <command> -h`) for a command's flags")
 }
 
 func main() {
@@ -66,6 +67,15 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) >= 2 && args[0] == "help" {
+		// `wasmesh help CMD` is `wasmesh CMD -h`.
+		if _, ok := commands()[args[1]]; ok {
+			return run([]string{args[1], "-h"}, stdout, stderr)
+		}
+		fmt.Fprintf(stderr, "wasmesh help: unknown command %q\n\n", args[1])
+		usage(stderr)
+		return 2
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stderr)
 		if len(args) == 0 {

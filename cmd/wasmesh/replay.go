@@ -6,40 +6,45 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/wasmesh/wasmesh/testenv"
 	"github.com/wasmesh/wasmesh/testenv/replay"
 )
 
-// runReplay is `wasmesh replay [--envoy] [-logs] CASES.yaml...`: each file's cases run, in
-// order, through its filter chain under testenv (simulated clock), or through a real stock
-// Envoy with --envoy (replay_envoy.go). One line per case, the differences under each failed
-// one; exit 0 only when every case passes. Every file is read and checked before any runs.
+// Exit codes of `wasmesh replay` (docs/cli.md).
+const (
+	replayFailed   = 1 // the cases ran, at least one failed
+	replayUsage    = 2 // bad flags or arguments
+	replayCannotGo = 3 // the cases could not run: a bad file, a missing module, a chain or Envoy that did not start
+)
+
+// errCasesFailed is the error of a replay whose cases ran and failed (already reported).
+var errCasesFailed = &exitError{code: replayFailed, err: errSilent}
+
+// runReplay is `wasmesh replay [--envoy] [--logs] [--cost] [--pipeline] CASES.yaml...`: each
+// file's cases run, in order, through its filter chain under testenv (simulated clock), or
+// through a real stock Envoy with --envoy (replay_envoy.go). One line per case with its
+// duration, the differences under each failed one, the plugins' log lines with --logs. Every
+// file is read and checked before any runs. Exit 0: every case passed; 1: a case failed; 2:
+// usage; 3: the cases could not run.
 func runReplay(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	envoy := fs.Bool("envoy", false, "run the cases through a real stock Envoy instead of testenv")
-	logs := fs.Bool("logs", false, "print the plugins' log lines to stderr as they run (testenv only)")
+	logs := fs.Bool("logs", false, "under each case, the plugins' log lines (Envoy: its wasm log lines)")
 	pipeline := fs.Bool("pipeline", false, "run a chain of built-in filters as the bundle's pipeline (one plugin, root_id chain)")
 	cost := fs.Bool("cost", false, "after the results, print each case's crossings between Envoy and the filters: host calls, callbacks, allocations (testenv only)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: wasmesh replay [--envoy] [-logs] [--cost] [--pipeline] CASES.yaml...\n\nRuns the HTTP exchanges of each replay file through its filter chain (format: go doc github.com/wasmesh/wasmesh/testenv/replay).")
+		fmt.Fprintln(stderr, "usage: wasmesh replay [--envoy] [--logs] [--cost] [--pipeline] CASES.yaml...\n\nRuns the HTTP exchanges of each replay file through its filter chain (format: docs/cli.md).\nExit status: 0 every case passed, 1 a case failed, 2 usage error, 3 the cases could not run.")
 		fs.PrintDefaults()
 	}
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	if *envoy {
-		if *logs {
-			return &exitError{code: 2, err: errors.New("-logs works under testenv only: Envoy's log is printed when it fails")}
-		}
-		if *cost {
-			return &exitError{code: 2, err: errors.New("--cost works under testenv only (Envoy does not count crossings): drop --envoy")}
-		}
-		return runReplayEnvoy(files, stdout, stderr)
-	}
 	if len(files) == 0 {
-		return &exitError{code: 2, err: errors.New("no replay file given (usage: wasmesh replay [--envoy] CASES.yaml...)")}
+		return &exitError{code: replayUsage, err: errors.New("no replay file given (usage: wasmesh replay [--envoy] [--logs] CASES.yaml...)")}
+	}
+	if *envoy && *cost {
+		return &exitError{code: replayUsage, err: errors.New("--cost works under testenv only (Envoy does not count crossings): drop --envoy")}
 	}
 	parsed := make([]*replay.File, len(files))
 	var errs []error
@@ -61,22 +66,22 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 		parsed[i] = f
 	}
 	if len(errs) > 0 {
-		return errors.Join(errs...)
+		return &exitError{code: replayCannotGo, err: errors.Join(errs...)}
 	}
-	var opts []testenv.Option
-	if *logs {
-		opts = append(opts, testenv.WithLogOutput(stderr))
+	opts := replay.ReportOptions{Logs: *logs}
+	if *envoy {
+		return runReplayEnvoy(parsed, opts, stdout, stderr)
 	}
 	failed, total := 0, 0
 	for _, f := range parsed {
-		results, err := replay.Run(f, opts...)
+		results, err := replay.Run(f)
 		if err != nil {
-			return err
+			return &exitError{code: replayCannotGo, err: err}
 		}
 		if len(parsed) > 1 {
 			fmt.Fprintln(stdout, f.Path)
 		}
-		failed += replay.Report(stdout, results)
+		failed += replay.ReportWith(stdout, results, opts)
 		total += len(results)
 		if *cost {
 			fmt.Fprintln(stdout)
@@ -85,7 +90,7 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 	}
 	if failed > 0 {
 		fmt.Fprintf(stderr, "%d of %d case(s) failed\n", failed, total)
-		return errSilent
+		return errCasesFailed
 	}
 	return nil
 }

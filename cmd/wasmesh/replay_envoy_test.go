@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -34,19 +35,27 @@ cases:
 		stdout   string
 		stderrIn string
 	}{
-		{"passes", []string{"replay", "--envoy", "../../testenv/e2e/testdata/hello.yaml"}, 0,
-			"PASS  routed by header to reviews v2\nPASS  upstream status passes through\n", ""},
-		{"fails", []string{"replay", "--envoy", bad}, 1, "FAIL  wrong status\n      response.status: want 204, got 200\n", "1 case(s) failed in Envoy"},
-		{"no file", []string{"replay", "--envoy"}, 2, "", "no replay file given"},
-		{"missing file", []string{"replay", "--envoy", "nope.yaml"}, 1, "", "open nope.yaml: no such file or directory"},
+		{"passes", []string{"replay", "--envoy", "--logs", "../../testenv/e2e/testdata/hello.yaml"}, 0,
+			"PASS  routed by header to reviews v2\n      log: [info] hello.0: hello: request headers\nPASS  upstream status passes through\n      log: [info] hello.0: hello: request headers\n", ""},
+		{"fails", []string{"replay", "--envoy", bad}, 1, "FAIL  wrong status\n      response.status: want 204, got 200\n", "1 of 1 case(s) failed in Envoy"},
+		{"missing file", []string{"replay", "--envoy", "nope.yaml"}, 3, "", "open nope.yaml: no such file or directory"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
 			code := run(tt.args, &out, &errb)
 			require.Equal(t, tt.code, code, errb.String())
-			require.Equal(t, tt.stdout, out.String())
+			require.Equal(t, tt.stdout, durations.ReplaceAllString(out.String(), ""))
 			require.Contains(t, errb.String(), tt.stderrIn)
+			if tt.code == 1 {
+				// A failed run keeps Envoy's directory and says where; its log is there.
+				m := regexp.MustCompile(`access log are kept in (\S+)`).FindStringSubmatch(errb.String())
+				require.NotNil(t, m, errb.String())
+				t.Cleanup(func() { os.RemoveAll(m[1]) })
+				log, err := os.ReadFile(filepath.Join(m[1], "envoy.log"))
+				require.NoError(t, err)
+				require.Contains(t, string(log), "starting main dispatch loop")
+			}
 		})
 	}
 }

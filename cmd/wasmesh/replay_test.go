@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -86,15 +87,18 @@ func TestReplayErrors(t *testing.T) {
 		stderr   string
 		stderrIn []string
 	}{
-		{"no file", []string{"replay"}, 2, "wasmesh replay: no replay file given (usage: wasmesh replay [--envoy] CASES.yaml...)\n", nil},
-		{"missing file", []string{"replay", filepath.Join(dir, "nope.yaml")}, 1, "wasmesh replay: open " + filepath.Join(dir, "nope.yaml") + ": no such file or directory\n", nil},
-		{"bad yaml", []string{"replay", badYAML}, 1, "wasmesh replay: " + badYAML + ":3: did not find expected ',' or '}'\n", nil},
-		{"unknown key", []string{"replay", badKey}, 1, "wasmesh replay: " + badKey + ":4: cases[0].expect.response.staus: unknown key (known: status, headers, body)\n", nil},
-		{"missing module", []string{"replay", noModule}, 1, "wasmesh replay: " + noModule + ":1: filters[0].wasm: ../nope/x.wasm: no such module (run make build or wasmesh build)\n", nil},
-		{"every file is checked first", []string{"replay", badKey, noModule}, 1, "wasmesh replay: " + badKey + ":4: cases[0].expect.response.staus: unknown key (known: status, headers, body)\n" +
+		{"no file", []string{"replay"}, 2, "wasmesh replay: no replay file given (usage: wasmesh replay [--envoy] [--logs] CASES.yaml...)\n", nil},
+		{"no file for envoy", []string{"replay", "--envoy"}, 2, "wasmesh replay: no replay file given (usage: wasmesh replay [--envoy] [--logs] CASES.yaml...)\n", nil},
+		{"bad flag", []string{"replay", "--nope", badKey}, 2, "", []string{"flag provided but not defined: -nope"}},
+		// Exit 3: the cases could not run (distinct from 1, cases that ran and failed).
+		{"missing file", []string{"replay", filepath.Join(dir, "nope.yaml")}, 3, "wasmesh replay: open " + filepath.Join(dir, "nope.yaml") + ": no such file or directory\n", nil},
+		{"bad yaml", []string{"replay", badYAML}, 3, "wasmesh replay: " + badYAML + ":3: did not find expected ',' or '}'\n", nil},
+		{"unknown key", []string{"replay", badKey}, 3, "wasmesh replay: " + badKey + ":4: cases[0].expect.response.staus: unknown key (known: status, headers, body)\n", nil},
+		{"missing module", []string{"replay", noModule}, 3, "wasmesh replay: " + noModule + ":1: filters[0].wasm: ../nope/x.wasm: no such module (run make build or wasmesh build)\n", nil},
+		{"every file is checked first", []string{"replay", badKey, noModule}, 3, "wasmesh replay: " + badKey + ":4: cases[0].expect.response.staus: unknown key (known: status, headers, body)\n" +
 			noModule + ":1: filters[0].wasm: ../nope/x.wasm: no such module (run make build or wasmesh build)\n", nil},
-		{"plugin refuses its config", []string{"replay", refused}, 1, "", []string{"wasmesh replay: " + refused + ": ", `want {"header": "<name>", "value": "<value>"}`}},
-		{"logs only under testenv", []string{"replay", "--envoy", "-logs", refused}, 2, "wasmesh replay: -logs works under testenv only: Envoy's log is printed when it fails\n", nil},
+		{"envoy: every file is checked first", []string{"replay", "--envoy", noModule}, 3, "wasmesh replay: " + noModule + ":1: filters[0].wasm: ../nope/x.wasm: no such module (run make build or wasmesh build)\n", nil},
+		{"plugin refuses its config", []string{"replay", refused}, 3, "", []string{"wasmesh replay: " + refused + ": ", `want {"header": "<name>", "value": "<value>"}`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,11 +115,18 @@ func TestReplayErrors(t *testing.T) {
 	}
 }
 
+// --logs prints each case's plugin log lines under it.
 func TestReplayLogs(t *testing.T) {
 	builtModule(t, "sdkex_http_headers")
 	var stdout, stderr bytes.Buffer
-	require.Equal(t, 0, run([]string{"replay", "-logs", "../../testdata/replay/sdkex_http_headers.yaml"}, &stdout, &stderr), stderr.String())
-	require.Contains(t, stderr.String(), "request header --> test: best")
+	require.Equal(t, 0, run([]string{"replay", "--logs", "../../testdata/replay/sdkex_http_headers.yaml"}, &stdout, &stderr), stderr.String())
+	out := durations.ReplaceAllString(stdout.String(), "")
+	i := strings.Index(out, "PASS  request header test is replaced\n")
+	require.Positive(t, i, out)
+	require.Contains(t, out[i:], "\n      log: [info] sdkex_http_headers.0: request header --> test: best\n")
+	stdout.Reset()
+	require.Equal(t, 0, run([]string{"replay", "../../testdata/replay/sdkex_http_headers.yaml"}, &stdout, &stderr), stderr.String())
+	require.NotContains(t, stdout.String(), "log:")
 }
 
 // --cost prints each case's crossings; --pipeline runs a chain of built-in filters as one

@@ -168,6 +168,8 @@ func (f *Filter) decide(r *sdk.Request, draw Draw) (Fault, error) {
 			switch {
 			case grpc && ru.hasGRPC:
 				flt.Status, flt.GRPC = 200, ru.grpcStatus
+			case grpc: // httpStatus only: Envoy answers a gRPC request the gRPC way anyway
+				flt.Status, flt.GRPC = 200, grpcFromHTTP(ru.httpStatus)
 			case ru.hasAbortHTTP:
 				flt.Status = ru.httpStatus
 			default: // gRPC status only, plain request

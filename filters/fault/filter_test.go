@@ -47,7 +47,8 @@ func TestDecide(t *testing.T) {
 		{"delay and abort", sdk.Request{Path: "/both", Authority: "reviews"}, always, Fault{Rule: "both", Delay: time.Second, Abort: true, Status: 503, GRPC: -1}},
 		{"grpc request gets grpc status", sdk.Request{Path: "/both", Authority: "reviews", Headers: grpc}, always, Fault{Rule: "both", Delay: time.Second, Abort: true, Status: 200, GRPC: 14}},
 		{"plain request, grpc-only rule", sdk.Request{Path: "/grpc-only", Authority: "reviews"}, always, Fault{Rule: "grpc-only", Abort: true, Status: 429, GRPC: -1}},
-		{"grpc request, http-only rule", sdk.Request{Path: "/http-only", Authority: "reviews", Headers: grpc}, always, Fault{Rule: "http-only", Abort: true, Status: 418, GRPC: -1}},
+		// A gRPC request is answered the gRPC way even by an httpStatus-only rule (as Envoy does).
+		{"grpc request, http-only rule", sdk.Request{Path: "/http-only", Authority: "reviews", Headers: grpc}, always, Fault{Rule: "http-only", Abort: true, Status: 200, GRPC: 2}},
 		{"no rule", sdk.Request{Path: "/", Authority: "reviews"}, always, Fault{GRPC: -1}},
 		{"trigger abort", sdk.Request{Path: "/", Authority: "reviews", Headers: sdk.Headers{{"x-wasmesh-fault", "abort=503"}}}, never, Fault{Triggered: true, Abort: true, Status: 503, GRPC: -1}},
 		{"trigger both", sdk.Request{Path: "/", Authority: "reviews", Headers: sdk.Headers{{"x-wasmesh-fault", "abort=503, delay=100ms"}}}, never, Fault{Triggered: true, Abort: true, Status: 503, Delay: 100 * time.Millisecond, GRPC: -1}},

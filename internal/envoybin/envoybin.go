@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 )
 
@@ -54,8 +55,40 @@ func newEnough(version string) bool {
 }
 
 // Find returns the Envoy binary to use. root is the repository root (for the project-local
-// install); pass "" to search from the working directory upwards.
+// install); pass "" to search as FindNear does with no directory.
 func Find(root string) (Binary, error) {
+	if root == "" {
+		return FindNear()
+	}
+	return find([]string{root})
+}
+
+// FindNear returns the Envoy binary to use: $ENVOY_BIN, `envoy` on PATH, else the
+// project-local install (.tools/envoy-venv) of the wasmesh checkout holding one of dirs, the
+// working directory, or the source checkout this program was built from (go run, go
+// install without -trimpath), so `wasmesh replay --envoy` finds it from any directory.
+func FindNear(dirs ...string) (Binary, error) {
+	var roots []string
+	seen := map[string]bool{}
+	add := func(dir string) {
+		if r := RepoRootFrom(dir); r != "" && !seen[r] {
+			seen[r] = true
+			roots = append(roots, r)
+		}
+	}
+	for _, d := range dirs {
+		add(d)
+	}
+	if wd, err := os.Getwd(); err == nil {
+		add(wd)
+	}
+	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
+		add(filepath.Dir(file))
+	}
+	return find(roots)
+}
+
+func find(roots []string) (Binary, error) {
 	if p := os.Getenv("ENVOY_BIN"); p != "" {
 		v, err := Version(p)
 		if err != nil {
@@ -71,10 +104,7 @@ func Find(root string) (Binary, error) {
 			return Binary{Path: p, Version: v}, nil
 		}
 	}
-	if root == "" {
-		root = RepoRoot()
-	}
-	if root != "" {
+	for _, root := range roots {
 		matches, _ := filepath.Glob(filepath.Join(root, ".tools/envoy-venv/lib/python3*/site-packages/envoy/_bin/envoy"))
 		for _, p := range matches {
 			if v, err := Version(p); err == nil && newEnough(v) {
@@ -85,6 +115,8 @@ func Find(root string) (Binary, error) {
 	return Binary{}, ErrNotFound
 }
 
+var moduleRE = regexp.MustCompile(`(?m)^module github.com/wasmesh/wasmesh\s*$`)
+
 // RepoRoot walks up from the working directory to the folder holding this module's go.mod,
 // or returns "" when there is none.
 func RepoRoot() string {
@@ -92,9 +124,18 @@ func RepoRoot() string {
 	if err != nil {
 		return ""
 	}
+	return RepoRootFrom(dir)
+}
+
+// RepoRootFrom walks up from dir to the folder holding this module's go.mod, or returns ""
+// when there is none.
+func RepoRootFrom(dir string) string {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
 	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil &&
-			regexp.MustCompile(`(?m)^module github.com/wasmesh/wasmesh\s*$`).Match(b) {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && moduleRE.Match(b) {
 			return dir
 		}
 		parent := filepath.Dir(dir)

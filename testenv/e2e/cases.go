@@ -4,8 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
-	"strings"
+	"time"
 
 	"github.com/wasmesh/wasmesh/testenv/replay"
 )
@@ -15,18 +14,26 @@ import (
 // key.
 func ReadCaseFile(path string) (*replay.File, error) { return replay.ReadFile(path) }
 
-// RunCaseFile runs every case of f, in order, through one Envoy (binary "" = envoybin.Find):
-// the file's filters in order, one VM each, and a fake upstream per cluster of f.Clusters()
-// plus the default one, every upstream answering with the case's answer. `advance` waits that
-// long on the real clock before the request (testenv moves its simulated clock there too).
-func RunCaseFile(ctx context.Context, f *replay.File, binary string) ([]replay.Result, error) {
+// CaseOptions configures RunCaseFile.
+type CaseOptions struct {
+	Binary string // Envoy executable; "" = envoybin.Find("")
+	// Dir receives Envoy's config, log (envoy.log) and access log (access.log), and is left in
+	// place; "" = a temporary directory removed when the run ends.
+	Dir string
+}
+
+// RunCaseFile runs every case of f, in order, through one Envoy: the file's filters in order,
+// one VM each, and a fake upstream per cluster of f.Clusters() plus the default one, every
+// upstream answering with the case's answer `advance` after the request reached it (real
+// time). Each Result has the case's duration and the plugins' log lines. The error is for an
+// Envoy that does not start.
+func RunCaseFile(ctx context.Context, f *replay.File, opts CaseOptions) ([]replay.Result, error) {
 	filters := make([]WasmFilter, len(f.Filters))
 	for i, fl := range f.Filters {
-		name := strings.TrimSuffix(filepath.Base(fl.Wasm), ".wasm")
-		filters[i] = WasmFilter{Name: fmt.Sprintf("%s.%d", name, i), File: fl.Wasm, RootID: fl.RootID,
+		filters[i] = WasmFilter{Name: f.PluginName(i), File: fl.Wasm, RootID: fl.RootID,
 			VMID: fmt.Sprintf("replay.%d", i), Config: string(fl.Config)}
 	}
-	r, err := StartReplayer(ctx, ReplayOptions{Filters: filters, Clusters: f.Clusters(), Binary: binary})
+	r, err := StartReplayer(ctx, ReplayOptions{Filters: filters, Clusters: f.Clusters(), Binary: opts.Binary, Dir: opts.Dir})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", f.Path, err)
 	}
@@ -34,13 +41,16 @@ func RunCaseFile(ctx context.Context, f *replay.File, binary string) ([]replay.R
 	out := make([]replay.Result, 0, len(f.Cases))
 	for _, c := range f.Cases {
 		res := replay.Result{Name: c.Name}
+		start := time.Now()
 		got, err := r.Do(ctx, ReplayRequest{Method: c.Request.Method, Path: c.Request.Path, Headers: c.Request.Headers.Map(), Body: c.Request.Body},
 			Answer{Status: c.Upstream.Status, Header: c.Upstream.Headers.Map(), Body: c.Upstream.Body, Delay: c.Advance})
+		res.Duration = time.Since(start)
 		if err != nil {
 			res.Err = err
 		} else {
 			res.Problems = replay.Compare(c, observed(got, r))
 		}
+		res.Logs = got.Logs
 		out = append(out, res)
 	}
 	return out, nil
@@ -60,11 +70,14 @@ func observed(got ReplayResult, r *Replayer) replay.Observed {
 	}
 	if u := got.Upstream; u != nil {
 		o.Upstream = &replay.ObservedUpstream{Cluster: u.Cluster, Authority: u.Host, Method: u.Method,
-			Path: u.Path, Headers: u.Headers, Body: u.Body}
+			Path: u.Path, Headers: u.Headers, Body: u.Body, Reset: u.Reset}
+	}
+	if got.Details == "cluster_not_found" {
+		o.Note = replay.ClusterNote(got.Cluster)
 	}
 	return o
 }
 
-// Report writes one line per case ("PASS  name" / "FAIL  name" plus its differences) and
-// returns how many failed; Envoy results carry no duration, so lines are stable.
+// Report writes one line per case ("PASS  name (duration)" / "FAIL  name (duration)" plus its
+// differences) and returns how many failed.
 func Report(w io.Writer, results []replay.Result) int { return replay.Report(w, results) }

@@ -65,7 +65,7 @@ spec:
 		}), "%s never became ready\n%s", s.Name, s.LogProblems(30))
 	}
 	// Routes and filters arrive over ADS/ECDS after LDS/CDS: wait until reviews answers.
-	require.NoError(t, WaitFor(30*time.Second, func() error {
+	require.NoError(t, WaitFor(StartTimeout, func() error {
 		r, err := m.get(http.DefaultClient, nil)
 		if err != nil {
 			return err
@@ -139,6 +139,17 @@ func TestControlPlaneEndToEnd(t *testing.T) {
 		MaxConnsPerHost: 1, MaxIdleConnsPerHost: 1, DisableCompression: true}}
 
 	t.Run("filters over ECDS, all ACKed", func(t *testing.T) {
+		// A sidecar whose main thread spent longer than the server's keepalive (30s + 5s)
+		// compiling its Wasm VMs on a loaded machine was disconnected meanwhile and reconnects
+		// once it is free: wait (bounded) until every node is connected again.
+		require.NoError(t, WaitFor(StartTimeout, func() error {
+			for _, n := range m.status(t).Nodes {
+				if !n.Connected {
+					return fmt.Errorf("%s not connected", n.ID)
+				}
+			}
+			return nil
+		}))
 		st := m.status(t)
 		require.Len(t, st.Nodes, 3)
 		for _, n := range st.Nodes {
@@ -223,7 +234,7 @@ func TestControlPlaneEndToEnd(t *testing.T) {
 		v2Before := v2.Load()
 		m.applyCanary(t, 0, 100)
 		// The new weights take effect: requests on the same connection now all reach v2.
-		err := WaitFor(20*time.Second, func() error {
+		err := WaitFor(StartTimeout, func() error {
 			n, s := v2.Load(), sent.Load()
 			if n-v2Before < 200 || s-before < 300 {
 				return fmt.Errorf("%d of %d requests reached v2 since the apply", n-v2Before, s-before)
@@ -256,7 +267,7 @@ spec:
   failOpen: true
 `, sha))
 		var nack string
-		require.NoError(t, WaitFor(30*time.Second, func() error {
+		require.NoError(t, WaitFor(StartTimeout, func() error {
 			for _, n := range m.status(t).Nodes {
 				for _, ts := range n.Types {
 					if n.ID == "frontend.v1.0" && ts.NACK != "" {
@@ -272,7 +283,7 @@ spec:
 		// The first refusal (and a re-push not answered yet) is "pending": Envoy refuses a
 		// plugin whose module it is still fetching. The refused retry makes it "nacked".
 		var states []string
-		require.NoError(t, WaitFor(30*time.Second, func() error {
+		require.NoError(t, WaitFor(StartTimeout, func() error {
 			states = states[:0]
 			for _, r := range m.status(t).Resources {
 				if r.Key.Name == "envoyonly" {

@@ -12,11 +12,18 @@ import (
 	"github.com/wasmesh/wasmesh/testenv/replay"
 )
 
+// dirLogs is what explains a failed replay run in dir, read before the test's temporary
+// directory is removed: Envoy's problem lines and the last lines of its log.
+func dirLogs(dir string) string {
+	e := &Envoy{Name: "replay", LogPath: filepath.Join(dir, "envoy.log")}
+	return e.LogProblems(40) + "\n" + e.LogTail(40)
+}
+
 // replayFiles are the replay files of the built-in filters and of the SDK-example plugins.
 func replayFiles(t *testing.T) []string {
 	root := repoRoot(t)
 	var files []string
-	for _, pattern := range []string{"filters/*/testdata/*.yaml", "testdata/replay/*.yaml"} {
+	for _, pattern := range []string{"filters/*/testdata/*.yaml", "examples/filters/*/testdata/*.yaml", "testdata/replay/*.yaml"} {
 		m, err := filepath.Glob(filepath.Join(root, pattern))
 		require.NoError(t, err)
 		files = append(files, m...)
@@ -48,12 +55,15 @@ func TestDifferential(t *testing.T) {
 				forms["pipeline"] = p
 			}
 			for _, form := range slices.Sorted(maps.Keys(forms)) {
-				res, err := RunCaseFile(t.Context(), forms[form], envoyBin(t))
-				require.NoError(t, err)
+				dir := t.TempDir()
+				res, err := RunCaseFile(t.Context(), forms[form], CaseOptions{Binary: envoyBin(t), Dir: dir})
+				if err != nil {
+					t.Fatalf("%s (%s): %v\n%s", rel, form, err, dirLogs(dir))
+				}
 				var out bytes.Buffer
-				failed := Report(&out, res)
+				failed := replay.ReportWith(&out, res, replay.ReportOptions{Logs: true})
 				t.Logf("%s in Envoy (%s):\n%s", rel, form, out.String())
-				require.Zero(t, failed, "cases that differ in Envoy (%s):\n%s", form, out.String())
+				require.Zero(t, failed, "cases that differ in Envoy (%s):\n%s\n%s", form, out.String(), dirLogs(dir))
 			}
 		})
 	}

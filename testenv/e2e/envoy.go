@@ -48,6 +48,8 @@ type EnvoyOptions struct {
 	NoWaitReady bool
 	// Binary is the Envoy executable; default internal/envoybin.Find("").
 	Binary string
+	// Args are extra command-line arguments (e.g. --component-log-level wasm:trace).
+	Args []string
 }
 
 // Envoy is a running Envoy process.
@@ -111,6 +113,7 @@ func StartEnvoy(ctx context.Context, opts EnvoyOptions) (*Envoy, error) {
 		"--concurrency", strconv.Itoa(conc), "--log-level", level,
 		"--service-node", opts.Name, "--drain-time-s", "1", "--parent-shutdown-time-s", "2",
 	)
+	e.cmd.Args = append(e.cmd.Args, opts.Args...)
 	e.cmd.Stdout, e.cmd.Stderr = logf, logf
 	e.cmd.Dir = e.Dir
 	setProcAttr(e.cmd)

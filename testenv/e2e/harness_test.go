@@ -123,6 +123,9 @@ func TestReplayerRoutesByHeader(t *testing.T) {
 	require.Equal(t, "hi", res.Upstream.Body)
 	require.Equal(t, "reviews", res.Upstream.Host)
 	require.Equal(t, "POST", res.Upstream.Method)
+	require.Equal(t, "via_upstream", res.Details)
+	require.Equal(t, "reviews|v2", res.Cluster)
+	require.Equal(t, []string{"[info] hello: hello: request headers"}, res.Logs)
 
 	res, err = r.Do(t.Context(), ReplayRequest{Path: "/", Headers: map[string]string{"host": "reviews"}}, Answer{Body: ""})
 	require.NoError(t, err)

@@ -46,8 +46,15 @@ type StaticConfig struct {
 	DefaultCluster string // cluster of the default route; empty = 404 direct response
 	// AccessLog writes Envoy's own access log (one line per request) to this path when set.
 	AccessLog string
+	// AccessLogFormat is the access log's text format (Envoy's format commands); "" = Envoy's
+	// default format.
+	AccessLogFormat string
 	// RouteTimeoutSeconds is the route timeout; 0 = 15 (Envoy's default).
 	RouteTimeoutSeconds int
+	// BarrierPort, when set, adds a listener on 127.0.0.1:BarrierPort that answers 200 with no
+	// filter and no log. With one worker, its answer means the worker finished everything it
+	// was doing before, such as the end-of-stream logging of an earlier request.
+	BarrierPort int
 	// Node is the bootstrap's node (id, cluster and the service/version metadata of
 	// docs/conventions.md), as a sidecar's; nil leaves Envoy's default node.
 	Node *Node
@@ -144,9 +151,11 @@ func (c StaticConfig) YAML() ([]byte, error) {
 		"http_filters": filters,
 	}
 	if c.AccessLog != "" {
-		hcm["access_log"] = []any{obj{"name": "envoy.access_loggers.file", "typed_config": obj{
-			"@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
-			"path":  c.AccessLog}}}
+		al := obj{"@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog", "path": c.AccessLog}
+		if c.AccessLogFormat != "" {
+			al["log_format"] = obj{"text_format_source": obj{"inline_string": c.AccessLogFormat}}
+		}
+		hcm["access_log"] = []any{obj{"name": "envoy.access_loggers.file", "typed_config": al}}
 	}
 	listen, err := socketAddress(net.JoinHostPort("127.0.0.1", strconv.Itoa(c.ListenPort)))
 	if err != nil {
@@ -174,14 +183,31 @@ func (c StaticConfig) YAML() ([]byte, error) {
 		return nil, fmt.Errorf("static config: default cluster %q is not among the clusters", c.DefaultCluster)
 	}
 	admin, _ := socketAddress(net.JoinHostPort("127.0.0.1", strconv.Itoa(c.AdminPort)))
+	listeners := []any{obj{
+		"name": "main", "address": listen,
+		"filter_chains": []any{obj{"filters": []any{obj{"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}}}},
+	}}
+	if c.BarrierPort != 0 {
+		addr, err := socketAddress(net.JoinHostPort("127.0.0.1", strconv.Itoa(c.BarrierPort)))
+		if err != nil {
+			return nil, err
+		}
+		barrier := obj{
+			"@type":       "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+			"stat_prefix": "barrier",
+			"route_config": obj{"name": "barrier", "virtual_hosts": []any{obj{"name": "all", "domains": []any{"*"},
+				"routes": []any{obj{"match": obj{"prefix": "/"}, "direct_response": obj{"status": 200}}}}}},
+			"http_filters": []any{obj{"name": "envoy.filters.http.router", "typed_config": obj{
+				"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}},
+		}
+		listeners = append(listeners, obj{"name": "barrier", "address": addr,
+			"filter_chains": []any{obj{"filters": []any{obj{"name": "envoy.filters.network.http_connection_manager", "typed_config": barrier}}}}})
+	}
 	cfg := obj{
 		"admin": obj{"address": admin},
 		"static_resources": obj{
-			"listeners": []any{obj{
-				"name": "main", "address": listen,
-				"filter_chains": []any{obj{"filters": []any{obj{"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}}}},
-			}},
-			"clusters": clusters,
+			"listeners": listeners,
+			"clusters":  clusters,
 		},
 		"stats_config": obj{"stats_tags": StatsTags()},
 	}

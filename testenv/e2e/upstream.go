@@ -30,6 +30,8 @@ type Received struct {
 	Host   string
 	Header http.Header
 	Body   []byte
+	// Complete: the whole body arrived (false when the connection ended before it did).
+	Complete bool
 }
 
 // Answer is a fixed upstream reply. Without one, an upstream answers with a JSON Echo of the
@@ -152,9 +154,10 @@ func (u *Upstream) Stop() {
 }
 
 func (u *Upstream) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
+	body, err := io.ReadAll(r.Body)
 	u.mu.Lock()
-	u.received = append(u.received, Received{Method: r.Method, Path: r.URL.RequestURI(), Host: r.Host, Header: r.Header.Clone(), Body: body})
+	u.received = append(u.received, Received{Method: r.Method, Path: r.URL.RequestURI(), Host: r.Host, Header: r.Header.Clone(), Body: body,
+		Complete: err == nil})
 	a := u.answer
 	u.mu.Unlock()
 	w.Header().Set(HeaderServedBy, u.Name())

@@ -9,15 +9,23 @@ import (
 
 var (
 	clusterRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*\|[a-z0-9][a-z0-9._-]*$`)
-	versionRE = regexp.MustCompile(`^v[0-9][a-z0-9._-]*$`)
+	// nameRE is a service or version name as docs/filters.md allows them.
+	nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
 )
 
-// Clusters guesses every cluster the filters may route or dispatch to: each
-// "<service>|<version>" string in the file (configs and cases), and each request host crossed
-// with each version-like string ("v2") in the configs. A runner gives each its own upstream.
+// Clusters returns every cluster the file's filters may route or dispatch to, each of which a
+// runner gives its own upstream: the file's `clusters`, each "<service>|<version>" string in
+// the file (configs, request headers, expected clusters and header values), and each request
+// host crossed with each name-like string (lowercase letters, digits, ".", "_", "-") among the
+// configs' keys and values, so that a canary config {"weights": {"stable": 90, "canary": 10}}
+// yields reviews|stable and reviews|canary for requests to reviews. A route to a cluster not
+// in the list is answered 503 by both runners (cluster not found).
 func (f *File) Clusters() []string {
 	set := map[string]bool{}
-	var versions []string
+	for _, c := range f.ExtraClusters {
+		set[c] = true
+	}
+	var names []string
 	var walk func(v any, inConfig bool)
 	walk = func(v any, inConfig bool) {
 		switch x := v.(type) {
@@ -36,8 +44,8 @@ func (f *File) Clusters() []string {
 				if clusterRE.MatchString(part) {
 					set[part] = true
 				}
-				if inConfig && versionRE.MatchString(part) {
-					versions = append(versions, part)
+				if inConfig && nameRE.MatchString(part) {
+					names = append(names, part)
 				}
 			}
 		}
@@ -57,7 +65,9 @@ func (f *File) Clusters() []string {
 		if u := c.Expect.UpstreamRequest; u != nil {
 			walk(u.Cluster, false)
 			for _, v := range u.Headers {
-				walk(v, false)
+				if v.Exact != nil {
+					walk(*v.Exact, false)
+				}
 			}
 		}
 		host := c.Request.Authority()
@@ -67,7 +77,7 @@ func (f *File) Clusters() []string {
 		if host == "" {
 			continue
 		}
-		for _, v := range versions {
+		for _, v := range names {
 			set[host+"|"+v] = true
 		}
 	}

@@ -13,7 +13,10 @@ import (
 type File struct {
 	Path    string // the file as named by the caller
 	Filters []Filter
-	Cases   []Case
+	// ExtraClusters are the file's `clusters`: clusters the filters route or dispatch to that
+	// Clusters cannot find in the file.
+	ExtraClusters []string
+	Cases         []Case
 }
 
 // Filter is one plugin of the chain.
@@ -92,27 +95,34 @@ type Expect struct {
 	// NoUpstream is `upstreamRequest: null`: the request must not reach any upstream.
 	NoUpstream bool
 	Response   *ExpectResponse
-	// Metrics are plugin-defined metric values after the case, by the name the plugin gave.
-	Metrics map[string]float64
+	// Metrics are plugin-defined metrics after the case, by the name the plugin gave.
+	Metrics map[string]Metric
+}
+
+// Metric is an expected metric: its value after the case, or Absent (written as null): no
+// plugin defined it (yet).
+type Metric struct {
+	Value  float64
+	Absent bool
 }
 
 // ExpectUpstream is the expected request at the upstream; empty fields and nil Body are not
-// checked, Headers is a subset.
+// checked, Headers lists only the headers checked.
 type ExpectUpstream struct {
 	Cluster   string // the cluster the route chose, e.g. "reviews|v2"
 	Authority string
 	Method    string
 	Path      string
-	Headers   map[string]string // lowercase names
-	Body      *string
+	Headers   map[string]Value // lowercase names
+	Body      *Value
 }
 
 // ExpectResponse is the expected response downstream; Status 0 and nil Body are not checked,
-// Headers is a subset.
+// Headers lists only the headers checked.
 type ExpectResponse struct {
 	Status  int
-	Headers map[string]string // lowercase names
-	Body    *string
+	Headers map[string]Value // lowercase names
+	Body    *Value
 }
 
 // Error is a problem at one place of a replay file.

@@ -38,7 +38,7 @@ func Parse(name string, data []byte) (*File, error) {
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 		return nil, &Error{File: name, Err: errors.New("empty file (want the keys filters and cases)")}
 	}
-	m := p.mapping(root, "", "filters", "cases")
+	m := p.mapping(root, "", "filters", "clusters", "cases")
 	if m == nil {
 		return nil, errors.Join(p.errs...)
 	}
@@ -48,6 +48,21 @@ func Parse(name string, data []byte) (*File, error) {
 		}
 		if len(f.Filters) == 0 && n.Kind == yaml.SequenceNode {
 			p.errorf(n, "filters", "at least one filter is required")
+		}
+	}
+	if n := m.get("clusters"); n != nil && !isNull(n) {
+		for i, cn := range p.sequence(n, "clusters") {
+			key := fmt.Sprintf("clusters[%d]", i)
+			if s, ok := p.str(cn, key); ok {
+				switch {
+				case s == "" || strings.ContainsAny(s, " \t"):
+					p.errorf(cn, key, "%q is not a cluster name (like reviews|v2)", s)
+				case s == "default":
+					p.errorf(cn, key, `"default" is the cluster of requests without a routing header; it always exists`)
+				default:
+					f.ExtraClusters = append(f.ExtraClusters, s)
+				}
+			}
 		}
 	}
 	if n := m.required("cases"); n != nil {
@@ -252,18 +267,6 @@ func (p *parser) optStr(n *yaml.Node, key string) string {
 	return s
 }
 
-// optBody reads an optional body: nil when absent or null.
-func (p *parser) optBody(n *yaml.Node, key string) *string {
-	if n == nil || isNull(n) {
-		return nil
-	}
-	s, ok := p.str(n, key)
-	if !ok {
-		return nil
-	}
-	return &s
-}
-
 func (p *parser) status(n *yaml.Node, key string) int {
 	if n == nil || isNull(n) {
 		return 0
@@ -428,8 +431,8 @@ func (p *parser) expect(n *yaml.Node, key string) Expect {
 				Authority: p.optStr(um.get("authority"), k+".authority"),
 				Method:    p.optStr(um.get("method"), k+".method"),
 				Path:      p.optStr(um.get("path"), k+".path"),
-				Headers:   p.headerSubset(um.get("headers"), k+".headers"),
-				Body:      p.optBody(um.get("body"), k+".body"),
+				Headers:   p.expectHeaders(um.get("headers"), k+".headers"),
+				Body:      p.expectBody(um.get("body"), k+".body"),
 			}
 		}
 	}
@@ -438,8 +441,8 @@ func (p *parser) expect(n *yaml.Node, key string) Expect {
 		if rm := p.mapping(rn, k, "status", "headers", "body"); rm != nil {
 			e.Response = &ExpectResponse{
 				Status:  p.status(rm.get("status"), k+".status"),
-				Headers: p.headerSubset(rm.get("headers"), k+".headers"),
-				Body:    p.optBody(rm.get("body"), k+".body"),
+				Headers: p.expectHeaders(rm.get("headers"), k+".headers"),
+				Body:    p.expectBody(rm.get("body"), k+".body"),
 			}
 		}
 	}
@@ -448,7 +451,7 @@ func (p *parser) expect(n *yaml.Node, key string) Expect {
 		if mn.Kind != yaml.MappingNode {
 			p.errorf(mn, k, "want a mapping of metric names to values, got %s", what(mn))
 		} else {
-			e.Metrics = map[string]float64{}
+			e.Metrics = map[string]Metric{}
 			for i := 0; i+1 < len(mn.Content); i += 2 {
 				kn, vn := resolve(mn.Content[i]), resolve(mn.Content[i+1])
 				mk := k + "." + kn.Value
@@ -456,8 +459,12 @@ func (p *parser) expect(n *yaml.Node, key string) Expect {
 					p.errorf(kn, mk, "repeated metric")
 					continue
 				}
+				if isNull(vn) {
+					e.Metrics[kn.Value] = Metric{Absent: true}
+					continue
+				}
 				if vn.Kind != yaml.ScalarNode || (vn.Tag != "!!int" && vn.Tag != "!!float") {
-					p.errorf(vn, mk, "want a number, got %s", what(vn))
+					p.errorf(vn, mk, "want a number (or null: no such metric), got %s", what(vn))
 					continue
 				}
 				v, err := strconv.ParseFloat(strings.ReplaceAll(vn.Value, "_", ""), 64)
@@ -465,19 +472,99 @@ func (p *parser) expect(n *yaml.Node, key string) Expect {
 					p.errorf(vn, mk, "%s is not a finite number", vn.Value)
 					continue
 				}
-				e.Metrics[kn.Value] = v
+				e.Metrics[kn.Value] = Metric{Value: v}
 			}
 		}
 	}
 	return e
 }
 
-func (p *parser) headerSubset(n *yaml.Node, key string) map[string]string {
-	h := p.headers(n, key)
-	if h == nil {
+// expectHeaders reads expected headers: names lowercased, each value a Value (null: absent).
+func (p *parser) expectHeaders(n *yaml.Node, key string) map[string]Value {
+	if n == nil || isNull(n) {
 		return nil
 	}
-	return h.Map()
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, key, "want a mapping of header names to values, got %s", what(n))
+		return nil
+	}
+	out := map[string]Value{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		kn, vn := resolve(n.Content[i]), resolve(n.Content[i+1])
+		name := strings.ToLower(kn.Value)
+		k := key + "." + kn.Value
+		if kn.Kind != yaml.ScalarNode || name == "" {
+			p.errorf(kn, key, "want a header name, got %s", what(kn))
+			continue
+		}
+		if _, dup := out[name]; dup {
+			p.errorf(kn, k, "repeated header")
+			continue
+		}
+		if isNull(vn) {
+			out[name] = Absent()
+			continue
+		}
+		if v, ok := p.value(vn, k, "a header value"); ok {
+			out[name] = v
+		}
+	}
+	return out
+}
+
+// expectBody reads an expected body: absent is not checked; null is refused (a body is never
+// absent: "" is the empty body).
+func (p *parser) expectBody(n *yaml.Node, key string) *Value {
+	if n == nil {
+		return nil
+	}
+	if isNull(n) {
+		p.errorf(n, key, `a body cannot be absent: write "" for an empty body, or leave the key out`)
+		return nil
+	}
+	v, ok := p.value(n, key, "a body")
+	if !ok {
+		return nil
+	}
+	return &v
+}
+
+// value reads a Value: a string (exact), {regex: RE} or {contains: TEXT}.
+func (p *parser) value(n *yaml.Node, key, what1 string) (Value, bool) {
+	if n.Kind == yaml.ScalarNode {
+		s, ok := p.str(n, key)
+		return Is(s), ok
+	}
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, key, "want %s: a string, {regex: RE} or {contains: TEXT}; got %s", what1, what(n))
+		return Value{}, false
+	}
+	m := p.mapping(n, key, "regex", "contains")
+	if m == nil {
+		return Value{}, false
+	}
+	rn, cn := m.get("regex"), m.get("contains")
+	switch {
+	case rn != nil && cn != nil:
+		p.errorf(n, key, "want one of regex and contains, got both")
+	case rn != nil:
+		s, ok := p.str(rn, key+".regex")
+		if !ok {
+			return Value{}, false
+		}
+		re, err := regexp.Compile(s)
+		if err != nil {
+			p.errorf(rn, key+".regex", "%s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+			return Value{}, false
+		}
+		return Value{Regex: re}, true
+	case cn != nil:
+		s, ok := p.str(cn, key+".contains")
+		return Contain(s), ok
+	default:
+		p.errorf(n, key, "want one of regex and contains, got neither")
+	}
+	return Value{}, false
 }
 
 // toJSON writes a YAML value as JSON, keeping mapping order.

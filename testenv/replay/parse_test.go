@@ -39,7 +39,7 @@ cases:
 func TestParse(t *testing.T) {
 	f, err := Parse("cases.yaml", []byte(goodFile))
 	require.NoError(t, err)
-	ok, empty := "ok", ""
+	ok, empty := Is("ok"), Is("")
 	require.Equal(t, &File{
 		Path: "cases.yaml",
 		Filters: []Filter{
@@ -52,9 +52,9 @@ func TestParse(t *testing.T) {
 				Request:  Request{Method: "GET", Path: "/", Headers: Headers{{"host", "reviews"}, {"x-canary", "always"}}},
 				Upstream: Upstream{Status: 200, Headers: Headers{{"content-type", "text/plain"}}, Body: "ok"},
 				Expect: Expect{
-					UpstreamRequest: &ExpectUpstream{Cluster: "reviews|v2", Authority: "reviews", Headers: map[string]string{"x-wasmesh-cluster": "reviews|v2"}, Body: &empty},
-					Response:        &ExpectResponse{Status: 200, Headers: map[string]string{"x-wasmesh-version": "v2"}, Body: &ok},
-					Metrics:         map[string]float64{"some_metric_name": 1, "ratio": 0.5},
+					UpstreamRequest: &ExpectUpstream{Cluster: "reviews|v2", Authority: "reviews", Headers: map[string]Value{"x-wasmesh-cluster": Is("reviews|v2")}, Body: &empty},
+					Response:        &ExpectResponse{Status: 200, Headers: map[string]Value{"x-wasmesh-version": Is("v2")}, Body: &ok},
+					Metrics:         map[string]Metric{"some_metric_name": {Value: 1}, "ratio": {Value: 0.5}},
 				},
 			},
 			{
@@ -68,7 +68,8 @@ func TestParse(t *testing.T) {
 		},
 	}, f)
 	require.Equal(t, "reviews", f.Cases[0].Request.Authority())
-	require.Equal(t, []string{"reviews|v1", "reviews|v2"}, f.Clusters())
+	// Every name-like config string is a possible version of each request host.
+	require.Equal(t, []string{"reviews|list", "reviews|two", "reviews|v1", "reviews|v2", "reviews|weights"}, f.Clusters())
 }
 
 func TestParseErrors(t *testing.T) {
@@ -82,7 +83,7 @@ func TestParseErrors(t *testing.T) {
 		{"only a comment", "# nothing\n", "f.yaml: empty file (want the keys filters and cases)"},
 		{"two documents", head + "cases: [{name: x}]\n---\nfilters: []\n", "f.yaml:3: a second YAML document: a replay file holds one"},
 		{"top level sequence", "- a\n- b\n", "f.yaml:1: (top level): want a mapping, got a sequence"},
-		{"unknown top key", head + "cases: [{name: x}]\ncase: []\n", "f.yaml:3: case: unknown key (known: filters, cases)"},
+		{"unknown top key", head + "cases: [{name: x}]\ncase: []\n", "f.yaml:3: case: unknown key (known: filters, clusters, cases)"},
 		{"repeated top key", head + "cases: [{name: x}]\ncases: [{name: y}]\n", "f.yaml:3: cases: repeated key"},
 		{"missing keys", "{}\n", "f.yaml:1: filters: required\nf.yaml:1: cases: required"},
 		{"null filters", "filters:\ncases: [{name: x}]\n", "f.yaml:1: filters: required, got null"},
@@ -116,11 +117,24 @@ func TestParseErrors(t *testing.T) {
 		{"expect response", head + "cases:\n- name: a\n  expect:\n    response: {status: ok, headers: x, body: [1]}\n",
 			"f.yaml:5: cases[0].expect.response.status: want an HTTP status code, got the string \"ok\"\n" +
 				"f.yaml:5: cases[0].expect.response.headers: want a mapping of header names to values, got the string \"x\"\n" +
-				"f.yaml:5: cases[0].expect.response.body: want a string, got a sequence"},
+				"f.yaml:5: cases[0].expect.response.body: want a body: a string, {regex: RE} or {contains: TEXT}; got a sequence"},
 		{"metrics", head + "cases:\n- name: a\n  expect:\n    metrics: {a: one, b: .nan, c: 2}\n- name: b\n  expect: {metrics: [a]}\n",
-			"f.yaml:5: cases[0].expect.metrics.a: want a number, got the string \"one\"\n" +
+			"f.yaml:5: cases[0].expect.metrics.a: want a number (or null: no such metric), got the string \"one\"\n" +
 				"f.yaml:5: cases[0].expect.metrics.b: .nan is not a finite number\n" +
 				"f.yaml:7: cases[1].expect.metrics: want a mapping of metric names to values, got a sequence"},
+		{"value matchers", head + "cases:\n- name: a\n  expect:\n    response:\n      headers: {x-a: {regex: '[a'}, x-b: {regex: a, contains: b}, x-c: {}, x-d: {exact: a}, x-e: [a]}\n      body: null\n    upstreamRequest: {body: {contains: [x]}}\n",
+			"f.yaml:8: cases[0].expect.upstreamRequest.body.contains: want a string, got a sequence\n" +
+				"f.yaml:6: cases[0].expect.response.headers.x-a.regex: missing closing ]: `[a`\n" +
+				"f.yaml:6: cases[0].expect.response.headers.x-b: want one of regex and contains, got both\n" +
+				"f.yaml:6: cases[0].expect.response.headers.x-c: want one of regex and contains, got neither\n" +
+				"f.yaml:6: cases[0].expect.response.headers.x-d.exact: unknown key (known: regex, contains)\n" +
+				"f.yaml:6: cases[0].expect.response.headers.x-d: want one of regex and contains, got neither\n" +
+				"f.yaml:6: cases[0].expect.response.headers.x-e: want a header value: a string, {regex: RE} or {contains: TEXT}; got a sequence\n" +
+				`f.yaml:7: cases[0].expect.response.body: a body cannot be absent: write "" for an empty body, or leave the key out`},
+		{"clusters", head + "clusters: [reviews|v2, '', default, [a]]\ncases: [{name: a}]\n",
+			`f.yaml:2: clusters[1]: "" is not a cluster name (like reviews|v2)` + "\n" +
+				`f.yaml:2: clusters[2]: "default" is the cluster of requests without a routing header; it always exists` + "\n" +
+				"f.yaml:2: clusters[3]: want a string, got a sequence"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,6 +145,29 @@ func TestParseErrors(t *testing.T) {
 			require.Equal(t, "f.yaml", pe.File)
 		})
 	}
+}
+
+// The value forms of expectations: a string, null (absent), {regex}, {contains}; metrics null.
+func TestParseValues(t *testing.T) {
+	f, err := Parse("f.yaml", []byte(`filters: [{wasm: a.wasm}]
+clusters: [reviews|stable]
+cases:
+- name: a
+  expect:
+    upstreamRequest: {headers: {x-request-id: {regex: '^[0-9a-f-]{36}$'}, x-debug: null}, body: {contains: id}}
+    response: {headers: {X-Trace: {contains: "00-"}}, body: {regex: "^ok"}}
+    metrics: {gone: null, n: 2}
+`))
+	require.NoError(t, err)
+	e := f.Cases[0].Expect
+	require.Equal(t, "a match of /^[0-9a-f-]{36}$/", e.UpstreamRequest.Headers["x-request-id"].String())
+	require.Equal(t, Absent(), e.UpstreamRequest.Headers["x-debug"])
+	require.Equal(t, Contain("id"), *e.UpstreamRequest.Body)
+	require.Equal(t, Contain("00-"), e.Response.Headers["x-trace"])
+	require.Equal(t, `a match of /^ok/`, e.Response.Body.String())
+	require.Equal(t, map[string]Metric{"gone": {Absent: true}, "n": {Value: 2}}, e.Metrics)
+	require.Equal(t, []string{"reviews|stable"}, f.ExtraClusters)
+	require.Equal(t, []string{"reviews|stable"}, f.Clusters())
 }
 
 func TestReadFile(t *testing.T) {

@@ -11,16 +11,17 @@ import (
 )
 
 // Run runs every case of f, in order, through one testenv chain of f's filters (so metrics and
-// plugin state carry over from case to case, as in one Envoy). Each cluster of f.Clusters(),
-// and any cluster the route picks, answers with the case's upstream answer. `advance` moves
-// the simulated clock (ticks fire) before the case's request starts: testenv answers from the
-// upstream synchronously, with no simulated latency. opts are passed to testenv (e.g.
-// testenv.WithLogOutput). The error is for a chain that does not start.
+// plugin state carry over from case to case, as in one Envoy). The clusters of f.Clusters()
+// and the default cluster exist (testenv.WithOnlyClusters, as in the Envoy runner's config);
+// each answers with the case's upstream answer after `advance` of simulated time (ticks fire
+// meanwhile). Each Result carries the case's wall-clock duration, its simulated duration and
+// the plugins' log lines. opts are passed to testenv (e.g. testenv.WithLogOutput). The error
+// is for a chain that does not start.
 func Run(f *File, opts ...testenv.Option) ([]Result, error) {
 	filters := make([]testenv.Filter, len(f.Filters))
 	for i, fl := range f.Filters {
 		filters[i] = testenv.Filter{
-			Name:   fmt.Sprintf("%s.%d", strings.TrimSuffix(filepath.Base(fl.Wasm), ".wasm"), i),
+			Name:   pluginName(fl, i),
 			Wasm:   fl.Wasm,
 			Config: fl.Config,
 			RootID: fl.RootID,
@@ -28,7 +29,7 @@ func Run(f *File, opts ...testenv.Option) ([]Result, error) {
 	}
 	var current *Case
 	answer := func(*testenv.UpstreamRequest) *testenv.Response { return upstreamResponse(current.Upstream) }
-	all := []testenv.Option{testenv.WithUpstream(answer)}
+	all := []testenv.Option{testenv.WithUpstream(answer), testenv.WithOnlyClusters()}
 	for _, c := range f.Clusters() {
 		all = append(all, testenv.WithCluster(c, answer))
 	}
@@ -38,12 +39,11 @@ func Run(f *File, opts ...testenv.Option) ([]Result, error) {
 	}
 	defer env.Close()
 	out := make([]Result, 0, len(f.Cases))
+	seenLogs := len(env.Logs())
 	for i := range f.Cases {
 		c := &f.Cases[i]
 		current = c
 		start := time.Now()
-		// advance: the upstream (whichever cluster the route picks) answers after that much
-		// simulated time.
 		for _, cl := range append([]string{"default"}, f.Clusters()...) {
 			env.SetLatency(cl, c.Advance)
 		}
@@ -55,9 +55,27 @@ func Run(f *File, opts ...testenv.Option) ([]Result, error) {
 		} else {
 			r.Problems = Compare(*c, observed(res, env))
 		}
+		logs := env.Logs()
+		for _, l := range logs[seenLogs:] {
+			r.Logs = append(r.Logs, FormatLog(l.Level.String(), l.Filter, l.Message))
+		}
+		seenLogs = len(logs)
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// pluginName is the name both runners give filter i of a file: "<module>.<i>".
+func pluginName(fl Filter, i int) string {
+	return fmt.Sprintf("%s.%d", strings.TrimSuffix(filepath.Base(fl.Wasm), ".wasm"), i)
+}
+
+// PluginName is the plugin name both runners give filter i of f: "<module base name>.<i>".
+func (f *File) PluginName(i int) string { return pluginName(f.Filters[i], i) }
+
+// FormatLog is how both runners show a plugin log line: "[level] plugin: message".
+func FormatLog(level, plugin, message string) string {
+	return "[" + level + "] " + plugin + ": " + message
 }
 
 // request is a case's request as testenv takes it. Like the HTTP/1.1 client of the Envoy
@@ -111,7 +129,10 @@ func observed(res *testenv.Result, env *testenv.Env) Observed {
 	}
 	if u := res.Upstream; u != nil {
 		o.Upstream = &ObservedUpstream{Cluster: u.Cluster, Authority: u.Authority, Method: u.Method, Path: u.Path,
-			Headers: flatten(u.Headers), Body: string(u.Body)}
+			Headers: flatten(u.Headers), Body: string(u.Body), Reset: u.Reset}
+	}
+	if res.Details == "cluster_not_found" {
+		o.Note = ClusterNote(res.Cluster)
 	}
 	return o
 }

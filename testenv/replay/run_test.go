@@ -26,7 +26,7 @@ func module(t *testing.T, name string) string {
 // real Envoy).
 func TestRunReplayFiles(t *testing.T) {
 	var files []string
-	for _, pattern := range []string{"../../filters/*/testdata/*.yaml", "../../testdata/replay/*.yaml"} {
+	for _, pattern := range []string{"../../filters/*/testdata/*.yaml", "../../examples/filters/*/testdata/*.yaml", "../../testdata/replay/*.yaml"} {
 		m, err := filepath.Glob(pattern)
 		require.NoError(t, err)
 		files = append(files, m...)
@@ -102,7 +102,7 @@ FAIL  must not reach the upstream
 	require.Regexp(t, `(?m)^PASS  passes  \([0-9.]+[µm]?s\)$`, out.String(), "each case line has its duration")
 }
 
-// advance moves the simulated clock before the request: the postpone plugin holds a request
+// advance is how long (simulated) the upstream takes to answer: the postpone plugin holds a request
 // until its next one-second tick.
 func TestRunAdvance(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "cases.yaml")
@@ -136,4 +136,48 @@ func TestRunRefusedConfig(t *testing.T) {
 	_, err := Run(f)
 	require.ErrorContains(t, err, "cases.yaml: ")
 	require.ErrorContains(t, err, `configuration: want {"header": "<name>", "value": "<value>"}`)
+}
+
+// The assertions of the format under testenv: each fails when it should (absent header,
+// regex, contains, absent metric) and passes when it should.
+func TestRunAssertions(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "cases.yaml")
+	require.NoError(t, os.WriteFile(p, []byte(`filters:
+- wasm: `+module(t, "hello")+`
+- wasm: `+module(t, "sdkex_metrics")+`
+cases:
+- name: every assertion holds
+  request: {method: POST, headers: {host: reviews, my-custom-header: a}, body: "some data"}
+  upstream: {body: hello there}
+  expect:
+    upstreamRequest:
+      headers: {x-request-id: {regex: '^[0-9a-f]{8}-[0-9a-f]{4}-4'}, x-debug: null}
+      body: {contains: "me da"}
+    response: {headers: {x-hello: {contains: orl}, x-other: null}, body: {regex: "^hello"}}
+    metrics: {custom_header_value_counts_value=b_reporter=wasmgosdk: null}
+- name: every assertion fails
+  request: {method: POST, headers: {host: reviews, my-custom-header: a, x-request-id: given}, body: "some data"}
+  upstream: {body: hello there}
+  expect:
+    upstreamRequest:
+      headers: {x-request-id: {regex: '^[0-9a-f]{8}-'}, x-hello: null}
+      body: {contains: "mars"}
+    response: {headers: {x-hello: null}, body: {regex: "^there"}}
+    metrics: {custom_header_value_counts_value=a_reporter=wasmgosdk: null}
+`), 0o644))
+	f, err := ReadFile(p)
+	require.NoError(t, err)
+	res, err := Run(f)
+	require.NoError(t, err)
+	var out bytes.Buffer
+	require.Equal(t, 1, Report(&out, res))
+	require.Equal(t, `PASS  every assertion holds
+FAIL  every assertion fails
+      upstreamRequest.headers.x-hello: want absent, got "request"
+      upstreamRequest.headers.x-request-id: want a match of /^[0-9a-f]{8}-/, got "given"
+      upstreamRequest.body: want a value containing "mars", got "some data"
+      response.headers.x-hello: want absent, got "world"
+      response.body: want a match of /^there/, got "hello there"
+      metrics.custom_header_value_counts_value=a_reporter=wasmgosdk: want no such metric, got 2
+`, durationTail.ReplaceAllString(out.String(), ""))
 }

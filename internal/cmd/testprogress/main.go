@@ -1,0 +1,201 @@
+// Command testprogress turns `go test -json` into progress a person can watch: one line per
+// package as it finishes (ok, FAIL, or no test files), the whole output of a failed package
+// (or of a package that does not build), and, every 30 seconds while a package runs longer
+// than that, which ones are still running and which test each is in. It exits 1 when any
+// package failed or did not build. `make test` pipes `go test -json ./...` through it.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+func main() {
+	p := newProgress(os.Stdout, time.Now)
+	stop := make(chan struct{})
+	go func() {
+		t := time.NewTicker(p.every)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				p.waiting()
+			}
+		}
+	}()
+	err := p.read(os.Stdin)
+	close(stop)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testprogress:", err)
+		os.Exit(2)
+	}
+	os.Exit(p.summary())
+}
+
+// event is one line of `go test -json` (cmd/test2json), with the build events of Go 1.24+.
+type event struct {
+	Time       time.Time
+	Action     string
+	Package    string
+	ImportPath string
+	Test       string
+	Output     string
+	Elapsed    float64
+}
+
+// pkgState is what is known of a package still running.
+type pkgState struct {
+	start   time.Time
+	output  []string
+	running []string // tests started and not ended, in order
+}
+
+type progress struct {
+	mu      sync.Mutex
+	w       io.Writer
+	now     func() time.Time
+	every   time.Duration // how often waiting() reports; also the age that makes a package long-running
+	pkgs    map[string]*pkgState
+	builds  map[string][]string // build output by import path
+	done    int
+	failed  []string
+	started time.Time
+}
+
+func newProgress(w io.Writer, now func() time.Time) *progress {
+	return &progress{w: w, now: now, every: 30 * time.Second, pkgs: map[string]*pkgState{}, builds: map[string][]string{}, started: now()}
+}
+
+// read consumes events until EOF; a line that is not JSON is printed as it is.
+func (p *progress) read(r io.Reader) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		var e event
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil || e.Action == "" {
+			p.mu.Lock()
+			fmt.Fprintln(p.w, sc.Text())
+			p.mu.Unlock()
+			continue
+		}
+		p.handle(e)
+	}
+	return sc.Err()
+}
+
+func (p *progress) state(pkg string) *pkgState {
+	s := p.pkgs[pkg]
+	if s == nil {
+		s = &pkgState{start: p.now()}
+		p.pkgs[pkg] = s
+	}
+	return s
+}
+
+func (p *progress) handle(e event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch e.Action {
+	case "build-output":
+		p.builds[e.ImportPath] = append(p.builds[e.ImportPath], e.Output)
+		return
+	case "build-fail":
+		p.done++
+		p.failed = append(p.failed, e.ImportPath)
+		fmt.Fprintf(p.w, "FAIL %s [build failed]\n%s", e.ImportPath, strings.Join(p.builds[e.ImportPath], ""))
+		return
+	}
+	if e.Package == "" {
+		return
+	}
+	s := p.state(e.Package)
+	switch {
+	case e.Action == "start":
+		s.start = p.now()
+	case e.Action == "output":
+		s.output = append(s.output, e.Output)
+	case e.Action == "run" && e.Test != "":
+		s.running = append(s.running, e.Test)
+	case e.Test != "" && (e.Action == "pass" || e.Action == "fail" || e.Action == "skip"):
+		for i, t := range s.running {
+			if t == e.Test {
+				s.running = append(s.running[:i], s.running[i+1:]...)
+				break
+			}
+		}
+	case e.Test == "" && (e.Action == "pass" || e.Action == "fail" || e.Action == "skip"):
+		p.done++
+		delete(p.pkgs, e.Package)
+		switch {
+		case e.Action == "fail":
+			p.failed = append(p.failed, e.Package)
+			fmt.Fprintf(p.w, "FAIL %s %.1fs\n%s", e.Package, e.Elapsed, indentOutput(s.output))
+		case e.Action == "skip":
+			fmt.Fprintf(p.w, "?    %s [no test files]\n", e.Package)
+		default:
+			fmt.Fprintf(p.w, "ok   %s %.1fs\n", e.Package, e.Elapsed)
+		}
+	}
+}
+
+func indentOutput(lines []string) string {
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString("    ")
+		b.WriteString(l)
+		if !strings.HasSuffix(l, "\n") {
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+// waiting reports the packages that have run longer than p.every, each with the test it is in.
+func (p *progress) waiting() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	var long []string
+	names := make([]string, 0, len(p.pkgs))
+	for n := range p.pkgs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		s := p.pkgs[n]
+		age := now.Sub(s.start)
+		if age < p.every {
+			continue
+		}
+		in := ""
+		if len(s.running) > 0 {
+			in = ", in " + s.running[len(s.running)-1]
+		}
+		long = append(long, fmt.Sprintf("%s (%s%s)", n, age.Round(time.Second), in))
+	}
+	if len(long) > 0 {
+		fmt.Fprintf(p.w, "... %s: %d package(s) done, waiting on %s\n", now.Sub(p.started).Round(time.Second), p.done, strings.Join(long, "; "))
+	}
+}
+
+// summary prints the end line and returns the exit code.
+func (p *progress) summary() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	took := p.now().Sub(p.started).Round(100 * time.Millisecond)
+	if len(p.failed) > 0 {
+		fmt.Fprintf(p.w, "FAIL: %d of %d package(s) failed in %s: %s\n", len(p.failed), p.done, took, strings.Join(p.failed, ", "))
+		return 1
+	}
+	fmt.Fprintf(p.w, "PASS: %d package(s) in %s\n", p.done, took)
+	return 0
+}

@@ -68,11 +68,12 @@ type progress struct {
 	builds  map[string][]string // build output by import path
 	done    int
 	failed  []string
+	tests   map[string]int // tests and subtests by outcome: pass, fail, skip
 	started time.Time
 }
 
 func newProgress(w io.Writer, now func() time.Time) *progress {
-	return &progress{w: w, now: now, every: 30 * time.Second, pkgs: map[string]*pkgState{}, builds: map[string][]string{}, started: now()}
+	return &progress{w: w, now: now, every: 30 * time.Second, pkgs: map[string]*pkgState{}, builds: map[string][]string{}, tests: map[string]int{}, started: now()}
 }
 
 // read consumes events until EOF; a line that is not JSON is printed as it is.
@@ -126,6 +127,7 @@ func (p *progress) handle(e event) {
 	case e.Action == "run" && e.Test != "":
 		s.running = append(s.running, e.Test)
 	case e.Test != "" && (e.Action == "pass" || e.Action == "fail" || e.Action == "skip"):
+		p.tests[e.Action]++
 		for i, t := range s.running {
 			if t == e.Test {
 				s.running = append(s.running[:i], s.running[i+1:]...)
@@ -192,10 +194,14 @@ func (p *progress) summary() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	took := p.now().Sub(p.started).Round(100 * time.Millisecond)
+	// The last line is the plain count CI reads: tests (subtests included) passed, failed, skipped.
+	counts := fmt.Sprintf("tests: %d passed, %d failed, %d skipped\n", p.tests["pass"], p.tests["fail"], p.tests["skip"])
 	if len(p.failed) > 0 {
 		fmt.Fprintf(p.w, "FAIL: %d of %d package(s) failed in %s: %s\n", len(p.failed), p.done, took, strings.Join(p.failed, ", "))
+		fmt.Fprint(p.w, counts)
 		return 1
 	}
 	fmt.Fprintf(p.w, "PASS: %d package(s) in %s\n", p.done, took)
+	fmt.Fprint(p.w, counts)
 	return 0
 }

@@ -45,13 +45,16 @@ FAIL m/broken [build failed]
 broken.go:3:1: syntax error
 not json
 FAIL: 2 of 4 package(s) failed in 31s: m/slow, m/broken
+tests: 0 passed, 2 failed, 0 skipped
 `, out.String())
 }
 
 func TestProgressPasses(t *testing.T) {
 	var out strings.Builder
 	p := newProgress(&out, time.Now)
-	require.NoError(t, p.read(strings.NewReader(`{"Action":"pass","Package":"m/a","Elapsed":1}`+"\n")))
+	require.NoError(t, p.read(strings.NewReader(`{"Action":"pass","Package":"m/a","Test":"TestA"}`+"\n"+
+		`{"Action":"skip","Package":"m/a","Test":"TestB"}`+"\n"+`{"Action":"pass","Package":"m/a","Elapsed":1}`+"\n")))
 	require.Equal(t, 0, p.summary())
 	require.Contains(t, out.String(), "PASS: 1 package(s) in ")
+	require.True(t, strings.HasSuffix(out.String(), "\ntests: 1 passed, 0 failed, 1 skipped\n"), "the plain count closes the output:\n%s", out.String())
 }

@@ -398,12 +398,7 @@ func (s *stream) count(d *Decision, after bool) {
 		if c.after != after {
 			continue
 		}
-		id := c.vec.IDWith(metrics.Define, c.values[:len(c.vec.Keys)]...)
-		if c.vec.Kind == metrics.Gauge {
-			metrics.AddGauge(id, int64(c.n))
-		} else {
-			metrics.Increment(id, c.n)
-		}
+		c.vec.Add(int64(c.n), c.values[:len(c.vec.Keys)]...)
 	}
 }
 

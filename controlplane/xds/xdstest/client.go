@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"sync"
@@ -87,6 +88,9 @@ func Dial(addr, token string, node *core.Node, reject func(typeURL string, resou
 		conn.Close()
 		return nil, fmt.Errorf("ads stream: %w", err)
 	}
+	if afterOpen != nil {
+		afterOpen(stream)
+	}
 	c := &Client{Reject: reject, conn: conn, stream: stream, cancel: cancel, done: make(chan struct{}),
 		subs: map[string]*sub{}, changed: make(chan struct{}), wake: make(chan struct{}, 1)}
 	c.subs[resource.ClusterType] = &sub{}
@@ -98,6 +102,9 @@ func Dial(addr, token string, node *core.Node, reject func(typeURL string, resou
 			req.Node, first = node, false
 		}
 		if err := c.send(req); err != nil {
+			if errors.Is(err, io.EOF) {
+				break // the server ended the stream already: the receive loop reads why
+			}
 			cancel()
 			conn.Close()
 			return nil, fmt.Errorf("ads stream: %w", err)
@@ -107,6 +114,9 @@ func Dial(addr, token string, node *core.Node, reject func(typeURL string, resou
 	go c.sendLoop(ctx)
 	return c, nil
 }
+
+// afterOpen, when set by a test, runs between opening the stream and subscribing.
+var afterOpen func(discovery.AggregatedDiscoveryService_StreamAggregatedResourcesClient)
 
 // enqueue hands a request to the send loop. Like Envoy, the client never blocks its
 // receiving on sending: with both sides' flow-control windows full, a client that sends
@@ -135,6 +145,9 @@ func (c *Client) sendLoop(ctx context.Context) {
 		c.mu.Unlock()
 		for _, r := range reqs {
 			if err := c.send(r); err != nil {
+				if errors.Is(err, io.EOF) {
+					return // the server ended the stream: the receive loop records its status
+				}
 				c.mu.Lock()
 				if c.err == nil {
 					c.err = err

@@ -185,7 +185,7 @@ func TestControlPlaneEndToEnd(t *testing.T) {
 			counts[r.servedBy]++
 		}
 		require.Equal(t, 2000, counts["reviews-v1"]+counts["reviews-v2"], "%v", counts)
-		within(t, "reviews v2 share (xDS, 90/10)", counts["reviews-v2"], 2000, 10, 3)
+		within(t, "reviews v2 share (xDS, 90/10)", counts["reviews-v2"], 2000, 10)
 		r, err := m.get(keepAlive, map[string]string{"x-canary": "always"})
 		require.NoError(t, err)
 		require.Equal(t, "reviews-v2", r.servedBy)

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -57,7 +58,7 @@ func runApply(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := uploadModules(ctx, client, docs); err != nil {
+	if err := uploadModules(ctx, client, docs, stderr); err != nil {
 		return reportProblems(stderr, err)
 	}
 	resp, err := client.Apply(ctx, docs, *dryRun)
@@ -169,8 +170,9 @@ func reportProblems(stderr io.Writer, err error) error {
 }
 
 // uploadModules uploads each WasmPlugin's module.file (relative to its YAML file) and fills
-// module.sha256.
-func uploadModules(ctx context.Context, client *api.Client, docs []crd.Document) error {
+// module.sha256. A file that is not there while sha256 is set (the output of `get -o yaml`,
+// applied from elsewhere) leaves the module already uploaded in place, with a note on stderr.
+func uploadModules(ctx context.Context, client *api.Client, docs []crd.Document, stderr io.Writer) error {
 	var errs []error
 	for _, d := range docs {
 		p, ok := d.Object.(*crd.WasmPlugin)
@@ -182,6 +184,10 @@ func uploadModules(ctx context.Context, client *api.Client, docs []crd.Document)
 			path = filepath.Join(filepath.Dir(d.Source), path)
 		}
 		f, err := os.Open(path)
+		if errors.Is(err, fs.ErrNotExist) && p.Spec.Module.SHA256 != "" {
+			fmt.Fprintln(stderr, d.Errorf("spec.module.file", "%s is not here; using the module already uploaded (sha256 %.12s…)", p.Spec.Module.File, p.Spec.Module.SHA256))
+			continue
+		}
 		if err != nil {
 			errs = append(errs, d.Errorf("spec.module.file", "%w", err))
 			continue

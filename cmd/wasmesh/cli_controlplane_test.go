@@ -241,6 +241,17 @@ spec:
 	require.Contains(t, out, `"sha256": "`+hex.EncodeToString(sum[:])+`"`)
 	require.Contains(t, out, `"file": "plugins/key.wasm"`)
 
+	// `get -o yaml` output applies again as is, from anywhere: module.file is relative to a
+	// YAML file that is not there, so the module already stored (sha256) is used.
+	code, out, _ = c.run("get", "wp", "api-key", "-o", "yaml")
+	require.Equal(t, 0, code)
+	stdin = strings.NewReader(out)
+	t.Cleanup(func() { stdin = os.Stdin })
+	code, applied, errOut := c.run("apply", "-f", "-")
+	require.Equal(t, 0, code, errOut)
+	require.Equal(t, "wasmplugin/api-key unchanged\n", applied)
+	require.Equal(t, "<stdin>:13: document 1 (WasmPlugin \"api-key\"): spec.module.file: plugins/key.wasm is not here; using the module already uploaded (sha256 "+hex.EncodeToString(sum[:])[:12]+"…)\n", errOut)
+
 	missing := write(t, dir, "missing.yaml", strings.Replace(plugin, "plugins/key.wasm", "nope.wasm", 1))
 	code, _, errOut = c.run("apply", "-f", missing)
 	require.Equal(t, 1, code)
@@ -364,4 +375,21 @@ func TestApplyWaitForTranslation(t *testing.T) {
 	require.Equal(t, 1, code)
 	require.Equal(t, "service/reviews created\nservice/ratings created\n", out)
 	require.Equal(t, "wasmesh apply: applied, but 2 node(s) have not ACKed after 300ms (see wasmesh status)\n", errOut)
+}
+
+// Service names are mesh-wide (docs/crds.md, Service): the same name in another namespace
+// is refused at apply, naming the field, and nothing is stored.
+func TestApplyRefusesServiceNameInAnotherNamespace(t *testing.T) {
+	c := newCLI(t)
+	dir := t.TempDir()
+	code, _, errOut := c.run("apply", "-f", write(t, dir, "svc.yaml", servicesYAML))
+	require.Equal(t, 0, code, errOut)
+	other := write(t, dir, "other.yaml", strings.Replace(servicesYAML, "metadata: {name: reviews}", "metadata: {name: reviews, namespace: books}", 1))
+	code, out, errOut := c.run("apply", "-f", other)
+	require.Equal(t, 1, code, out)
+	require.Contains(t, errOut, `metadata.name: a Service named "reviews" already exists in namespace "default" (service names are mesh-wide)`)
+	require.Contains(t, errOut, "nothing applied")
+	code, out, _ = c.run("get", "svc", "-A")
+	require.Equal(t, 0, code)
+	require.NotContains(t, out, "books")
 }

@@ -256,6 +256,22 @@ func Decode(source string, data []byte) ([]Document, error) {
 	return docs, nil
 }
 
+// serverSet are the metadata fields the server sets. They are ignored on input whatever
+// their form, so `get -o yaml` output (or Kubernetes', where resourceVersion is a string)
+// applies again as is.
+var serverSet = []string{"generation", "resourceVersion", "creationTimestamp"}
+
+// dropServerSet removes the server-set fields from a metadata mapping.
+func dropServerSet(meta *yaml.Node) {
+	kept := meta.Content[:0]
+	for i := 0; i+1 < len(meta.Content); i += 2 {
+		if !slices.Contains(serverSet, meta.Content[i].Value) {
+			kept = append(kept, meta.Content[i], meta.Content[i+1])
+		}
+	}
+	meta.Content = kept
+}
+
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 func isNull(n *yaml.Node) bool {
@@ -288,6 +304,7 @@ func decodeDocument(source string, index int, root *yaml.Node) (Document, []erro
 			tm.kind = v.Value
 		case "metadata":
 			if v.Kind == yaml.MappingNode {
+				dropServerSet(v)
 				for j := 0; j+1 < len(v.Content); j += 2 {
 					if v.Content[j].Value == "name" {
 						tm.name = v.Content[j+1].Value

@@ -46,7 +46,7 @@ func TestDecodeValid(t *testing.T) {
 	require.Equal(t, []string{"5xx", "reset"}, tr.Spec.Retries.RetryOn)
 
 	fi := docs[3].Object.(*FaultInjection)
-	require.Equal(t, 1.5, fi.Spec.Rules[0].Abort.Percentage)
+	require.Equal(t, 1.5, *fi.Spec.Rules[0].Abort.Percentage)
 	require.Equal(t, uint32(14), *fi.Spec.Rules[0].Abort.GRPCStatus)
 
 	wp := docs[5].Object.(*WasmPlugin)
@@ -254,6 +254,9 @@ spec:
   - name: y
     delay: {fixed: 0s, percentage: 101}
     abort: {httpStatus: 99, grpcStatus: 17, percentage: -1}
+  - name: z
+    delay: {fixed: 300ms}
+    abort: {httpStatus: 503}
   triggerHeader: {name: "X Fault"}
 `,
 			want: []string{
@@ -263,7 +266,9 @@ spec:
 				`t.yaml:10: document 1 (FaultInjection "f"): spec.rules[1].abort.httpStatus: must be between 200 and 599, got 99`,
 				`t.yaml:10: document 1 (FaultInjection "f"): spec.rules[1].abort.grpcStatus: must be a gRPC status code from 0 to 16, got 17`,
 				`t.yaml:10: document 1 (FaultInjection "f"): spec.rules[1].abort.percentage: must be between 0 and 100, got -1`,
-				`t.yaml:11: document 1 (FaultInjection "f"): spec.triggerHeader.name: "X Fault" is not a valid header name (lowercase letters, digits and -)`,
+				`t.yaml:12: document 1 (FaultInjection "f"): spec.rules[2].delay.percentage: required (the share of matching requests to delay, 0 to 100)`,
+				`t.yaml:13: document 1 (FaultInjection "f"): spec.rules[2].abort.percentage: required (the share of matching requests to abort, 0 to 100)`,
+				`t.yaml:14: document 1 (FaultInjection "f"): spec.triggerHeader.name: "X Fault" is not a valid header name (lowercase letters, digits and -)`,
 			},
 		},
 		{
@@ -363,6 +368,12 @@ status: {observedGeneration: 3}
 	require.Equal(t, 2, docs[1].Index)
 	require.Equal(t, Status{}, *docs[0].Object.GetStatus())
 	require.Equal(t, ObjectMeta{Name: "ratings"}, *docs[1].Object.Meta())
+
+	// As Kubernetes writes them: resourceVersion is a string there, generation may be too.
+	y = strings.Replace(svcReviews, "metadata: {name: reviews}", "metadata:\n  name: ratings\n  generation: \"7\"\n  resourceVersion: \"42\"\n  creationTimestamp: \"2026-01-02T03:04:05Z\"", 1)
+	docs, err = Decode("k.yaml", []byte(y))
+	require.NoError(t, err)
+	require.Equal(t, ObjectMeta{Name: "ratings"}, *docs[0].Object.Meta())
 }
 
 func TestReadPaths(t *testing.T) {

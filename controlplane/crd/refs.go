@@ -127,7 +127,8 @@ func flatten(err error) []error {
 // FaultInjection's, a Telemetry's and a WasmPlugin's Services exist (same namespace), the
 // versions a TrafficRoute names are defined on its Service, and a Service has at most one
 // TrafficRoute, one FaultInjection and one Telemetry naming it (when two claim one Service, a
-// resource listed in applied is the one reported). Problems are *ObjectError values wrapping
+// resource listed in applied is the one reported), and Service names are unique mesh-wide
+// (UniqueServiceNames). Problems are *ObjectError values wrapping
 // *FieldError values, joined.
 func References(s *Set, applied ...Key) error {
 	var errs []error
@@ -218,6 +219,41 @@ func References(s *Set, applied ...Key) error {
 			continue
 		}
 		owner[ck] = c.o
+	}
+	if err := UniqueServiceNames(s, applied...); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// UniqueServiceNames refuses two Services with one name in different namespaces: the
+// routing header, the Envoy clusters (`<service>|<version>`) and the metric labels carry the
+// name alone, so service names are mesh-wide. Of two, a stored one keeps the name and the
+// one listed in applied is reported. Problems are *ObjectError values, joined.
+func UniqueServiceNames(s *Set, applied ...Key) error {
+	svcs := slices.Clone(s.Services)
+	slices.SortStableFunc(svcs, func(a, b *Service) int {
+		ia, ib := slices.Contains(applied, KeyOf(a)), slices.Contains(applied, KeyOf(b))
+		switch {
+		case ia == ib:
+			return 0
+		case ib:
+			return -1
+		}
+		return 1
+	})
+	seen := map[string]*Service{}
+	var errs []error
+	for _, svc := range svcs {
+		if prev, ok := seen[svc.Metadata.Name]; ok {
+			errs = append(errs, &ObjectError{Key: KeyOf(svc), Err: &FieldError{
+				Path: "metadata.name",
+				Err: fmt.Errorf("a Service named %q already exists in namespace %q (service names are mesh-wide)",
+					svc.Metadata.Name, KeyOf(prev).Namespace),
+			}})
+			continue
+		}
+		seen[svc.Metadata.Name] = svc
 	}
 	return errors.Join(errs...)
 }

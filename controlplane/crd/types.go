@@ -370,8 +370,9 @@ type FaultRule struct {
 
 // FaultDelay delays a percentage of requests by a fixed duration.
 type FaultDelay struct {
-	Fixed      Duration `json:"fixed"`
-	Percentage float64  `json:"percentage"`
+	Fixed Duration `json:"fixed"`
+	// Percentage is required: a fault that silently never fires helps nobody.
+	Percentage *float64 `json:"percentage"`
 }
 
 // FaultAbort answers a percentage of requests with an HTTP status, or a gRPC status for gRPC
@@ -379,7 +380,8 @@ type FaultDelay struct {
 type FaultAbort struct {
 	HTTPStatus uint32  `json:"httpStatus,omitempty"`
 	GRPCStatus *uint32 `json:"grpcStatus,omitempty"`
-	Percentage float64 `json:"percentage"`
+	// Percentage is required, as in a delay.
+	Percentage *float64 `json:"percentage"`
 }
 
 // TriggerHeader configures the fault trigger header. It is off unless Enabled; every

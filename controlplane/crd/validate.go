@@ -133,6 +133,15 @@ func (v *validator) percentage(path string, p float64) {
 	}
 }
 
+// requiredPercentage checks a percentage that must be given (what: the fault it shares out).
+func (v *validator) requiredPercentage(path string, p *float64, what string) {
+	if p == nil {
+		v.fail(path, "required (the share of matching requests to %s, 0 to 100)", what)
+		return
+	}
+	v.percentage(path, *p)
+}
+
 func (v *validator) service(s *ServiceSpec) {
 	if s.Port == 0 || s.Port > 65535 {
 		v.fail("spec.port", "must be between 1 and 65535, got %d", s.Port)
@@ -420,7 +429,7 @@ func (v *validator) faultInjection(s *FaultInjectionSpec) {
 			if d.Fixed.Duration <= 0 {
 				v.fail(p+".delay.fixed", "must be a positive duration such as \"200ms\"")
 			}
-			v.percentage(p+".delay.percentage", d.Percentage)
+			v.requiredPercentage(p+".delay.percentage", d.Percentage, "delay")
 		}
 		if a := r.Abort; a != nil {
 			if a.HTTPStatus == 0 && a.GRPCStatus == nil {
@@ -432,7 +441,7 @@ func (v *validator) faultInjection(s *FaultInjectionSpec) {
 			if a.GRPCStatus != nil && *a.GRPCStatus > 16 {
 				v.fail(p+".abort.grpcStatus", "must be a gRPC status code from 0 to 16, got %d", *a.GRPCStatus)
 			}
-			v.percentage(p+".abort.percentage", a.Percentage)
+			v.requiredPercentage(p+".abort.percentage", a.Percentage, "abort")
 		}
 	}
 	if t := s.TriggerHeader; t != nil {

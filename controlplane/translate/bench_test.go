@@ -29,7 +29,7 @@ func benchSet(n int) *crd.Set {
 		)
 		if i%2 == 0 {
 			objs = append(objs, &crd.FaultInjection{Metadata: crd.ObjectMeta{Name: name, Generation: 1}, Spec: crd.FaultInjectionSpec{Service: name,
-				Rules: []crd.FaultRule{{Name: "flaky", Abort: &crd.FaultAbort{HTTPStatus: 503, GRPCStatus: &grpc, Percentage: 1}}}}})
+				Rules: []crd.FaultRule{{Name: "flaky", Abort: &crd.FaultAbort{HTTPStatus: 503, GRPCStatus: &grpc, Percentage: new(1.0)}}}}})
 		}
 	}
 	objs = append(objs,

@@ -87,7 +87,7 @@ type empty struct{}
 // `{"triggerHeader":{"enabled":false}}`: the trigger header belongs to a FaultInjection that
 // enables it). The output is deterministic: services and map keys are sorted.
 func FilterConfigs(set *crd.Set) (map[string][]byte, error) {
-	if err := checkServiceNames(set); err != nil {
+	if err := crd.UniqueServiceNames(set); err != nil {
 		return nil, err
 	}
 	maps := map[string]map[string]any{}
@@ -167,23 +167,4 @@ func telemetryOf(s *crd.TelemetrySpec) telemetryPolicy {
 		p.Tracing = &tracingPolicy{Propagate: t.Propagates(), StartWhenAbsent: t.StartWhenAbsent}
 	}
 	return p
-}
-
-// checkServiceNames refuses two Services with one name in different namespaces: Envoy
-// cluster names and the filters' service keys have no namespace.
-func checkServiceNames(set *crd.Set) error {
-	seen := map[string]*crd.Service{}
-	var errs []error
-	for _, s := range set.Services {
-		if prev, ok := seen[s.Metadata.Name]; ok {
-			errs = append(errs, &crd.ObjectError{Key: crd.KeyOf(s), Err: &crd.FieldError{
-				Path: "metadata.name",
-				Err: fmt.Errorf("a Service named %q already exists in namespace %q (service names are mesh-wide)",
-					s.Metadata.Name, crd.KeyOf(prev).Namespace),
-			}})
-			continue
-		}
-		seen[s.Metadata.Name] = s
-	}
-	return joinErrs(errs)
 }

@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,10 +19,6 @@ var RequiredModules = []string{"wasmesh.wasm"}
 // reports them): its listeners and clusters, the outbound route, endpoints, and the ECDS
 // filter configs.
 var xdsTypes = []string{"listeners", "clusters", "routes", "endpoints", "extension_configs"}
-
-// ErrNoXDS is returned when the control plane runs without an xDS server, so sidecars could
-// never get their configuration.
-var ErrNoXDS = errors.New("this build of the control plane has no xDS server (controlplane/xds and controlplane/translate are missing), so sidecars cannot get their configuration")
 
 // inProcess is the wasmesh control plane running inside the sandbox process.
 type inProcess struct {
@@ -48,10 +43,6 @@ func DefaultControlPlane(ctx context.Context, t Topology, dataDir, buildDir stri
 	})
 	if err != nil {
 		return nil, err
-	}
-	if cp.XDSAddr == "" {
-		// controlplane.Start serves the API and modules before its xDS side exists.
-		return nil, errors.Join(ErrNoXDS, cp.Close())
 	}
 	return &inProcess{cp: cp, client: cp.Client()}, nil
 }

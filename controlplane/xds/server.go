@@ -588,6 +588,11 @@ func (s *Server) Nodes() []api.NodeStatus {
 			ns.Revision = n.revision
 		}
 		ns.Plugins = n.pluginHealth()
+		if n.res != nil {
+			for _, m := range n.res.Modules() {
+				ns.Modules = append(ns.Modules, api.ModuleStatus{Config: m.Config, RootID: m.RootID, SHA256: m.SHA256})
+			}
+		}
 		for _, typ := range translate.TypeNames() {
 			ts := n.types[typ]
 			if ts == nil {

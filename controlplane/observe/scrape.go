@@ -56,9 +56,9 @@ type Scraper struct {
 	mu       sync.Mutex
 	series   map[seriesKey]*series
 	dropped  int64
-	problems map[string]string // node → last scrape error
+	problems map[string]string    // node → last scrape error
 	scraped  map[string]time.Time // node → its last successful scrape
-	last     time.Time         // end of the last scrape
+	last     time.Time            // end of the last scrape
 }
 
 type seriesKey struct {
@@ -247,7 +247,7 @@ func edgeOf(l map[string]string, svc, ver string) EdgeKey {
 		return v
 	}
 	return EdgeKey{
-		Source:  ServiceVersion{known(l["source_service"], known(svc, "unknown")), known(l["source_version"], known(ver, "unknown"))},
+		Source:      ServiceVersion{known(l["source_service"], known(svc, "unknown")), known(l["source_version"], known(ver, "unknown"))},
 		Destination: ServiceVersion{known(l["destination_service"], "unknown"), known(l["destination_version"], "unknown")},
 	}
 }

@@ -119,5 +119,8 @@ func (p *inProcess) Credential(_ context.Context, nodeID string) (string, error)
 	return p.cp.SidecarToken(nodeID), nil
 }
 
+// UIURL is the control plane's web UI, with the API token in the URL fragment.
+func (p *inProcess) UIURL() string { return p.cp.UIURL() }
+
 // Close stops the control plane.
 func (p *inProcess) Close() error { return p.cp.Close() }

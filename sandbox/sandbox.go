@@ -222,6 +222,9 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 		return nil, fmt.Errorf("control plane: %w", err)
 	}
 	s.step("control plane  xDS %s, API and modules http://%s", s.topo.Addr(s.topo.XDS), s.topo.Addr(s.topo.HTTP))
+	if u := s.UIURL(); u != "" {
+		s.step("web UI         %s", u)
+	}
 
 	paths, err := startupPaths(s.topo, filepath.Join(opts.Root, "sandbox", "crds"), s.dataDir)
 	if err != nil {
@@ -473,8 +476,22 @@ func joinInts(ns []int) string {
 	return strings.Join(s, " ")
 }
 
+// UIURL is the control plane's web UI (service graph, status, traces) with the API token in
+// the URL fragment; "" when the control plane serves none.
+func (s *Sandbox) UIURL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u, ok := s.cp.(interface{ UIURL() string }); ok {
+		return u.UIURL()
+	}
+	return ""
+}
+
 // PrintTry prints what to try against the running sandbox.
 func (s *Sandbox) PrintTry() {
+	if u := s.UIURL(); u != "" {
+		fmt.Fprintf(s.out, "\nOpen the mesh in a browser (service graph, status, traces):\n  %s\n", u)
+	}
 	t := s.topo
 	fe := t.Frontend()
 	env := "export WASMESH_HOME=" + s.cp.Home()

@@ -162,14 +162,14 @@ function layout(g) {
   const cols = {};
   for (const n of g.nodes) (cols[depth[n.id]] = cols[depth[n.id]] || []).push(n);
   const pos = {};
-  const colW = 260, rowH = 90, top = 30, left = 30;
+  const colW = 400, rowH = 110, top = 30, left = 20;
   let height = 0;
   for (const [d, ns] of Object.entries(cols)) {
     ns.sort((a, b) => a.id.localeCompare(b.id));
     ns.forEach((n, i) => { pos[n.id] = { x: left + Number(d) * colW, y: top + i * rowH }; });
     height = Math.max(height, top + ns.length * rowH);
   }
-  return { pos, width: left + (Object.keys(cols).length) * colW, height: Math.max(height + 20, 300) };
+  return { pos, width: left + (Object.keys(cols).length - 1) * colW + NODE_W + 20, height: Math.max(height + 20, 300) };
 }
 
 const NODE_W = 150, NODE_H = 46;
@@ -191,17 +191,18 @@ function drawGraph(g) {
     const d = "M" + x1 + "," + y1 + " C" + mx + "," + y1 + " " + mx + "," + y2 + " " + x2 + "," + y2;
     const marker = e.health === "healthy" ? "ok" : e.health;
     const label = fmt(e.rps, 1) + " rps · " + fmt(e.errorPercent, 1) + "% 5xx · p99 " + ms(e.p99Ms);
-    const lx = mx, ly = (y1 + y2) / 2 - 6;
+    // The curve's midpoint is (mx, (y1+y2)/2): the labels sit there.
+    const lx = mx, ly = (y1 + y2) / 2;
     const extra = [];
-    if (e.weight !== undefined) extra.push(svg("text", { x: x2 - 40, y: y2 - 6 }, e.weight + "%"));
-    if (e.faults && e.faults.length) extra.push(svg("text", { x: lx - 40, y: ly + 30, class: "fault" }, "⚡ " + e.faults.join("; ")));
-    if (e.mtls) extra.push(svg("text", { x: lx - 50, y: ly, class: "lock" }, "🔒"));
+    if (e.weight !== undefined) extra.push(svg("text", { x: x2 - 8, y: y2 - 8, "text-anchor": "end", class: "weight" }, e.weight + "%"));
+    if (e.faults && e.faults.length) extra.push(svg("text", { x: lx, y: ly + 14, "text-anchor": "middle", class: "fault" }, "⚡ " + e.faults.join("; ")));
+    if (e.mtls) extra.push(svg("text", { x: lx, y: ly - 16, "text-anchor": "middle", class: "lock" }, "🔒"));
     return svg("g", {
       class: "edge " + e.health + (state.selected === "edge:" + e.id ? " selected" : ""),
       "data-id": e.id, "data-health": e.health, "data-rps": String(e.rps), "data-error-rate": String(e.errorRate), "data-mtls": String(!!e.mtls),
       onclick: () => { state.selected = "edge:" + e.id; showSelection(state.graph); drawGraph(state.graph); },
     }, svg("path", { class: "hit", d }), svg("path", { class: "line", d, "marker-end": "url(#arrow-" + marker + ")" }),
-    svg("text", { x: lx - 60, y: ly + 14 }, label), extra);
+    svg("text", { x: lx, y: ly - 2, "text-anchor": "middle" }, label), extra);
   });
   const nodes = g.nodes.map((n) => {
     const p = pos[n.id];

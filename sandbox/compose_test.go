@@ -35,11 +35,11 @@ func generated(t *testing.T) map[string][]byte {
 	files := map[string][]byte{
 		filepath.Join("crds", TelemetryFile):        tel,
 		filepath.Join(ComposeCRDDir, TelemetryFile): ctel,
-		"docker-compose.yaml":                      compose,
-		ComposeOfflineFile:                         offline,
-		"compose/prometheus.yml":                   PrometheusConfig(),
-		filepath.Join("crds", ServicesFile):        svc,
-		filepath.Join(ComposeCRDDir, ServicesFile): csvc,
+		"docker-compose.yaml":                       compose,
+		ComposeOfflineFile:                          offline,
+		"compose/prometheus.yml":                    PrometheusConfig(),
+		filepath.Join("crds", ServicesFile):         svc,
+		filepath.Join(ComposeCRDDir, ServicesFile):  csvc,
 	}
 	boots, err := ComposeBootstraps()
 	require.NoError(t, err)

@@ -96,4 +96,3 @@ func (t *tracer) hcmTracing(n Node) *hcm.HttpConnectionManager_Tracing {
 		RandomSampling: &typev3.Percent{Value: t.percent},
 	}
 }
-

@@ -838,8 +838,8 @@ func httpListener(name string, addr *core.Address, h *hcm.HttpConnectionManager)
 	}
 	return &listener.Listener{
 		TrafficDirection: dir,
-		Name:    name,
-		Address: addr,
+		Name:             name,
+		Address:          addr,
 		FilterChains: []*listener.FilterChain{{Filters: []*listener.Filter{{
 			Name:       "envoy.filters.network.http_connection_manager",
 			ConfigType: &listener.Filter_TypedConfig{TypedConfig: mustAny(h)},

@@ -45,6 +45,7 @@ func DefaultControlPlane(ctx context.Context, t Topology, dataDir, buildDir stri
 		XDSAddress:  t.Addr(t.XDS),
 		HTTPAddress: t.Addr(t.HTTP),
 		ModulesDir:  buildDir,
+		Prometheus:  t.MetricsURL,
 	})
 	if err != nil {
 		return nil, err

@@ -71,6 +71,10 @@ type Options struct {
 	ControlPlane ControlPlaneFunc
 	// Bootstrap renders sidecar bootstraps (default internal/bootstrap.Render, as envoy-configs).
 	Bootstrap BootstrapFunc
+	// Prometheus is the Prometheus binary to run, scraping every sidecar, for the control
+	// plane's graph to ask ("": none; the control plane scrapes the sidecars itself). See
+	// FindPrometheus.
+	Prometheus string
 }
 
 // Sandbox is a running sandbox.
@@ -86,6 +90,7 @@ type Sandbox struct {
 
 	mu       sync.Mutex // guards cp, apps and sidecars (Kill, Restart, Stop)
 	cp       ControlPlane
+	prom     *sidecar       // Prometheus, when it runs
 	apps     []*demo.Server // by instance; nil while killed
 	sidecars []*sidecar     // by instance
 
@@ -216,6 +221,13 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 		return nil, fmt.Errorf("--data-dir: %w", err)
 	}
 
+	if opts.Prometheus != "" {
+		if s.prom, err = startPrometheus(ctx, opts.Prometheus, s.topo, filepath.Join(s.dataDir, "prometheus")); err != nil {
+			return nil, err
+		}
+		s.topo.MetricsURL = "http://" + s.topo.Addr(s.topo.Prometheus)
+		s.step("prometheus     %s scraping every sidecar every %v (the graph asks it)", s.topo.MetricsURL, PrometheusScrapeInterval)
+	}
 	buildDir := filepath.Join(opts.Root, "build")
 	s.cp, err = opts.ControlPlane(ctx, s.topo, filepath.Join(s.dataDir, "controlplane"), buildDir)
 	if err != nil {
@@ -434,6 +446,9 @@ func (s *Sandbox) Stop() error {
 			if err := app.Shutdown(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("demo app %s: %w", app.Addr(), err))
 			}
+		}
+		if s.prom != nil {
+			s.prom.stop(5 * time.Second)
 		}
 		if s.cp != nil {
 			if err := s.cp.Close(); err != nil {

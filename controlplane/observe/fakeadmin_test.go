@@ -51,6 +51,12 @@ func newFakeAdmin(t testing.TB) *fakeAdmin {
 	return f
 }
 
+func (f *fakeAdmin) scrapes() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.hits
+}
+
 func (f *fakeAdmin) addr() string { return strings.TrimPrefix(f.srv.URL, "http://") }
 
 // add records n requests on an edge, errs of them 5xx, each taking latency ms (a bucket

@@ -34,7 +34,9 @@ func (f *fakeMetrics) Edges(_ context.Context, w time.Duration) ([]observe.EdgeS
 	}, RPS: 4, ErrorRate: 0.5, P50: 3, P99: 9}}, nil
 }
 
-func (f *fakeMetrics) Problems() []string { return []string{"ratings.v1.0: admin /stats/prometheus: refused"} }
+func (f *fakeMetrics) Problems() []string {
+	return []string{"ratings.v1.0: admin /stats/prometheus: refused"}
+}
 
 func getJSON(t *testing.T, e *env, path, token string, into any) int {
 	t.Helper()

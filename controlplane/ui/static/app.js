@@ -80,7 +80,7 @@ function resourceLink(k) {
 
 function setMain(...children) {
   const m = document.getElementById("main");
-  m.replaceChildren(...children);
+  m.replaceChildren(...children.filter((c) => c !== null && c !== undefined));
 }
 
 function updated(text) { document.getElementById("updated").textContent = text; }
@@ -113,7 +113,7 @@ window.addEventListener("hashchange", route);
 
 function showGraphPage() {
   const select = el("select", { id: "window", onchange: (ev) => { state.window = ev.target.value; localStorage.setItem("wasmesh.window", state.window); refreshGraph(); } },
-    ["10s", "30s", "1m", "5m", "15m"].map((w) => { const o = el("option", { value: w }, "last " + w); if (w === state.window) o.selected = true; return o; }));
+    ["10s", "30s", "1m", "5m"].map((w) => { const o = el("option", { value: w }, "last " + w); if (w === state.window) o.selected = true; return o; }));
   const legend = el("span", { class: "legend muted" },
     el("span", {}, el("i", { style: "background:var(--ok)" }), "healthy"),
     el("span", {}, el("i", { style: "background:var(--degraded)" }), "5xx ≥ 0.1%"),
@@ -162,7 +162,7 @@ function layout(g) {
   const cols = {};
   for (const n of g.nodes) (cols[depth[n.id]] = cols[depth[n.id]] || []).push(n);
   const pos = {};
-  const colW = 400, rowH = 110, top = 30, left = 20;
+  const colW = 440, rowH = 110, top = 30, left = 20;
   let height = 0;
   for (const [d, ns] of Object.entries(cols)) {
     ns.sort((a, b) => a.id.localeCompare(b.id));
@@ -172,7 +172,7 @@ function layout(g) {
   return { pos, width: left + (Object.keys(cols).length - 1) * colW + NODE_W + 20, height: Math.max(height + 20, 300) };
 }
 
-const NODE_W = 150, NODE_H = 46;
+const NODE_W = 200, NODE_H = 46;
 const COLORS = { ok: "#3f9c35", degraded: "#ec7a08", failing: "#c9190b", idle: "#8a8d90" };
 
 function drawGraph(g) {

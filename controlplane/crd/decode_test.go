@@ -304,6 +304,23 @@ spec:
 			},
 		},
 		{
+			name: "telemetry tracing sampling without provider",
+			yaml: head + `kind: Telemetry
+metadata: {name: t}
+spec:
+  tracing: {sampling: 5, provider: {}}
+---
+` + head + `kind: Telemetry
+metadata: {name: u}
+spec:
+  tracing: {sampling: 5}
+`,
+			want: []string{
+				`t.yaml:5: document 1 (Telemetry "t"): spec.tracing.provider: one of zipkin, opentelemetry is required`,
+				`t.yaml:11: document 2 (Telemetry "u"): spec.tracing.sampling: is the sampling of the provider's tracer: set spec.tracing.provider too`,
+			},
+		},
+		{
 			name: "telemetry tracing collector misplaced",
 			yaml: head + `kind: Telemetry
 metadata: {name: t}

@@ -127,8 +127,8 @@ func TestScraperWindow(t *testing.T) {
 
 // The scraper's memory stays bounded: 100 simulated sidecars (fake admins serving
 // /stats/prometheus), each reporting a steady edge and an edge whose callee version changes
-// every 20 scrapes (series appear and stop), scraped 400 times with a ring of 31 samples (it
-// wraps 13 times). Series, samples and bytes stay under the bounds the configuration implies
+// every 20 scrapes (series appear and stop), scraped 250 times with a ring of 31 samples (it
+// wraps 8 times). Series, samples and bytes stay under the bounds the configuration implies
 // at every scrape, the Go heap does not grow with the scrapes, and with a MaxSeries below
 // what the sidecars report the excess is dropped and counted, never kept.
 func TestScraperMemoryBounded(t *testing.T) {
@@ -146,7 +146,7 @@ func TestScraperMemoryBounded(t *testing.T) {
 		scrapes   int
 		dropped   bool
 	}{
-		{"churning edges", 1000, 400, false},
+		{"churning edges", 1000, 250, false},
 		{"more series than MaxSeries", 150, 60, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

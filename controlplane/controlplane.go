@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"sync"
 	"time"
@@ -296,13 +297,24 @@ func (cp *ControlPlane) startObserve(cfg Config, status api.StatusSource) error 
 	return nil
 }
 
-// ScrapeTargets are the connected nodes with an admin address.
+// ScrapeTargets are the connected nodes with an admin address. An admin bound to every
+// interface (0.0.0.0:15000, in a container) is read at the IP the node's xDS stream comes
+// from.
 func ScrapeTargets(nodes []api.NodeStatus) []observe.Target {
 	var out []observe.Target
 	for _, n := range nodes {
-		if n.Connected && n.AdminAddress != "" {
-			out = append(out, observe.Target{Node: n.ID, Service: n.Service, Version: n.Version, Admin: n.AdminAddress})
+		if !n.Connected || n.AdminAddress == "" {
+			continue
 		}
+		admin := n.AdminAddress
+		if host, port, err := net.SplitHostPort(admin); err == nil {
+			if ip, err := netip.ParseAddr(host); err == nil && ip.IsUnspecified() {
+				if peer, _, err := net.SplitHostPort(n.PeerAddress); err == nil {
+					admin = net.JoinHostPort(peer, port)
+				}
+			}
+		}
+		out = append(out, observe.Target{Node: n.ID, Service: n.Service, Version: n.Version, Admin: admin})
 	}
 	return out
 }

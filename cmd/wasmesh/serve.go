@@ -15,6 +15,7 @@ import (
 
 	"github.com/wasmesh/wasmesh/controlplane"
 	"github.com/wasmesh/wasmesh/controlplane/api"
+	"github.com/wasmesh/wasmesh/controlplane/observe"
 )
 
 // runServe runs the control plane until Ctrl-C or SIGTERM.
@@ -36,6 +37,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	verbose := fs.Bool("v", false, "log every refused request and xDS event to stderr")
 	uploads := fs.Int("max-uploads", 2, "modules stored at once (uploads, downloads); more wait")
 	prom := fs.String("prometheus", "", "URL of a Prometheus scraping the sidecars (/stats/prometheus): the UI's graph asks it (PromQL) instead of scraping the sidecars' admins itself")
+	scrapeRemote := fs.Bool("scrape-remote", false, "also read sidecar admins at non-loopback addresses for the graph (containers on a private network: an admin is unauthenticated, so only on a network you trust)")
 	storageMiB := fs.Int64("module-storage", 1024, "MiB of uploaded modules kept; beyond, modules no resource references (uploaded over 15 minutes ago) are deleted, then uploads are refused")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: wasmesh serve [flags]\n\n"+
@@ -67,6 +69,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Token:        *token,
 		Log:          log,
 		Prometheus:   *prom,
+		Scrape:       observe.ScraperConfig{AllowRemote: *scrapeRemote},
 		ModuleLimits: controlplane.ModuleLimits{Uploads: *uploads, Storage: *storageMiB << 20},
 	})
 	if err != nil {

@@ -99,6 +99,8 @@ type NodeStatus struct {
 	Connected bool   `json:"connected"`
 	// AdminAddress is the node's Envoy admin (host:port) from its node metadata.
 	AdminAddress string `json:"adminAddress,omitempty"`
+	// PeerAddress is where the node's xDS stream comes from (host:port).
+	PeerAddress string `json:"peerAddress,omitempty"`
 	// Types is per xDS type (short name: listeners, routes, clusters, endpoints,
 	// extension_configs).
 	Types []TypeStatus `json:"types"`

@@ -5,7 +5,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Go test flags; `make test TESTFLAGS=-run=TestCanary` narrows a run.
 TESTFLAGS   ?=
 
-.PHONY: all build envoy docker-prepare test test-native lint bench sandbox fuzz clean
+.PHONY: all build envoy docker-prepare observability-prepare test test-native lint bench sandbox fuzz clean
 
 all: build
 
@@ -22,10 +22,15 @@ envoy:
 docker-prepare:
 	@scripts/docker.sh prepare
 
+## observability-prepare: under CI=true, Debian's chromium and prometheus (the UI browser test,
+## the --prometheus tests); elsewhere those tests skip, saying what to install
+observability-prepare:
+	@scripts/observability.sh prepare
+
 ## test: build the .wasm modules, make Envoy (and Docker Compose) available, run every test
 ## (Envoy ones and the compose sandbox included); one line per package as it finishes, every
 ## 30s the packages still running and their test
-test: build docker-prepare
+test: build docker-prepare observability-prepare
 	@ENVOY_BIN="$$(scripts/envoy.sh)" && export ENVOY_BIN && \
 	  $(GO) build -o build/testprogress ./internal/cmd/testprogress && \
 	  set -o pipefail && $(GO) test -json -count=1 -timeout 30m $(TESTFLAGS) ./... 2>&1 | build/testprogress

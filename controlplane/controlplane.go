@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"sync"
 	"time"
@@ -14,7 +15,9 @@ import (
 	"github.com/wasmesh/wasmesh/controlplane/api"
 	"github.com/wasmesh/wasmesh/controlplane/api/dryrun"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
+	"github.com/wasmesh/wasmesh/controlplane/observe"
 	"github.com/wasmesh/wasmesh/controlplane/store"
+	"github.com/wasmesh/wasmesh/controlplane/ui"
 	"github.com/wasmesh/wasmesh/controlplane/xds"
 )
 
@@ -39,6 +42,14 @@ type Config struct {
 	ModuleLimits ModuleLimits
 	// Log receives the control plane's log (default: discarded).
 	Log *slog.Logger
+	// Prometheus, when set, is the URL of a Prometheus server scraping the sidecars: the
+	// graph asks it (PromQL) instead of scraping the sidecars' admins itself.
+	Prometheus string
+	// Scrape configures the built-in scraper of the sidecars' admins (zero: defaults;
+	// Targets is filled by Start).
+	Scrape observe.ScraperConfig
+	// Traces bounds the traces kept from the sidecars' Zipkin spans.
+	Traces observe.TracesConfig
 }
 
 // ControlPlane is a running control plane.
@@ -57,6 +68,12 @@ type ControlPlane struct {
 	XDS *xds.Server
 	// Credentials mint the sidecars' xDS credentials (key in <data dir>/xds-key).
 	Credentials *xds.Credentials
+	// Metrics is where the graph reads traffic: Scraper, or a Prometheus server.
+	Metrics observe.Source
+	// Scraper reads the sidecars' admins (nil with Config.Prometheus).
+	Scraper *observe.Scraper
+	// Traces keeps the spans sidecars send to POST /api/v2/spans.
+	Traces *observe.Traces
 
 	log     *slog.Logger
 	httpSrv *http.Server
@@ -146,13 +163,19 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	}
 	checkers = append(checkers, api.PluginDryRun(mods, cfg.DryRunner))
 	checkers = append(checkers, cfg.Checkers...)
-	apiSrv, err := api.NewServer(api.Config{Store: st, Token: token, Checkers: checkers, Modules: mods, Status: x.status, Credentials: creds, Log: cfg.Log})
+	if err := cp.startObserve(cfg, x.status); err != nil {
+		return nil, err
+	}
+	apiSrv, err := api.NewServer(api.Config{Store: st, Token: token, Checkers: checkers, Modules: mods, Status: x.status, Credentials: creds, Log: cfg.Log,
+		Metrics: cp.Metrics, Traces: cp.Traces})
 	if err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.Handle(api.Prefix+"/", apiSrv)
 	mux.Handle("GET /modules/", mods)
+	mux.Handle(api.ZipkinPath, api.SpansHandler(cp.Traces))
+	mux.Handle("/", ui.Handler())
 	cp.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	cp.cancel = cancel
@@ -163,6 +186,13 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 			cp.fail(fmt.Errorf("http: %w", err))
 		}
 	}()
+	if cp.Scraper != nil {
+		cp.wg.Add(1)
+		go func() {
+			defer cp.wg.Done()
+			cp.Scraper.Run(runCtx)
+		}()
+	}
 	if x.run != nil {
 		cp.wg.Add(1)
 		go func() {
@@ -236,3 +266,58 @@ func referencedModules(st *store.Store) func() (map[string]bool, error) {
 		return refs, nil
 	}
 }
+
+// startObserve sets up the graph's metrics source and the trace store: a Prometheus server
+// when the config names one, else the scraper of the sidecars the xDS server knows.
+func (cp *ControlPlane) startObserve(cfg Config, status api.StatusSource) error {
+	cp.Traces = observe.NewTraces(cfg.Traces)
+	if cfg.Prometheus != "" {
+		p, err := observe.NewPrometheus(cfg.Prometheus)
+		if err != nil {
+			return err
+		}
+		cp.Metrics = p
+		return nil
+	}
+	sc := cfg.Scrape
+	sc.Targets = func() []observe.Target {
+		if status == nil {
+			return nil
+		}
+		return ScrapeTargets(status.Nodes())
+	}
+	if sc.Log == nil {
+		sc.Log = cfg.Log
+	}
+	s, err := observe.NewScraper(sc)
+	if err != nil {
+		return err
+	}
+	cp.Scraper, cp.Metrics = s, s
+	return nil
+}
+
+// ScrapeTargets are the connected nodes with an admin address. An admin bound to every
+// interface (0.0.0.0:15000, in a container) is read at the IP the node's xDS stream comes
+// from.
+func ScrapeTargets(nodes []api.NodeStatus) []observe.Target {
+	var out []observe.Target
+	for _, n := range nodes {
+		if !n.Connected || n.AdminAddress == "" {
+			continue
+		}
+		admin := n.AdminAddress
+		if host, port, err := net.SplitHostPort(admin); err == nil {
+			if ip, err := netip.ParseAddr(host); err == nil && ip.IsUnspecified() {
+				if peer, _, err := net.SplitHostPort(n.PeerAddress); err == nil {
+					admin = net.JoinHostPort(peer, port)
+				}
+			}
+		}
+		out = append(out, observe.Target{Node: n.ID, Service: n.Service, Version: n.Version, Admin: admin})
+	}
+	return out
+}
+
+// UIURL is the web UI's address, carrying the API token in the URL fragment.
+func (cp *ControlPlane) UIURL() string { return ui.URL(cp.HTTPAddr, cp.Token) }

@@ -11,6 +11,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/wasmesh/wasmesh/controlplane/api"
+	"github.com/wasmesh/wasmesh/controlplane/observe"
 )
 
 func TestStartServesAPIAndModules(t *testing.T) {
@@ -52,4 +55,17 @@ func TestStartServesAPIAndModules(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, code)
 	_, err = cp.Client().Status(context.Background())
 	require.NoError(t, err)
+}
+
+func TestScrapeTargets(t *testing.T) {
+	nodes := []api.NodeStatus{
+		{ID: "a", Service: "reviews", Version: "v1", Connected: true, AdminAddress: "127.0.0.1:15000", PeerAddress: "127.0.0.1:5555"},
+		{ID: "b", Service: "ratings", Version: "v1", Connected: true, AdminAddress: "0.0.0.0:15000", PeerAddress: "10.77.0.14:40000"},
+		{ID: "c", Connected: false, AdminAddress: "127.0.0.1:15001"},
+		{ID: "d", Connected: true},
+	}
+	require.Equal(t, []observe.Target{
+		{Node: "a", Service: "reviews", Version: "v1", Admin: "127.0.0.1:15000"},
+		{Node: "b", Service: "ratings", Version: "v1", Admin: "10.77.0.14:15000"},
+	}, ScrapeTargets(nodes))
 }

@@ -111,6 +111,10 @@ func ComposeOfflineOverride() ([]byte, error) {
 func composeApplyPaths() []string {
 	paths := []string{"/wasmesh/sandbox/" + ComposeCRDDir + "/" + ServicesFile}
 	for _, f := range StartupFiles {
+		if f == TelemetryFile {
+			paths = append(paths, "/wasmesh/sandbox/"+ComposeCRDDir+"/"+f)
+			continue
+		}
 		paths = append(paths, "/wasmesh/sandbox/crds/"+f)
 	}
 	return paths

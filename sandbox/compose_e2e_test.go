@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/wasmesh/wasmesh/controlplane/api"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
+	"github.com/wasmesh/wasmesh/controlplane/observe"
 )
 
 // composeProject is the compose project the e2e test runs, so it never touches a sandbox a
@@ -170,6 +172,28 @@ func TestComposeSandbox(t *testing.T) {
 	waitFrontend(t, ctx, url)
 	checkDemoTraffic(t, url, admin, routeWeights(t, filepath.Join("crds", "reviews-canary.yaml")))
 
+	t.Run("graph and traces in the control plane's API", func(t *testing.T) {
+		// The control plane reads the sidecars' admins on the compose network
+		// (--scrape-remote) and keeps the spans their Zipkin tracers send it.
+		deadline := time.Now().Add(90 * time.Second)
+		for {
+			for range 10 {
+				get(t, url, nil)
+			}
+			var g observe.Graph
+			var tr api.TracesResponse
+			gerr := getAPI(ctx, client, "/graph?window=30s", &g)
+			terr := getAPI(ctx, client, "/traces?service=reviews&service=ratings", &tr)
+			edge := slices.ContainsFunc(g.Edges, func(e observe.GraphEdge) bool { return e.ID == "reviews:v1->ratings:v1" && e.RPS > 0 })
+			deep := slices.ContainsFunc(tr.Traces, func(s observe.TraceSummary) bool { return len(s.Sidecars) >= 3 })
+			if gerr == nil && terr == nil && edge && deep {
+				break
+			}
+			require.True(t, time.Now().Before(deadline), "graph %v %+v (problems %v); traces %v %d", gerr, g.Edges, g.Problems, terr, len(tr.Traces))
+			time.Sleep(time.Second)
+		}
+	})
+
 	t.Run("apply from the host CLI", func(t *testing.T) {
 		before := routeWeights(t, filepath.Join("crds", "reviews-canary.yaml"))
 		after := routeWeights(t, filepath.Join("crds", "canary-50.yaml"))
@@ -202,6 +226,24 @@ func TestComposeSandbox(t *testing.T) {
 		}
 		checkStickySplit(t, url, after, 50)
 	})
+}
+
+// getAPI GETs an API path (after /api/v1) with the client's token into v.
+func getAPI(ctx context.Context, c *api.Client, path string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+api.Prefix+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", path, res.Status)
+	}
+	return json.NewDecoder(res.Body).Decode(v)
 }
 
 // waitComposeAcked copies the API token out of the control plane's volume into home (once),

@@ -28,12 +28,18 @@ func generated(t *testing.T) map[string][]byte {
 	require.NoError(t, err)
 	offline, err := ComposeOfflineOverride()
 	require.NoError(t, err)
+	tel, err := TelemetryYAML(NewTopology(DefaultBasePort), telemetryHeader)
+	require.NoError(t, err)
+	ctel, err := TelemetryYAML(ComposeTopology(), composeTelemetryHeader)
+	require.NoError(t, err)
 	files := map[string][]byte{
-		"docker-compose.yaml":                      compose,
-		ComposeOfflineFile:                         offline,
-		"compose/prometheus.yml":                   PrometheusConfig(),
-		filepath.Join("crds", ServicesFile):        svc,
-		filepath.Join(ComposeCRDDir, ServicesFile): csvc,
+		filepath.Join("crds", TelemetryFile):        tel,
+		filepath.Join(ComposeCRDDir, TelemetryFile): ctel,
+		"docker-compose.yaml":                       compose,
+		ComposeOfflineFile:                          offline,
+		"compose/prometheus.yml":                    PrometheusConfig(),
+		filepath.Join("crds", ServicesFile):         svc,
+		filepath.Join(ComposeCRDDir, ServicesFile):  csvc,
 	}
 	boots, err := ComposeBootstraps()
 	require.NoError(t, err)

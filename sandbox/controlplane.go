@@ -1,10 +1,17 @@
 package sandbox
 
-// ServeArgs is the `wasmesh serve` command line that runs the topology's control plane.
+// ServeArgs is the `wasmesh serve` command line that runs the topology's control plane. When
+// the sidecar admins are not on loopback (containers), it reads them there for the graph.
 func ServeArgs(t Topology, dataDir, buildDir string) []string {
-	return []string{"wasmesh", "serve",
+	args := []string{"wasmesh", "serve",
 		"--xds", t.Addr(t.XDS), "--http", t.Addr(t.HTTP),
 		"--data-dir", dataDir, "--modules", buildDir}
+	for _, in := range t.Instances {
+		if in.AdminIP != "127.0.0.1" {
+			return append(args, "--scrape-remote")
+		}
+	}
+	return args
 }
 
 // ApplyArgs is the `wasmesh apply` command line that applies the given files or folders to the

@@ -16,8 +16,56 @@ import (
 const ServicesFile = "services.yaml"
 
 // StartupFiles are the sample resources in sandbox/crds the sandbox applies at start, after
-// ServicesFile. The other files there (canary-50.yaml) are for users to apply.
+// ServicesFile (TelemetryFile is rendered for the topology, like ServicesFile). The other
+// files there (canary-50.yaml) are for users to apply.
 var StartupFiles = []string{"reviews-canary.yaml", "ratings-fault.yaml", "telemetry.yaml"}
+
+// TelemetryFile is the sandbox's Telemetry, rendered like ServicesFile: its tracing provider
+// sends spans to the topology's control plane.
+const TelemetryFile = "telemetry.yaml"
+
+// TraceSampling is the percentage of requests the sandbox traces.
+const TraceSampling = 100.0
+
+// Telemetry returns the sandbox's Telemetry for every Service: request metrics with every
+// dimension, a JSON access-log line per request, W3C trace context, and Envoy's Zipkin tracer
+// on every sidecar sending spans to the control plane (its UI shows them).
+func Telemetry(t Topology) *crd.Telemetry {
+	on, sampling, all := true, 100.0, TraceSampling
+	return &crd.Telemetry{
+		TypeMeta: crd.TypeMeta{APIVersion: crd.APIVersion, Kind: crd.KindTelemetry},
+		Metadata: crd.ObjectMeta{Name: "mesh"},
+		Spec: crd.TelemetrySpec{
+			Metrics:   &crd.Metrics{Dimensions: crd.MetricDimensions()},
+			AccessLog: &crd.AccessLog{Enabled: &on, Sampling: &sampling},
+			Tracing: &crd.Tracing{StartWhenAbsent: true, Sampling: &all, Provider: &crd.TracingProvider{
+				Zipkin: &crd.ZipkinProvider{Collector: t.HTTPAddress()},
+			}},
+		},
+	}
+}
+
+// TelemetryYAML renders Telemetry(t).
+func TelemetryYAML(t Topology, header string) ([]byte, error) {
+	b, err := yaml.Marshal(Telemetry(t))
+	if err != nil {
+		return nil, fmt.Errorf("telemetry: %w", err)
+	}
+	return append([]byte(header), b...), nil
+}
+
+const telemetryHeader = `# Every service: request metrics by source and destination service and version, route,
+# method and response code class (/stats/prometheus on each sidecar admin; the control plane's
+# graph reads them), a JSON access-log line per request, W3C trace context (a trace starts at
+# the first sidecar when the request has none), and Envoy's Zipkin tracer on every sidecar
+# sending spans to the control plane, which shows the last traces in its UI.
+# GENERATED from sandbox.NewTopology(18000) by ` + "`go test ./sandbox -run TestComposeFiles -update`" + `;
+# ` + "`wasmesh sandbox --base-port N`" + ` renders and applies the same for its own ports.
+`
+
+const composeTelemetryHeader = `# The Docker variant's Telemetry (spans go to the controlplane container).
+# GENERATED from sandbox.ComposeTopology() by ` + "`go test ./sandbox -run TestComposeFiles -update`" + `.
+`
 
 // ServicePort is the port of every demo Service (clients may write `reviews:9080`).
 const ServicePort = 9080
@@ -84,6 +132,18 @@ func startupPaths(t Topology, crdDir, dir string) ([]string, error) {
 	}
 	paths := []string{svc}
 	for _, f := range StartupFiles {
+		if f == TelemetryFile {
+			b, err := TelemetryYAML(t, telemetryHeader)
+			if err != nil {
+				return nil, err
+			}
+			p, err := writeFile(dir, TelemetryFile, b)
+			if err != nil {
+				return nil, fmt.Errorf("write telemetry: %w", err)
+			}
+			paths = append(paths, p)
+			continue
+		}
 		p := filepath.Join(crdDir, f)
 		if _, err := os.Stat(p); err != nil {
 			return nil, fmt.Errorf("sample resources: %w", err)

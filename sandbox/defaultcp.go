@@ -40,6 +40,7 @@ func DefaultControlPlane(ctx context.Context, t Topology, dataDir, buildDir stri
 		XDSAddress:  t.Addr(t.XDS),
 		HTTPAddress: t.Addr(t.HTTP),
 		ModulesDir:  buildDir,
+		Prometheus:  t.MetricsURL,
 	})
 	if err != nil {
 		return nil, err
@@ -109,6 +110,9 @@ func (p *inProcess) Home() string { return p.cp.DataDir }
 func (p *inProcess) Credential(_ context.Context, nodeID string) (string, error) {
 	return p.cp.SidecarToken(nodeID), nil
 }
+
+// UIURL is the control plane's web UI, with the API token in the URL fragment.
+func (p *inProcess) UIURL() string { return p.cp.UIURL() }
 
 // Close stops the control plane.
 func (p *inProcess) Close() error { return p.cp.Close() }

@@ -71,6 +71,10 @@ type Options struct {
 	ControlPlane ControlPlaneFunc
 	// Bootstrap renders sidecar bootstraps (default internal/bootstrap.Render, as envoy-configs).
 	Bootstrap BootstrapFunc
+	// Prometheus is the Prometheus binary to run, scraping every sidecar, for the control
+	// plane's graph to ask ("": none; the control plane scrapes the sidecars itself). See
+	// FindPrometheus.
+	Prometheus string
 }
 
 // Sandbox is a running sandbox.
@@ -86,6 +90,7 @@ type Sandbox struct {
 
 	mu       sync.Mutex // guards cp, apps and sidecars (Kill, Restart, Stop)
 	cp       ControlPlane
+	prom     *sidecar       // Prometheus, when it runs
 	apps     []*demo.Server // by instance; nil while killed
 	sidecars []*sidecar     // by instance
 
@@ -216,12 +221,22 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 		return nil, fmt.Errorf("--data-dir: %w", err)
 	}
 
+	if opts.Prometheus != "" {
+		if s.prom, err = startPrometheus(ctx, opts.Prometheus, s.topo, filepath.Join(s.dataDir, "prometheus")); err != nil {
+			return nil, err
+		}
+		s.topo.MetricsURL = "http://" + s.topo.Addr(s.topo.Prometheus)
+		s.step("prometheus     %s scraping every sidecar every %v (the graph asks it)", s.topo.MetricsURL, PrometheusScrapeInterval)
+	}
 	buildDir := filepath.Join(opts.Root, "build")
 	s.cp, err = opts.ControlPlane(ctx, s.topo, filepath.Join(s.dataDir, "controlplane"), buildDir)
 	if err != nil {
 		return nil, fmt.Errorf("control plane: %w", err)
 	}
 	s.step("control plane  xDS %s, API and modules http://%s", s.topo.Addr(s.topo.XDS), s.topo.Addr(s.topo.HTTP))
+	if u := s.UIURL(); u != "" {
+		s.step("web UI         %s", u)
+	}
 
 	paths, err := startupPaths(s.topo, filepath.Join(opts.Root, "sandbox", "crds"), s.dataDir)
 	if err != nil {
@@ -432,6 +447,9 @@ func (s *Sandbox) Stop() error {
 				errs = append(errs, fmt.Errorf("demo app %s: %w", app.Addr(), err))
 			}
 		}
+		if s.prom != nil {
+			s.prom.stop(5 * time.Second)
+		}
 		if s.cp != nil {
 			if err := s.cp.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("control plane: %w", err))
@@ -473,8 +491,22 @@ func joinInts(ns []int) string {
 	return strings.Join(s, " ")
 }
 
+// UIURL is the control plane's web UI (service graph, status, traces) with the API token in
+// the URL fragment; "" when the control plane serves none.
+func (s *Sandbox) UIURL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u, ok := s.cp.(interface{ UIURL() string }); ok {
+		return u.UIURL()
+	}
+	return ""
+}
+
 // PrintTry prints what to try against the running sandbox.
 func (s *Sandbox) PrintTry() {
+	if u := s.UIURL(); u != "" {
+		fmt.Fprintf(s.out, "\nOpen the mesh in a browser (service graph, status, traces):\n  %s\n", u)
+	}
 	t := s.topo
 	fe := t.Frontend()
 	env := "export WASMESH_HOME=" + s.cp.Home()

@@ -74,6 +74,10 @@ type Topology struct {
 	XDS            int // control plane ADS (gRPC)
 	HTTP           int // control plane API and module server
 	Control        int // the sandbox's own control endpoint (wasmesh sandbox kill/restart/ps)
+	Prometheus     int // Prometheus, when the sandbox runs one (prometheus on PATH)
+	// MetricsURL is the Prometheus the control plane's graph asks ("": it scrapes the
+	// sidecars' admins itself); set by the sandbox when it runs Prometheus.
+	MetricsURL string
 
 	Instances []Instance
 }
@@ -99,6 +103,7 @@ func NewTopology(base int) Topology {
 		XDS:            base,
 		HTTP:           base + 1,
 		Control:        base + 2,
+		Prometheus:     base + 3,
 	}
 	for k, m := range demoMesh {
 		b := base + 10*(k+1)
@@ -179,7 +184,7 @@ type Port struct {
 
 // HostPorts lists every port the process sandbox binds, in ascending order.
 func (t Topology) HostPorts() []Port {
-	ports := []Port{{t.XDS, "control plane xDS"}, {t.HTTP, "control plane API"}, {t.Control, "sandbox control"}}
+	ports := []Port{{t.XDS, "control plane xDS"}, {t.HTTP, "control plane API"}, {t.Control, "sandbox control"}, {t.Prometheus, "prometheus (when installed)"}}
 	for _, in := range t.Instances {
 		who := in.Service + " " + in.Version
 		ports = append(ports,

@@ -28,6 +28,7 @@ func runSandbox(args []string, stdout, stderr io.Writer) error {
 	duration := fs.Duration("duration", 0, "stop after this long (default: run until Ctrl-C)")
 	envoy := fs.String("envoy", "", "Envoy binary (default: $ENVOY_BIN, envoy on PATH, or the `make envoy` install)")
 	noBuild := fs.Bool("no-build", false, "do not run scripts/build-wasm.sh first (the filters must be built)")
+	prom := fs.String("prometheus", "auto", "run Prometheus scraping every sidecar and let the graph ask it: auto (when prometheus is on PATH), off, or the binary")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: wasmesh sandbox [flags]\n\n"+
 			"Runs the demo mesh on loopback: the control plane, frontend → reviews v1/v2/v3 → ratings, each\n"+
@@ -45,14 +46,22 @@ func runSandbox(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return &exitError{code: 2, err: fmt.Errorf("unexpected arguments %q", fs.Args())}
 	}
+	promBin, err := sandbox.FindPrometheus(*prom)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	if promBin == "" && *prom == "auto" {
+		fmt.Fprintln(stdout, "(no prometheus on PATH: the control plane scrapes the sidecars itself; Debian: apt-get install prometheus)")
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return sandbox.Run(ctx, sandbox.Options{
-		BasePort: *base,
-		DataDir:  *dataDir,
-		Envoy:    *envoy,
-		NoBuild:  *noBuild,
-		Out:      stdout,
+		BasePort:   *base,
+		DataDir:    *dataDir,
+		Envoy:      *envoy,
+		NoBuild:    *noBuild,
+		Out:        stdout,
+		Prometheus: promBin,
 	}, *duration)
 }
 

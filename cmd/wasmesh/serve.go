@@ -15,6 +15,7 @@ import (
 
 	"github.com/wasmesh/wasmesh/controlplane"
 	"github.com/wasmesh/wasmesh/controlplane/api"
+	"github.com/wasmesh/wasmesh/controlplane/observe"
 )
 
 // runServe runs the control plane until Ctrl-C or SIGTERM.
@@ -35,6 +36,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	token := fs.String("token", "", "API bearer token (default: <data-dir>/token, generated when absent)")
 	verbose := fs.Bool("v", false, "log every refused request and xDS event to stderr")
 	uploads := fs.Int("max-uploads", 2, "modules stored at once (uploads, downloads); more wait")
+	prom := fs.String("prometheus", "", "URL of a Prometheus scraping the sidecars (/stats/prometheus): the UI's graph asks it (PromQL) instead of scraping the sidecars' admins itself")
+	scrapeRemote := fs.Bool("scrape-remote", false, "also read sidecar admins at non-loopback addresses for the graph (containers on a private network: an admin is unauthenticated, so only on a network you trust)")
 	storageMiB := fs.Int64("module-storage", 1024, "MiB of uploaded modules kept; beyond, modules no resource references (uploaded over 15 minutes ago) are deleted, then uploads are refused")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: wasmesh serve [flags]\n\n"+
@@ -65,6 +68,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ModulesDir:   *modules,
 		Token:        *token,
 		Log:          log,
+		Prometheus:   *prom,
+		Scrape:       observe.ScraperConfig{AllowRemote: *scrapeRemote},
 		ModuleLimits: controlplane.ModuleLimits{Uploads: *uploads, Storage: *storageMiB << 20},
 	})
 	if err != nil {
@@ -79,7 +84,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *token == "" {
 		tokenWhere = "token in " + filepath.Join(cp.DataDir, api.TokenFile)
 	}
-	fmt.Fprintf(stdout, "wasmesh serve: data dir %s (store revision %d)\n", cp.DataDir, rev)
+	fmt.Fprintf(stdout, "wasmesh serve: web UI http://%s/   (graph, status, traces; log in with the API token)\n", cp.HTTPAddr)
+	fmt.Fprintf(stdout, "  data dir %s (store revision %d); graph metrics: %s\n", cp.DataDir, rev, cp.Metrics.Name())
 	fmt.Fprintf(stdout, "  xDS (ADS, gRPC)   %s\n", cp.XDSAddr)
 	fmt.Fprintf(stdout, "  API               http://%s%s   (%s)\n", cp.HTTPAddr, api.Prefix, tokenWhere)
 	fmt.Fprintf(stdout, "  modules           http://%s/modules/<sha256>   (%d built-in", cp.HTTPAddr, len(cp.Builtins))

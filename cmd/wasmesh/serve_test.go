@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -55,7 +57,15 @@ func TestServe(t *testing.T) {
 	}
 
 	stop, out, server := start()
-	require.Contains(t, out.String(), "wasmesh serve: data dir "+dataDir+" (store revision 0)\n")
+	require.True(t, strings.HasPrefix(out.String(), "wasmesh serve: web UI http://"), "the UI's URL comes first: %s", out.String())
+	require.Contains(t, out.String(), "  data dir "+dataDir+" (store revision 0); graph metrics: sidecar admin scrape every 2s\n")
+	// The UI's page needs no token (the data behind it does).
+	res, err := http.Get(server + "/")
+	require.NoError(t, err)
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Contains(t, string(page), "<title>wasmesh</title>")
 	require.Contains(t, out.String(), "(token in "+filepath.Join(dataDir, "token")+")")
 	require.Contains(t, out.String(), "(1 built-in from "+modDir+": [wasmesh.wasm])")
 
@@ -71,6 +81,9 @@ func TestServe(t *testing.T) {
 	stop, out, server = start()
 	defer func() { require.NoError(t, stop()) }()
 	require.Contains(t, out.String(), "(store revision 1)")
+	// --prometheus takes a URL.
+	err = serve(context.Background(), []string{"--data-dir", t.TempDir(), "--http", "127.0.0.1:0", "--xds", "127.0.0.1:0", "--prometheus", "prom:9090"}, &syncBuffer{}, &syncBuffer{})
+	require.EqualError(t, err, `prometheus URL "prom:9090": want http(s)://host:port`)
 	token, err := api.ReadToken(dataDir)
 	require.NoError(t, err)
 	list, err := (&api.Client{BaseURL: server, Token: token}).List(context.Background(), "Service", "")

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wasmesh/wasmesh/controlplane/crd"
+	"github.com/wasmesh/wasmesh/controlplane/observe"
 	"github.com/wasmesh/wasmesh/controlplane/store"
 )
 
@@ -74,6 +75,12 @@ type Config struct {
 	FetchConnectTimeout, FetchTimeout time.Duration
 	// Log receives one line per refused or failed request (nil: discarded).
 	Log *slog.Logger
+	// Metrics is where GET /api/v1/graph reads traffic (nil: the endpoint answers 501).
+	Metrics observe.Source
+	// GraphOptions add what the metrics cannot say (mTLS per edge).
+	GraphOptions observe.GraphOptions
+	// Traces holds the spans for GET /api/v1/traces (nil: the endpoints answer 501).
+	Traces *observe.Traces
 }
 
 // Server serves the API.
@@ -118,6 +125,9 @@ func NewServer(cfg Config) (*Server, error) {
 	s.mux.HandleFunc("GET "+Prefix+"/status", s.status)
 	s.mux.HandleFunc("PUT "+Prefix+"/modules", s.putModule)
 	s.mux.HandleFunc("POST "+Prefix+"/credentials", s.credential)
+	s.mux.HandleFunc("GET "+Prefix+"/graph", s.graph)
+	s.mux.HandleFunc("GET "+Prefix+"/traces", s.traces)
+	s.mux.HandleFunc("GET "+Prefix+"/traces/{id}", s.trace)
 	s.mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotFound, fmt.Errorf("no such endpoint: %s %s", r.Method, r.URL.Path))
 	})

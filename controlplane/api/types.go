@@ -99,6 +99,8 @@ type NodeStatus struct {
 	Connected bool   `json:"connected"`
 	// AdminAddress is the node's Envoy admin (host:port) from its node metadata.
 	AdminAddress string `json:"adminAddress,omitempty"`
+	// PeerAddress is where the node's xDS stream comes from (host:port).
+	PeerAddress string `json:"peerAddress,omitempty"`
 	// Types is per xDS type (short name: listeners, routes, clusters, endpoints,
 	// extension_configs).
 	Types []TypeStatus `json:"types"`
@@ -112,6 +114,16 @@ type NodeStatus struct {
 	// Plugins are the node's WasmPlugins that crashed or were reloaded, from the node's own
 	// stats (read every few seconds from its admin).
 	Plugins []PluginHealth `json:"plugins,omitempty"`
+	// Modules are the node's Wasm filter configs with the sha256 of the module each runs
+	// (its current configuration; Types say whether the node acknowledged it).
+	Modules []ModuleStatus `json:"modules,omitempty"`
+}
+
+// ModuleStatus is one Wasm filter config of a node and its module's sha256.
+type ModuleStatus struct {
+	Config string `json:"config"`
+	RootID string `json:"rootId,omitempty"`
+	SHA256 string `json:"sha256"`
 }
 
 // PluginHealth is what a sidecar's stats say about one of its WasmPlugins.

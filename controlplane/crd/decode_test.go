@@ -288,6 +288,59 @@ spec:
 			},
 		},
 		{
+			name: "telemetry tracing provider",
+			yaml: head + `kind: Telemetry
+metadata: {name: t}
+spec:
+  services: [reviews]
+  tracing:
+    sampling: 101
+    provider:
+      zipkin: {collector: "collector", path: "api/v2/spans"}
+      opentelemetry: {collector: "otel:0"}
+`,
+			want: []string{
+				`t.yaml:7: document 1 (Telemetry "t"): spec.tracing.sampling: must be between 0 and 100, got 101`,
+				`t.yaml:8: document 1 (Telemetry "t"): spec.tracing.provider: only a Telemetry for every Service (without spec.services) may set a provider: Envoy's tracer belongs to the sidecar, not to a Service`,
+				`t.yaml:8: document 1 (Telemetry "t"): spec.tracing.provider: zipkin and opentelemetry are exclusive (Envoy runs one tracer per listener)`,
+				`t.yaml:9: document 1 (Telemetry "t"): spec.tracing.provider.zipkin.collector: "collector" is not host:port`,
+				`t.yaml:9: document 1 (Telemetry "t"): spec.tracing.provider.zipkin.path: "api/v2/spans" must be a path starting with / (default /api/v2/spans)`,
+				`t.yaml:10: document 1 (Telemetry "t"): spec.tracing.provider.opentelemetry.collector: "otel:0": port must be between 1 and 65535`,
+			},
+		},
+		{
+			name: "telemetry tracing sampling without provider",
+			yaml: head + `kind: Telemetry
+metadata: {name: t}
+spec:
+  tracing: {sampling: 5, provider: {}}
+---
+` + head + `kind: Telemetry
+metadata: {name: u}
+spec:
+  tracing: {sampling: 5}
+`,
+			want: []string{
+				`t.yaml:5: document 1 (Telemetry "t"): spec.tracing.provider: one of zipkin, opentelemetry is required`,
+				`t.yaml:11: document 2 (Telemetry "u"): spec.tracing.sampling: is the sampling of the provider's tracer: set spec.tracing.provider too`,
+			},
+		},
+		{
+			name: "telemetry tracing collector misplaced",
+			yaml: head + `kind: Telemetry
+metadata: {name: t}
+spec:
+  tracing:
+    sampling: 10
+    provider: {zipkin: {}}
+    collector: x
+`,
+			want: []string{
+				`t.yaml:7: document 1 (Telemetry "t"): spec.tracing.provider.zipkin.collector: required: the collector's host:port (the control plane's HTTP address keeps traces for its UI)`,
+				`t.yaml:8: document 1 (Telemetry "t"): spec.tracing.collector: unknown field (known: propagate, startWhenAbsent, provider, sampling)`,
+			},
+		},
+		{
 			name: "wasm plugin",
 			yaml: head + `kind: WasmPlugin
 metadata: {name: p}

@@ -204,3 +204,23 @@ func (s *WasmPluginSpec) EffectiveFailurePolicy() string {
 	}
 	return FailureReload
 }
+
+// DefaultTraceSampling is the percentage of requests traced when a tracing provider is set
+// without sampling.
+const DefaultTraceSampling = 1.0
+
+// SamplingPercent is the tracer's sampling percentage (default DefaultTraceSampling).
+func (t *Tracing) SamplingPercent() float64 {
+	if t == nil || t.Sampling == nil {
+		return DefaultTraceSampling
+	}
+	return *t.Sampling
+}
+
+// ZipkinPath is the span endpoint of a Zipkin collector (default /api/v2/spans).
+func (z *ZipkinProvider) ZipkinPath() string {
+	if z.Path == "" {
+		return "/api/v2/spans"
+	}
+	return z.Path
+}

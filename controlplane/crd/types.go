@@ -446,6 +446,36 @@ type Tracing struct {
 	Propagate *bool `json:"propagate,omitempty"`
 	// StartWhenAbsent starts a trace when a request carries no traceparent.
 	StartWhenAbsent bool `json:"startWhenAbsent,omitempty"`
+	// Provider makes every sidecar's Envoy emit spans with its native tracer (inbound and
+	// outbound) to a collector. Only a Telemetry for every Service (no spec.services) may
+	// set it: the tracer belongs to the sidecar, not to a Service.
+	Provider *TracingProvider `json:"provider,omitempty"`
+	// Sampling is the percentage of requests entering the mesh without a sampling decision
+	// that are traced (default 1); a request carrying a decision keeps it.
+	Sampling *float64 `json:"sampling,omitempty"`
+}
+
+// TracingProvider is the collector Envoy's tracer sends spans to; exactly one is set.
+type TracingProvider struct {
+	// Zipkin sends Zipkin v2 JSON over HTTP (Zipkin, Jaeger's Zipkin port, or the wasmesh
+	// control plane, which keeps the last traces for its UI).
+	Zipkin *ZipkinProvider `json:"zipkin,omitempty"`
+	// OpenTelemetry sends OTLP over gRPC (an OpenTelemetry collector, Jaeger's OTLP port).
+	OpenTelemetry *OpenTelemetryProvider `json:"opentelemetry,omitempty"`
+}
+
+// ZipkinProvider is a Zipkin collector.
+type ZipkinProvider struct {
+	// Collector is its host:port (the control plane's HTTP address accepts spans).
+	Collector string `json:"collector"`
+	// Path is the span endpoint (default /api/v2/spans).
+	Path string `json:"path,omitempty"`
+}
+
+// OpenTelemetryProvider is an OTLP/gRPC collector.
+type OpenTelemetryProvider struct {
+	// Collector is its host:port.
+	Collector string `json:"collector"`
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -489,6 +489,9 @@ func (v *validator) telemetry(s *TelemetrySpec) {
 			dims[d] = true
 		}
 	}
+	if t := s.Tracing; t != nil {
+		v.tracing(t, len(s.Services) > 0)
+	}
 	if a := s.AccessLog; a != nil {
 		if a.Sampling != nil {
 			v.percentage("spec.accessLog.sampling", *a.Sampling)
@@ -503,6 +506,45 @@ func (v *validator) telemetry(s *TelemetrySpec) {
 				v.fail(p, "field %q is listed twice", f)
 			}
 			fields[f] = true
+		}
+	}
+}
+
+func (v *validator) tracing(t *Tracing, perService bool) {
+	if t.Sampling != nil {
+		v.percentage("spec.tracing.sampling", *t.Sampling)
+		if t.Provider == nil {
+			v.fail("spec.tracing.sampling", "is the sampling of the provider's tracer: set spec.tracing.provider too")
+		}
+	}
+	p := t.Provider
+	if p == nil {
+		return
+	}
+	if perService {
+		v.fail("spec.tracing.provider", "only a Telemetry for every Service (without spec.services) may set a provider: Envoy's tracer belongs to the sidecar, not to a Service")
+	}
+	switch {
+	case p.Zipkin == nil && p.OpenTelemetry == nil:
+		v.fail("spec.tracing.provider", "one of zipkin, opentelemetry is required")
+	case p.Zipkin != nil && p.OpenTelemetry != nil:
+		v.fail("spec.tracing.provider", "zipkin and opentelemetry are exclusive (Envoy runs one tracer per listener)")
+	}
+	if z := p.Zipkin; z != nil {
+		if z.Collector == "" {
+			v.fail("spec.tracing.provider.zipkin.collector", "required: the collector's host:port (the control plane's HTTP address keeps traces for its UI)")
+		} else {
+			v.hostPort("spec.tracing.provider.zipkin.collector", z.Collector)
+		}
+		if z.Path != "" && (!strings.HasPrefix(z.Path, "/") || strings.ContainsAny(z.Path, " ?#")) {
+			v.fail("spec.tracing.provider.zipkin.path", "%q must be a path starting with / (default /api/v2/spans)", z.Path)
+		}
+	}
+	if o := p.OpenTelemetry; o != nil {
+		if o.Collector == "" {
+			v.fail("spec.tracing.provider.opentelemetry.collector", "required: the OTLP/gRPC collector's host:port")
+		} else {
+			v.hostPort("spec.tracing.provider.opentelemetry.collector", o.Collector)
 		}
 	}
 }

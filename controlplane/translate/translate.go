@@ -236,6 +236,7 @@ type Mesh struct {
 	digests    map[proto.Message][sha256.Size]byte
 	base       map[string][sha256.Size]byte // per type, of the shared resources
 	index      *index                       // of the shared clusters and routes, checked
+	tracer     *tracer                      // Envoy's native tracer (nil: none)
 }
 
 type plugin struct {
@@ -282,6 +283,9 @@ func Build(set *crd.Set, opts Options) (*Mesh, error) {
 		vhosts = append(vhosts, virtualHost(s, routes[name]))
 		m.sources[crd.KeyOf(s)] = source(s, slices.Concat([]string{TypeClusters, TypeEndpoints, TypeRoutes}, ecds))
 	}
+	if m.tracer = tracerOf(set); m.tracer != nil {
+		m.clusters = append(m.clusters, m.tracer.cluster)
+	}
 	slices.SortFunc(m.clusters, func(a, b *cluster.Cluster) int { return cmp.Compare(a.Name, b.Name) })
 	slices.SortFunc(m.endpoints, func(a, b *endpoint.ClusterLoadAssignment) int { return cmp.Compare(a.ClusterName, b.ClusterName) })
 	m.routes = []*route.RouteConfiguration{{
@@ -300,7 +304,11 @@ func Build(set *crd.Set, opts Options) (*Mesh, error) {
 		m.sources[crd.KeyOf(f)] = source(f, ecds)
 	}
 	for _, t := range set.Telemetries {
-		m.sources[crd.KeyOf(t)] = source(t, ecds)
+		types := ecds
+		if m.tracer != nil && m.tracer.source == t {
+			types = slices.Concat(ecds, []string{TypeListeners, TypeClusters})
+		}
+		m.sources[crd.KeyOf(t)] = source(t, types)
 	}
 	var errs []error
 	for _, w := range set.WasmPlugins {
@@ -448,7 +456,7 @@ func (m *Mesh) ForNode(n Node) (*Resources, error) {
 		app, err := hostPort("app_address", n.AppAddress)
 		errs = append(errs, err)
 		if in != nil && app != nil {
-			r.Listeners = append(r.Listeners, inboundListener(in))
+			r.Listeners = append(r.Listeners, inboundListener(in, m.tracer.hcmTracing(n)))
 			c := staticCluster(ClusterApp, []string{n.AppAddress})
 			i, _ := slices.BinarySearchFunc(m.clusters, c.Name, func(x *cluster.Cluster, name string) int { return cmp.Compare(x.Name, name) })
 			r.Clusters = slices.Insert(slices.Clone(m.clusters), i, c)
@@ -460,7 +468,7 @@ func (m *Mesh) ForNode(n Node) (*Resources, error) {
 		errs = append(errs, err)
 		if out != nil {
 			chain := slices.Concat(slotFilters(crd.PhaseBefore), m.builtinFilters(), slotFilters(crd.PhaseAfter))
-			r.Listeners = append(r.Listeners, outboundListener(out, chain))
+			r.Listeners = append(r.Listeners, outboundListener(out, chain, m.tracer.hcmTracing(n)))
 		}
 	}
 	if err := joinErrs(errs); err != nil {
@@ -821,9 +829,17 @@ func CheckPluginSlots(set *crd.Set) error {
 }
 
 func httpListener(name string, addr *core.Address, h *hcm.HttpConnectionManager) *listener.Listener {
+	var dir core.TrafficDirection
+	if h.Tracing != nil { // Envoy names spans ingress/egress by it
+		dir = core.TrafficDirection_OUTBOUND
+		if name == ListenerInbound {
+			dir = core.TrafficDirection_INBOUND
+		}
+	}
 	return &listener.Listener{
-		Name:    name,
-		Address: addr,
+		TrafficDirection: dir,
+		Name:             name,
+		Address:          addr,
 		FilterChains: []*listener.FilterChain{{Filters: []*listener.Filter{{
 			Name:       "envoy.filters.network.http_connection_manager",
 			ConfigType: &listener.Filter_TypedConfig{TypedConfig: mustAny(h)},
@@ -831,9 +847,10 @@ func httpListener(name string, addr *core.Address, h *hcm.HttpConnectionManager)
 	}
 }
 
-func inboundListener(addr *core.Address) *listener.Listener {
+func inboundListener(addr *core.Address, tracing *hcm.HttpConnectionManager_Tracing) *listener.Listener {
 	return httpListener(ListenerInbound, addr, &hcm.HttpConnectionManager{
 		StatPrefix: ListenerInbound,
+		Tracing:    tracing,
 		RouteSpecifier: &hcm.HttpConnectionManager_RouteConfig{RouteConfig: &route.RouteConfiguration{
 			Name: ListenerInbound,
 			VirtualHosts: []*route.VirtualHost{{
@@ -875,9 +892,10 @@ func boundaryFilter() *hcm.HttpFilter {
 	}
 }
 
-func outboundListener(addr *core.Address, chain []*hcm.HttpFilter) *listener.Listener {
+func outboundListener(addr *core.Address, chain []*hcm.HttpFilter, tracing *hcm.HttpConnectionManager_Tracing) *listener.Listener {
 	return httpListener(ListenerOutbound, addr, &hcm.HttpConnectionManager{
 		StatPrefix: ListenerOutbound,
+		Tracing:    tracing,
 		RouteSpecifier: &hcm.HttpConnectionManager_Rds{Rds: &hcm.Rds{
 			ConfigSource:    adsSource(),
 			RouteConfigName: RouteOutbound,

@@ -111,6 +111,7 @@ type nodeState struct {
 	err      error // why the node has no current snapshot
 	types    map[string]*typeState
 	res      *translate.Resources   // what the current snapshot was built from
+	peer     string                 // the remote address of its latest stream
 	health   map[string]pluginStats // by plugin ECDS name, from the node's stats
 }
 
@@ -129,6 +130,8 @@ type streamState struct {
 	// request, which must name the same node.
 	authNode string
 	nodeID   string
+	// peer is the stream's remote address.
+	peer string
 	// nonces holds, per type URL, the last responses sent on this stream.
 	nonces map[string][]sent
 }
@@ -406,7 +409,7 @@ func (s *Server) OnStreamOpen(ctx context.Context, id int64, _ string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.streams[id] = &streamState{authNode: nodeID, nonces: map[string][]sent{}}
+	s.streams[id] = &streamState{authNode: nodeID, peer: addr, nonces: map[string][]sent{}}
 	return nil
 }
 
@@ -454,6 +457,7 @@ func (s *Server) OnStreamRequest(id int64, req *discovery.DiscoveryRequest) erro
 			s.nodes[node.ID] = n
 		}
 		n.streams++
+		n.peer = st.peer
 		// A new stream may be a new Envoy process: what it runs, it says in its
 		// subscriptions; until it ACKs filter configs it is a starting sidecar (ForStart).
 		for _, ts := range n.types {
@@ -576,7 +580,7 @@ func (s *Server) Nodes() []api.NodeStatus {
 	for _, id := range slices.Sorted(maps.Keys(s.nodes)) {
 		n := s.nodes[id]
 		ns := api.NodeStatus{ID: id, Service: n.node.Service, Version: n.node.Version, Connected: n.streams > 0,
-			AdminAddress: n.node.AdminAddress, Types: []api.TypeStatus{}}
+			AdminAddress: n.node.AdminAddress, PeerAddress: n.peer, Types: []api.TypeStatus{}}
 		if !n.lastSeen.IsZero() {
 			t := n.lastSeen
 			ns.LastSeen = &t
@@ -588,6 +592,11 @@ func (s *Server) Nodes() []api.NodeStatus {
 			ns.Revision = n.revision
 		}
 		ns.Plugins = n.pluginHealth()
+		if n.res != nil {
+			for _, m := range n.res.Modules() {
+				ns.Modules = append(ns.Modules, api.ModuleStatus{Config: m.Config, RootID: m.RootID, SHA256: m.SHA256})
+			}
+		}
 		for _, typ := range translate.TypeNames() {
 			ts := n.types[typ]
 			if ts == nil {

@@ -15,7 +15,9 @@ import (
 
 // Propagated lists the request headers a demo service copies onto its call to the next hop.
 var Propagated = []string{
-	"traceparent", "tracestate", "x-request-id", "x-b3-traceid",
+	"traceparent", "tracestate", "x-request-id",
+	// B3, which Envoy's Zipkin tracer reads before traceparent (Telemetry spec.tracing.provider).
+	"x-b3-traceid", "x-b3-spanid", "x-b3-parentspanid", "x-b3-sampled", "x-b3-flags", "b3",
 	"x-canary", "x-wasmesh-fault", "x-user",
 }
 

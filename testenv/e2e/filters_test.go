@@ -34,7 +34,7 @@ const (
 			"accessLog": {"sampling": 100},
 			"tracing": {}},
 		"ratings": {
-			"metrics": {"dimensions": ["source_service", "destination_service", "destination_version", "method", "response_code_class"]},
+			"metrics": {"dimensions": ["source_service", "source_version", "destination_service", "destination_version", "route", "method", "response_code_class"]},
 			"accessLog": {"sampling": 100},
 			"tracing": {}}}}`
 )
@@ -218,7 +218,8 @@ func TestEnvoyTelemetry(t *testing.T) {
 	// Hop 2: an Envoy with telemetry in front of ratings.
 	ratings := UpstreamT(t, UpstreamOptions{Service: "ratings", Version: "v1"})
 	p2 := FreePortsT(t, 1)[0]
-	cfg2, err := StaticConfig{ListenPort: p2, Filters: []WasmFilter{tel()},
+	// Hop 2 is reviews v1's sidecar (the reviews app calls ratings through it).
+	cfg2, err := StaticConfig{ListenPort: p2, Filters: []WasmFilter{tel()}, Node: &Node{ID: "reviews.v1.0", Service: "reviews", Version: "v1"},
 		Clusters: []Cluster{{Name: "ratings|v1", Address: ratings.Addr()}}, DefaultCluster: "ratings|v1"}.YAML()
 	require.NoError(t, err)
 	e2 := EnvoyT(t, EnvoyOptions{Name: "hop2", Binary: envoyBin(t), Config: cfg2})
@@ -288,6 +289,15 @@ func TestEnvoyTelemetry(t *testing.T) {
 		}
 		require.Equal(t, float64(n), total)
 		require.Contains(t, prom, "wasmesh_request_duration_")
+		// Hop 2 records every dimension: each label of the series, exactly.
+		prom2, err := e2.AdminGet("/stats/prometheus")
+		require.NoError(t, err)
+		series2 := findSeries(prom2, "wasmesh_requests_total")
+		require.Equal(t, map[string]float64{
+			`{source_service="reviews",source_version="v1",destination_service="ratings",destination_version="v1",route="default",method="GET",response_code_class="2xx"}`: n,
+		}, series2, "hop 2's series:\n%s", prom2)
+		buckets := findSeries(prom2, "wasmesh_request_duration_ms_bucket")
+		require.Contains(t, buckets, `{source_service="reviews",source_version="v1",destination_service="ratings",destination_version="v1",route="default",method="GET",response_code_class="2xx",le="+Inf"}`)
 	})
 	t.Run("access log lines", func(t *testing.T) {
 		for _, e := range []*Envoy{e1, e2} {
@@ -300,6 +310,15 @@ func TestEnvoyTelemetry(t *testing.T) {
 		var entry map[string]any
 		require.NoError(t, json.Unmarshal([]byte(accessLogLines(e1.Log())[0]), &entry))
 		require.Equal(t, "frontend", entry["source_service"], "hop 1's access log names its own service")
+		require.Equal(t, "reviews", entry["destination_service"])
+		require.Equal(t, "v1", entry["destination_version"])
+		require.Equal(t, "GET", entry["method"])
+		require.EqualValues(t, 200, entry["status"])
+		entry = nil
+		require.NoError(t, json.Unmarshal([]byte(accessLogLines(e2.Log())[0]), &entry))
+		require.Equal(t, "reviews", entry["source_service"], "hop 2's access log names its own service")
+		require.Equal(t, "ratings", entry["destination_service"])
+		require.Equal(t, "v1", entry["destination_version"])
 	})
 }
 

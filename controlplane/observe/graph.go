@@ -246,12 +246,20 @@ func faults(set *crd.Set, svc string) []string {
 				if a.GRPCStatus != nil {
 					code += fmt.Sprintf(" / grpc %d", *a.GRPCStatus)
 				}
-				out = append(out, fmt.Sprintf("%s: abort %s, %g%%", r.Name, code, a.Percentage))
+				out = append(out, fmt.Sprintf("%s: abort %s, %g%%", r.Name, code, pct(a.Percentage)))
 			}
 			if d := r.Delay; d != nil {
-				out = append(out, fmt.Sprintf("%s: delay %s, %g%%", r.Name, d.Fixed.Duration, d.Percentage))
+				out = append(out, fmt.Sprintf("%s: delay %s, %g%%", r.Name, d.Fixed.Duration, pct(d.Percentage)))
 			}
 		}
 	}
 	return out
+}
+
+// pct is a fault's percentage (required, so set on every stored resource).
+func pct(p *float64) float64 {
+	if p == nil {
+		return 0
+	}
+	return *p
 }

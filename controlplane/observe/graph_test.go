@@ -36,7 +36,7 @@ func TestBuildGraph(t *testing.T) {
 		&crd.TrafficRoute{TypeMeta: crd.TypeMeta{Kind: crd.KindTrafficRoute}, Metadata: crd.ObjectMeta{Name: "reviews", Namespace: "default"},
 			Spec: crd.TrafficRouteSpec{Service: "reviews", Split: &crd.Split{Weights: map[string]uint32{"v1": 90, "v2": 10}}}},
 		&crd.FaultInjection{TypeMeta: crd.TypeMeta{Kind: crd.KindFaultInjection}, Metadata: crd.ObjectMeta{Name: "ratings", Namespace: "default"},
-			Spec: crd.FaultInjectionSpec{Service: "ratings", Rules: []crd.FaultRule{{Name: "all", Abort: &crd.FaultAbort{HTTPStatus: 503, Percentage: 100}}}}},
+			Spec: crd.FaultInjectionSpec{Service: "ratings", Rules: []crd.FaultRule{{Name: "all", Abort: &crd.FaultAbort{HTTPStatus: 503, Percentage: new(100.0)}}}}},
 		&crd.Telemetry{TypeMeta: crd.TypeMeta{Kind: crd.KindTelemetry}, Metadata: crd.ObjectMeta{Name: "mesh", Namespace: "default"}},
 		&crd.WasmPlugin{TypeMeta: crd.TypeMeta{Kind: crd.KindWasmPlugin}, Metadata: crd.ObjectMeta{Name: "authz", Namespace: "default"},
 			Spec: crd.WasmPluginSpec{Selector: crd.Selector{Services: []string{"reviews"}}}},

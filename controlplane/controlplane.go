@@ -13,6 +13,7 @@ import (
 
 	"github.com/wasmesh/wasmesh/controlplane/api"
 	"github.com/wasmesh/wasmesh/controlplane/api/dryrun"
+	"github.com/wasmesh/wasmesh/controlplane/ca"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/controlplane/store"
 	"github.com/wasmesh/wasmesh/controlplane/xds"
@@ -39,6 +40,10 @@ type Config struct {
 	ModuleLimits ModuleLimits
 	// Log receives the control plane's log (default: discarded).
 	Log *slog.Logger
+	// CA configures the mesh certificate authority: trust domain, certificate TTL and
+	// rotation jitter, a provided root or intermediate (default: a root generated under
+	// <data dir>/ca; docs/security.md).
+	CA ca.Options
 }
 
 // ControlPlane is a running control plane.
@@ -57,6 +62,8 @@ type ControlPlane struct {
 	XDS *xds.Server
 	// Credentials mint the sidecars' xDS credentials (key in <data dir>/xds-key).
 	Credentials *xds.Credentials
+	// CA issues the sidecars' identity certificates.
+	CA *ca.CA
 
 	log     *slog.Logger
 	httpSrv *http.Server
@@ -99,11 +106,15 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	if err != nil {
 		return nil, err
 	}
+	authority, err := ca.Load(cfg.DataDir, cfg.CA)
+	if err != nil {
+		return nil, err
+	}
 	st, err := store.Open(cfg.DataDir, store.Options{})
 	if err != nil {
 		return nil, err
 	}
-	cp := &ControlPlane{Store: st, Token: token, DataDir: cfg.DataDir, Credentials: creds, log: cfg.Log}
+	cp := &ControlPlane{Store: st, Token: token, DataDir: cfg.DataDir, Credentials: creds, CA: authority, log: cfg.Log}
 	ok := false
 	defer func() {
 		if !ok {
@@ -130,7 +141,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		return nil
 	})
 
-	x, err := startXDS(ctx, cfg, st, mods, cp.HTTPAddr, creds)
+	x, err := startXDS(ctx, cfg, st, mods, cp.HTTPAddr, creds, authority)
 	if err != nil {
 		return nil, err
 	}

@@ -34,6 +34,29 @@ const (
 	DefaultTrustDomain = "wasmesh.local"
 )
 
+// Namespace returns the namespace of a Service of the mesh (DefaultNamespace when unknown).
+func (m *Mesh) Namespace(service string) string {
+	if ns, ok := m.namespaces[service]; ok {
+		return ns
+	}
+	return crd.DefaultNamespace
+}
+
+// Mode returns the transport mode of a Service's inbound (DISABLE when unknown).
+func (m *Mesh) Mode(service string) string {
+	if mode, ok := m.modes[service]; ok {
+		return mode
+	}
+	return crd.ModeDisable
+}
+
+// WithSecrets returns the resources with a node's SDS secrets.
+func (r *Resources) WithSecrets(secrets []*tlsv3.Secret) *Resources {
+	out := *r
+	out.Secrets = secrets
+	return &out
+}
+
 // SPIFFEID returns the SPIFFE ID of a Service's sidecars.
 func SPIFFEID(trustDomain, namespace, service string) string {
 	return "spiffe://" + trustDomain + "/ns/" + namespace + "/sa/" + service

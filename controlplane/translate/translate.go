@@ -16,7 +16,6 @@ import (
 	"time"
 
 	cluster "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
-	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	mutationv3 "github.com/envoyproxy/go-control-plane/envoy/config/common/mutation_rules/v3"
 	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	endpoint "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
@@ -27,6 +26,7 @@ import (
 	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	wasmfilter "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/wasm/v3"
 	hcm "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	wasmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/wasm/v3"
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 	"google.golang.org/protobuf/proto"
@@ -237,13 +237,14 @@ func digest(m proto.Message) [sha256.Size]byte {
 
 // Mesh is what every sidecar shares, computed once per store revision by Build.
 type Mesh struct {
-	clusters  []*cluster.Cluster
-	endpoints []*endpoint.ClusterLoadAssignment
-	routes    []*route.RouteConfiguration
-	builtins  []*core.TypedExtensionConfig // in chain order; empty without modules
-	authz     *core.TypedExtensionConfig   // the inbound authz filter; nil without modules
-	modes     map[string]string            // transport mode by Service name
-	plugins   []plugin                     // in chain order
+	clusters   []*cluster.Cluster
+	endpoints  []*endpoint.ClusterLoadAssignment
+	routes     []*route.RouteConfiguration
+	builtins   []*core.TypedExtensionConfig // in chain order; empty without modules
+	authz      *core.TypedExtensionConfig   // the inbound authz filter; nil without modules
+	modes      map[string]string            // transport mode by Service name
+	namespaces map[string]string            // namespace by Service name
+	plugins    []plugin                     // in chain order
 	// emptySlots are the configs of empty plugin slots, by slot name.
 	emptySlots map[string]*core.TypedExtensionConfig
 	sources    map[crd.Key]Source // shared sources (every node)
@@ -298,9 +299,10 @@ func Build(set *crd.Set, opts Options) (*Mesh, error) {
 	}
 	slices.SortFunc(m.clusters, func(a, b *cluster.Cluster) int { return cmp.Compare(a.Name, b.Name) })
 	secureClusters(set, m.clusters, opts)
-	m.modes = map[string]string{}
+	m.modes, m.namespaces = map[string]string{}, map[string]string{}
 	for _, s := range services {
 		m.modes[s.Metadata.Name] = set.TransportMode(s.Metadata.Name)
+		m.namespaces[s.Metadata.Name] = crd.KeyOf(s).Namespace
 	}
 	for _, t := range set.TransportPolicies {
 		m.sources[crd.KeyOf(t)] = source(t, []string{TypeClusters, TypeListeners})

@@ -163,7 +163,7 @@ func TestSnapshotPerNode(t *testing.T) {
 
 	require.Equal(t, map[string]string{"inbound": fe.InboundAddress, "outbound": fe.OutboundAddress}, listenerAddrs(t, cf))
 	require.Equal(t, map[string]string{"inbound": rv.InboundAddress, "outbound": rv.OutboundAddress}, listenerAddrs(t, cr))
-	names := []string{"wasmesh.chain"}
+	names := []string{"wasmesh.authz", "wasmesh.chain"}
 	for _, phase := range []string{crd.PhaseAfter, crd.PhaseBefore} {
 		for i := range translate.PluginSlots {
 			names = append(names, translate.SlotName(phase, i))

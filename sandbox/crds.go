@@ -17,7 +17,7 @@ const ServicesFile = "services.yaml"
 
 // StartupFiles are the sample resources in sandbox/crds the sandbox applies at start, after
 // ServicesFile. The other files there (canary-50.yaml) are for users to apply.
-var StartupFiles = []string{"reviews-canary.yaml", "ratings-fault.yaml", "telemetry.yaml"}
+var StartupFiles = []string{"reviews-canary.yaml", "ratings-fault.yaml", "telemetry.yaml", "security.yaml"}
 
 // ServicePort is the port of every demo Service (clients may write `reviews:9080`).
 const ServicePort = 9080

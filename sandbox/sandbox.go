@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/wasmesh/wasmesh/controlplane/ca"
 	"io"
 	"net/http"
 	"os"
@@ -67,8 +68,12 @@ type Options struct {
 	ReadyTimeout time.Duration
 	// Out receives the progress lines and the what-to-try text (default io.Discard).
 	Out io.Writer
-	// ControlPlane starts the control plane (default: the in-process wasmesh control plane).
+	// ControlPlane starts the control plane (default: the in-process wasmesh control plane,
+	// with CA).
 	ControlPlane ControlPlaneFunc
+	// CA configures the in-process control plane's certificate authority (certificate TTL,
+	// rotation jitter, trust domain; docs/security.md).
+	CA ca.Options
 	// Bootstrap renders sidecar bootstraps (default internal/bootstrap.Render, as envoy-configs).
 	Bootstrap BootstrapFunc
 }
@@ -161,7 +166,7 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 		opts.Bootstrap = bootstrap.Render
 	}
 	if opts.ControlPlane == nil {
-		opts.ControlPlane = DefaultControlPlane
+		opts.ControlPlane = ControlPlaneWithCA(opts.CA)
 	}
 	if opts.Root == "" {
 		opts.Root = envoybin.RepoRoot()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/wasmesh/wasmesh/controlplane/ca"
 	"io"
 	"os"
 	"os/signal"
@@ -28,6 +29,7 @@ func runSandbox(args []string, stdout, stderr io.Writer) error {
 	duration := fs.Duration("duration", 0, "stop after this long (default: run until Ctrl-C)")
 	envoy := fs.String("envoy", "", "Envoy binary (default: $ENVOY_BIN, envoy on PATH, or the `make envoy` install)")
 	noBuild := fs.Bool("no-build", false, "do not run scripts/build-wasm.sh first (the filters must be built)")
+	certTTL := fs.Duration("cert-ttl", ca.DefaultTTL, "lifetime of the sidecars' mTLS certificates, rotated at half of it (try 30s to watch rotations in wasmesh status)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: wasmesh sandbox [flags]\n\n"+
 			"Runs the demo mesh on loopback: the control plane, frontend → reviews v1/v2/v3 → ratings, each\n"+
@@ -53,6 +55,7 @@ func runSandbox(args []string, stdout, stderr io.Writer) error {
 		Envoy:    *envoy,
 		NoBuild:  *noBuild,
 		Out:      stdout,
+		CA:       ca.Options{TTL: *certTTL},
 	}, *duration)
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/wasmesh/wasmesh/controlplane/ca"
 	"io"
 	"net/http"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wasmesh/wasmesh/controlplane/ca"
 	"github.com/wasmesh/wasmesh/internal/bootstrap"
 	"github.com/wasmesh/wasmesh/internal/envoybin"
 	"github.com/wasmesh/wasmesh/sandbox/demo"

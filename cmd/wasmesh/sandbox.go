@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/wasmesh/wasmesh/controlplane/ca"
 	"io"
 	"os"
 	"os/signal"
@@ -13,6 +12,7 @@ import (
 	"syscall"
 	"text/tabwriter"
 
+	"github.com/wasmesh/wasmesh/controlplane/ca"
 	"github.com/wasmesh/wasmesh/sandbox"
 )
 

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -41,6 +42,11 @@ func RunCaseFile(ctx context.Context, f *replay.File, opts CaseOptions) ([]repla
 	out := make([]replay.Result, 0, len(f.Cases))
 	for _, c := range f.Cases {
 		res := replay.Result{Name: c.Name}
+		if c.Connection != nil {
+			res.Err = errors.New("connection: the Envoy runner sends plaintext requests only; run this case under testenv (without --envoy)")
+			out = append(out, res)
+			continue
+		}
 		start := time.Now()
 		got, err := r.Do(ctx, ReplayRequest{Method: c.Request.Method, Path: c.Request.Path, Headers: c.Request.Headers.Map(), Body: c.Request.Body},
 			Answer{Status: c.Upstream.Status, Header: c.Upstream.Headers.Map(), Body: c.Upstream.Body, Delay: c.Advance})

@@ -95,7 +95,7 @@ type Case struct {
 	// Connection is the downstream connection's security (`connection: {mtls: true,
 	// peerURISAN: spiffe://...}`); nil: plaintext.
 	Connection *Connection
-	Expect  Expect
+	Expect     Expect
 }
 
 // Expect is what a case checks; what the file leaves out is not checked.

@@ -22,8 +22,9 @@ import (
 
 // secTTL is the certificate lifetime of the security test's mesh: the control plane rotates
 // every certificate at about half of it (minus up to 10% jitter), so the whole test runs
-// under rotation, and a push has ~6 seconds before a certificate would expire.
-const secTTL = 12 * time.Second
+// under rotation, and a push has ~9 seconds (a busy Envoy's main thread) before a
+// certificate would expire.
+const secTTL = 20 * time.Second
 
 // secMesh is a control plane with short-lived certificates and three sidecars: frontend,
 // reviews and ratings, each in front of an app.

@@ -502,11 +502,13 @@ The mesh is up. Try:
   curl -s -H 'x-user: jason' %[1]s/                 # a route rule: jason sees reviews v3
   curl -s -H 'x-wasmesh-fault: abort=503' %[1]s/    # stripped where it enters the mesh: no effect
   curl -s -H 'Host: ratings' -H 'x-wasmesh-fault: abort=503' %[7]s/  # reviews' own call: faulted
+  curl -s -H 'Host: ratings' %[8]s/   # 403: only reviews may call ratings (docs/security.md)
   for i in $(seq 100); do curl -s %[1]s/ | grep -o '"color": "[a-z]*"'; done | sort | uniq -c
 
 In another terminal, the CLI talks to this sandbox's control plane:
   %[2]s
-  go run ./cmd/wasmesh status                                 # each sidecar: ACKed versions, NACK errors
+  go run ./cmd/wasmesh status                                 # each sidecar: ACKed versions, NACK errors, identity
+  go run ./cmd/wasmesh get authorizationpolicies              # who may call whom; transportpolicies: mTLS modes
   go run ./cmd/wasmesh apply -f sandbox/crds/canary-50.yaml   # ramp the canary to 50/50, live
   go run ./cmd/wasmesh get trafficroute reviews -o yaml
 
@@ -521,5 +523,5 @@ Sidecar logs and bootstraps: %[5]s
 
 Press Ctrl-C to stop everything.
 `, fe.InboundAddress(), env, fe.AdminAddress(), strings.Join(admins, ", "), s.dataDir, baseFlag,
-		"http://"+t.Versions("reviews")[0].OutboundAddress())
+		"http://"+t.Versions("reviews")[0].OutboundAddress(), "http://"+t.Frontend().OutboundAddress())
 }

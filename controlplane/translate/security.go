@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -119,15 +120,7 @@ func secureClusters(set *crd.Set, clusters []*cluster.Cluster, opts Options) {
 		id := SPIFFEID(opts.trustDomain(), crd.KeyOf(s).Namespace, s.Metadata.Name)
 		for _, v := range s.Spec.Versions {
 			name := EndpointsCluster(s.Metadata.Name, v.Name)
-			i, ok := slices.BinarySearchFunc(clusters, name, func(c *cluster.Cluster, n string) int {
-				switch {
-				case c.Name < n:
-					return -1
-				case c.Name > n:
-					return 1
-				}
-				return 0
-			})
+			i, ok := slices.BinarySearchFunc(clusters, name, func(c *cluster.Cluster, n string) int { return cmp.Compare(c.Name, n) })
 			if ok {
 				clusters[i].TransportSocket = upstreamTLS(id)
 			}

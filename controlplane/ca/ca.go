@@ -268,10 +268,19 @@ func SPIFFEID(trustDomain, namespace, service string) string {
 // Issue returns a new leaf certificate for a workload (a sidecar of service in namespace),
 // valid from a minute ago (clock skew) for the TTL.
 func (c *CA) Issue(namespace, service string) (*Leaf, error) {
-	id := SPIFFEID(c.opts.TrustDomain, namespace, service)
-	u, err := url.Parse(id)
-	if err != nil {
-		return nil, fmt.Errorf("spiffe id %q: %w", id, err)
+	return c.IssueFor(SPIFFEID(c.opts.TrustDomain, namespace, service), service+"."+namespace)
+}
+
+// IssueFor returns a new leaf certificate whose only URI SAN is id (none when id is empty),
+// with common name cn: Issue for a workload, or a test client with any identity.
+func (c *CA) IssueFor(id, cn string) (*Leaf, error) {
+	var uris []*url.URL
+	if id != "" {
+		u, err := url.Parse(id)
+		if err != nil {
+			return nil, fmt.Errorf("spiffe id %q: %w", id, err)
+		}
+		uris = []*url.URL{u}
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -285,13 +294,13 @@ func (c *CA) Issue(namespace, service string) (*Leaf, error) {
 	sn := serial()
 	tmpl := &x509.Certificate{
 		SerialNumber:          sn,
-		Subject:               pkix.Name{Organization: []string{"wasmesh"}, CommonName: service + "." + namespace},
+		Subject:               pkix.Name{Organization: []string{"wasmesh"}, CommonName: cn},
 		NotBefore:             now.Add(-time.Minute),
 		NotAfter:              notAfter,
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 		BasicConstraintsValid: true,
-		URIs:                  []*url.URL{u},
+		URIs:                  uris,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, c.cert, key.Public(), c.key)
 	if err != nil {

@@ -114,9 +114,20 @@ func renderReport(o options, envoyVersion string, rs []measured, soak *soakResul
 			w("%s\n", l)
 		}
 		w("```\n")
+		w("\n" + mtlsNote)
 	}
 	return b.String()
 }
+
+// mtlsNote reads BenchmarkEnvoyNewConnection (testenv/e2e/handshake_test.go) in the lines above.
+const mtlsNote = `BenchmarkEnvoyNewConnection is what mutual TLS costs per new connection (one request on a
+new connection to Envoy, answered directly): plaintext vs the inbound mTLS of a STRICT sidecar
+(TLS 1.3, ECDSA P-256 certificates of the mesh CA, client certificate required and verified,
+no session resumption). envoy_cpu_us/op is Envoy's own CPU per connection; ns/op is the Go
+client's wall time, both ends of the handshake on one machine. Sidecars keep connections to
+each other alive, so the handshake is paid per pooled connection, not per request
+(docs/security.md).
+`
 
 // whereTheTimeGoes is the analysis that goes with the table above; it holds no figures of a
 // particular run (those are in the tables), only what was found by taking the cost apart.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wasmesh/wasmesh/controlplane/api"
 	"github.com/wasmesh/wasmesh/controlplane/api/dryrun"
+	"github.com/wasmesh/wasmesh/controlplane/ca"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/controlplane/observe"
 	"github.com/wasmesh/wasmesh/controlplane/store"
@@ -50,6 +51,10 @@ type Config struct {
 	Scrape observe.ScraperConfig
 	// Traces bounds the traces kept from the sidecars' Zipkin spans.
 	Traces observe.TracesConfig
+	// CA configures the mesh certificate authority: trust domain, certificate TTL and
+	// rotation jitter, a provided root or intermediate (default: a root generated under
+	// <data dir>/ca; docs/security.md).
+	CA ca.Options
 }
 
 // ControlPlane is a running control plane.
@@ -74,6 +79,8 @@ type ControlPlane struct {
 	Scraper *observe.Scraper
 	// Traces keeps the spans sidecars send to POST /api/v2/spans.
 	Traces *observe.Traces
+	// CA issues the sidecars' identity certificates.
+	CA *ca.CA
 
 	log     *slog.Logger
 	httpSrv *http.Server
@@ -116,11 +123,15 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	if err != nil {
 		return nil, err
 	}
+	authority, err := ca.Load(cfg.DataDir, cfg.CA)
+	if err != nil {
+		return nil, err
+	}
 	st, err := store.Open(cfg.DataDir, store.Options{})
 	if err != nil {
 		return nil, err
 	}
-	cp := &ControlPlane{Store: st, Token: token, DataDir: cfg.DataDir, Credentials: creds, log: cfg.Log}
+	cp := &ControlPlane{Store: st, Token: token, DataDir: cfg.DataDir, Credentials: creds, CA: authority, log: cfg.Log}
 	ok := false
 	defer func() {
 		if !ok {
@@ -147,7 +158,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		return nil
 	})
 
-	x, err := startXDS(ctx, cfg, st, mods, cp.HTTPAddr, creds)
+	x, err := startXDS(ctx, cfg, st, mods, cp.HTTPAddr, creds, authority)
 	if err != nil {
 		return nil, err
 	}

@@ -7,10 +7,12 @@ import (
 	"net"
 
 	"github.com/wasmesh/wasmesh/controlplane/api"
+	"github.com/wasmesh/wasmesh/controlplane/ca"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/controlplane/store"
 	"github.com/wasmesh/wasmesh/controlplane/translate"
 	"github.com/wasmesh/wasmesh/controlplane/xds"
+	"github.com/wasmesh/wasmesh/filters/authz"
 	"github.com/wasmesh/wasmesh/filters/canary"
 	"github.com/wasmesh/wasmesh/filters/fault"
 	"github.com/wasmesh/wasmesh/filters/router"
@@ -54,11 +56,13 @@ func BuiltinParsers() map[string]FilterParser {
 //
 // httpAddr is the bound module server address Envoy fetches modules from; auth checks every
 // ADS stream's credential.
-func startXDS(_ context.Context, cfg Config, st *store.Store, mods *dirModules, httpAddr string, auth xds.Authenticator) (*xdsSide, error) {
+func startXDS(_ context.Context, cfg Config, st *store.Store, mods *dirModules, httpAddr string, auth xds.Authenticator, authority *ca.CA) (*xdsSide, error) {
+	opts := translate.Options{ModulesURL: "http://" + httpAddr, Builtins: mods.Builtins(), TrustDomain: authority.TrustDomain()}
 	srv := xds.New(xds.Config{
-		Options: translate.Options{ModulesURL: "http://" + httpAddr, Builtins: mods.Builtins()},
+		Options: opts,
 		Log:     cfg.Log,
 		Auth:    auth,
+		CA:      authority,
 	})
 	set, rev, err := st.List()
 	if err != nil {
@@ -87,6 +91,7 @@ func startXDS(_ context.Context, cfg Config, st *store.Store, mods *dirModules, 
 		run:  run,
 		checkers: []crd.Checker{
 			FilterChecker(translate.FilterConfigs, BuiltinParsers()),
+			authzChecker(opts),
 			crd.CheckerFunc(func(_ context.Context, set *crd.Set, _ []crd.Key) error { return translate.CheckPluginSlots(set) }),
 		},
 		status: srv,
@@ -98,4 +103,16 @@ func startXDS(_ context.Context, cfg Config, st *store.Store, mods *dirModules, 
 			return nil
 		},
 	}, nil
+}
+
+// authzChecker runs the authz filter's own parser on the configuration the translator
+// generates for it, so a policy the filter would refuse never reaches Envoy.
+func authzChecker(opts translate.Options) crd.Checker {
+	return FilterChecker(func(set *crd.Set) (map[string][]byte, error) {
+		b, err := translate.AuthzConfig(set, opts)
+		if err != nil {
+			return nil, err
+		}
+		return map[string][]byte{translate.FilterAuthz: b}, nil
+	}, map[string]FilterParser{translate.FilterAuthz: func(b []byte) error { _, err := authz.ParseConfig(b); return err }})
 }

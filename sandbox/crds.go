@@ -18,7 +18,7 @@ const ServicesFile = "services.yaml"
 // StartupFiles are the sample resources in sandbox/crds the sandbox applies at start, after
 // ServicesFile (TelemetryFile is rendered for the topology, like ServicesFile). The other
 // files there (canary-50.yaml) are for users to apply.
-var StartupFiles = []string{"reviews-canary.yaml", "ratings-fault.yaml", "telemetry.yaml"}
+var StartupFiles = []string{"reviews-canary.yaml", "ratings-fault.yaml", "telemetry.yaml", "security.yaml"}
 
 // TelemetryFile is the sandbox's Telemetry, rendered like ServicesFile: its tracing provider
 // sends spans to the topology's control plane.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/wasmesh/wasmesh/controlplane"
 	"github.com/wasmesh/wasmesh/controlplane/api"
+	"github.com/wasmesh/wasmesh/controlplane/ca"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 )
 
@@ -30,6 +31,17 @@ type inProcess struct {
 // `wasmesh serve` runs) on the topology's addresses, with its store and token in dataDir and the
 // built-in filter modules from buildDir.
 func DefaultControlPlane(ctx context.Context, t Topology, dataDir, buildDir string) (ControlPlane, error) {
+	return ControlPlaneWithCA(ca.Options{})(ctx, t, dataDir, buildDir)
+}
+
+// ControlPlaneWithCA is DefaultControlPlane with the certificate authority configured by opts.
+func ControlPlaneWithCA(opts ca.Options) ControlPlaneFunc {
+	return func(ctx context.Context, t Topology, dataDir, buildDir string) (ControlPlane, error) {
+		return startInProcess(ctx, t, dataDir, buildDir, opts)
+	}
+}
+
+func startInProcess(ctx context.Context, t Topology, dataDir, buildDir string, caOpts ca.Options) (ControlPlane, error) {
 	for _, m := range RequiredModules {
 		if _, err := os.Stat(filepath.Join(buildDir, m)); err != nil {
 			return nil, fmt.Errorf("filter module %s is missing: run make build", filepath.Join(buildDir, m))
@@ -41,6 +53,7 @@ func DefaultControlPlane(ctx context.Context, t Topology, dataDir, buildDir stri
 		HTTPAddress: t.Addr(t.HTTP),
 		ModulesDir:  buildDir,
 		Prometheus:  t.MetricsURL,
+		CA:          caOpts,
 	})
 	if err != nil {
 		return nil, err

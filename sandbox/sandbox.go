@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wasmesh/wasmesh/controlplane/ca"
 	"github.com/wasmesh/wasmesh/internal/bootstrap"
 	"github.com/wasmesh/wasmesh/internal/envoybin"
 	"github.com/wasmesh/wasmesh/sandbox/demo"
@@ -67,8 +68,12 @@ type Options struct {
 	ReadyTimeout time.Duration
 	// Out receives the progress lines and the what-to-try text (default io.Discard).
 	Out io.Writer
-	// ControlPlane starts the control plane (default: the in-process wasmesh control plane).
+	// ControlPlane starts the control plane (default: the in-process wasmesh control plane,
+	// with CA).
 	ControlPlane ControlPlaneFunc
+	// CA configures the in-process control plane's certificate authority (certificate TTL,
+	// rotation jitter, trust domain; docs/security.md).
+	CA ca.Options
 	// Bootstrap renders sidecar bootstraps (default internal/bootstrap.Render, as envoy-configs).
 	Bootstrap BootstrapFunc
 	// Prometheus is the Prometheus binary to run, scraping every sidecar, for the control
@@ -166,7 +171,7 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 		opts.Bootstrap = bootstrap.Render
 	}
 	if opts.ControlPlane == nil {
-		opts.ControlPlane = DefaultControlPlane
+		opts.ControlPlane = ControlPlaneWithCA(opts.CA)
 	}
 	if opts.Root == "" {
 		opts.Root = envoybin.RepoRoot()
@@ -529,11 +534,13 @@ The mesh is up. Try:
   curl -s -H 'x-user: jason' %[1]s/                 # a route rule: jason sees reviews v3
   curl -s -H 'x-wasmesh-fault: abort=503' %[1]s/    # stripped where it enters the mesh: no effect
   curl -s -H 'Host: ratings' -H 'x-wasmesh-fault: abort=503' %[7]s/  # reviews' own call: faulted
+  curl -s -H 'Host: ratings' %[8]s/   # 403: only reviews may call ratings (docs/security.md)
   for i in $(seq 100); do curl -s %[1]s/ | grep -o '"color": "[a-z]*"'; done | sort | uniq -c
 
 In another terminal, the CLI talks to this sandbox's control plane:
   %[2]s
-  go run ./cmd/wasmesh status                                 # each sidecar: ACKed versions, NACK errors
+  go run ./cmd/wasmesh status                                 # each sidecar: ACKed versions, NACK errors, identity
+  go run ./cmd/wasmesh get authorizationpolicies              # who may call whom; transportpolicies: mTLS modes
   go run ./cmd/wasmesh apply -f sandbox/crds/canary-50.yaml   # ramp the canary to 50/50, live
   go run ./cmd/wasmesh get trafficroute reviews -o yaml
 
@@ -548,5 +555,5 @@ Sidecar logs and bootstraps: %[5]s
 
 Press Ctrl-C to stop everything.
 `, fe.InboundAddress(), env, fe.AdminAddress(), strings.Join(admins, ", "), s.dataDir, baseFlag,
-		"http://"+t.Versions("reviews")[0].OutboundAddress())
+		"http://"+t.Versions("reviews")[0].OutboundAddress(), "http://"+t.Frontend().OutboundAddress())
 }

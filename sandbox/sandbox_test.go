@@ -92,6 +92,22 @@ func TestSandboxServesDemoTraffic(t *testing.T) {
 	// The same checks as the compose sandbox's (traffic_test.go), the sticky split included.
 	checkDemoTraffic(t, url, "http://"+top.Frontend().AdminAddress(), routeWeights(t, filepath.Join("crds", "reviews-canary.yaml")))
 
+	// The sample security resources (crds/security.yaml): the hops above were mTLS; only
+	// reviews may call ratings; a sidecar other than the frontend refuses plaintext.
+	t.Run("zero trust", func(t *testing.T) {
+		req, err := http.NewRequest(http.MethodGet, "http://"+top.Frontend().OutboundAddress()+"/", nil)
+		require.NoError(t, err)
+		req.Host = "ratings"
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		require.Equal(t, http.StatusForbidden, res.StatusCode, "frontend calling ratings directly: %s", body)
+		require.Contains(t, string(body), "AuthorizationPolicy default/ratings-callers")
+		_, err = http.Get("http://" + top.Versions("reviews")[0].InboundAddress() + "/")
+		require.Error(t, err, "reviews' inbound is STRICT: plaintext refused")
+	})
+
 	// Issue 13's sandbox evidence: kill reviews v1's sidecar while requests flow (all of them
 	// to v1: x-canary: never), from the control endpoint `wasmesh sandbox kill` uses; the
 	// sandbox keeps running, at most 5 of the next 100 requests see a failed reviews hop

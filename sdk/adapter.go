@@ -68,6 +68,7 @@ type pipeline struct {
 	stages    []Stage
 	body      bool // a stage needs the whole request body
 	observers bool // a stage may observe the stream
+	conn      bool // a stage decides on the connection (ConnectionAware)
 	ticker    timer.Ticker
 	nodeRead  bool
 	nodeGiven bool         // the stages of this configuration have the node (nodeToStages)
@@ -85,8 +86,11 @@ func (p *pipeline) OnPluginStart(int) types.OnPluginStartStatus {
 		if len(stages) > maxStages {
 			return errors.New("a pipeline runs at most 8 stages")
 		}
-		p.stages, p.body, p.observers, p.nodeGiven = stages, false, false, false
+		p.stages, p.body, p.observers, p.conn, p.nodeGiven = stages, false, false, false, false
 		for _, s := range stages {
+			if ca, ok := s.Filter.(ConnectionAware); ok && ca.WantsConnection() {
+				p.conn = true
+			}
 			if bf, ok := s.Filter.(BodyFilter); ok && bf.WantsBody() {
 				p.body = true
 			}
@@ -113,6 +117,21 @@ func (p *pipeline) node() {
 	}
 	p.nodeRead = true
 	p.srcSvc, p.srcVer = nodeMetadata("service"), nodeMetadata("version")
+}
+
+// connection reads the downstream connection's mTLS state and peer URI SAN (Envoy's
+// connection attributes; a bool property is one byte).
+func connection() Connection {
+	var c Connection
+	if b, err := proxywasm.GetProperty([]string{"connection", "mtls"}); err == nil && len(b) == 1 {
+		c.MTLS = b[0] != 0
+	}
+	if c.MTLS {
+		if b, err := proxywasm.GetProperty([]string{"connection", "uri_san_peer_certificate"}); err == nil {
+			c.PeerURISAN = string(b)
+		}
+	}
+	return c
 }
 
 func nodeMetadata(key string) string {
@@ -201,6 +220,9 @@ func (s *stream) OnHttpRequestHeaders(_ int, endOfStream bool) types.Action {
 		return types.ActionContinue
 	}
 	s.split(hs)
+	if s.p.conn {
+		s.req.Connection = connection()
+	}
 	if s.p.body && !endOfStream {
 		return types.ActionPause // decide once the body is complete
 	}

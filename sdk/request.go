@@ -32,6 +32,24 @@ type Request struct {
 	Scheme    string
 	Headers   Headers // regular headers (pseudo-headers are in the fields above)
 	Body      []byte  // the buffered body, when the filter asked for it
+	// Connection is the downstream connection's security, read only when a stage asks for
+	// it (ConnectionAware).
+	Connection Connection
+}
+
+// Connection is what a filter knows of the downstream connection: whether it is mTLS and
+// the peer certificate's first URI SAN (its SPIFFE ID in the mesh), as Envoy verified it
+// (properties connection.mtls and connection.uri_san_peer_certificate).
+type Connection struct {
+	MTLS       bool
+	PeerURISAN string
+}
+
+// ConnectionAware is a stage that decides on Request.Connection: the adapter reads the
+// connection's properties (two host calls) before the stage's first request.
+type ConnectionAware interface {
+	HTTPFilter
+	WantsConnection() bool
 }
 
 // Service is the request's service: its authority host without the port ("reviews:9080" →

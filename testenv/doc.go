@@ -37,7 +37,8 @@
 //     WithRealClock uses wall time (benchmarks). random_get is real randomness.
 //   - Host calls: logs (captured per Env with level; stdout/stderr become info/error lines),
 //     header maps incl. pseudo-headers, buffers, properties (request.*, response.*,
-//     source/destination, plugin_name, plugin_root_id, node.metadata.*, xds.route_name,
+//     source/destination, connection.mtls and connection.uri_san_peer_certificate (from
+//     Request.Connection), plugin_name, plugin_root_id, node.metadata.*, xds.route_name,
 //     xds.cluster_name, and any path set with WithProperty), metrics (Metrics, Histogram),
 //     shared data with CAS, shared queues, ticks, HTTP calls to WithCluster handlers,
 //     set_effective_context, proxy_done and the foreign functions Envoy registers

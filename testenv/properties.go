@@ -117,7 +117,16 @@ func (e *Env) property(c *wctx, path string) ([]byte, bool) {
 			case "id":
 				return i64(1), true
 			case "mtls":
+				if s.conn != nil && s.conn.MTLS {
+					return []byte{1}, true
+				}
 				return []byte{0}, true
+			case "uri_san_peer_certificate":
+				// Envoy answers only on a TLS connection whose peer certificate has a URI SAN.
+				if s.conn != nil && s.conn.MTLS && s.conn.PeerURISAN != "" {
+					return str(s.conn.PeerURISAN)
+				}
+				return nil, false
 			}
 		}
 	case "request":

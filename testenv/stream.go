@@ -61,7 +61,8 @@ type stream struct {
 	upstream                  *UpstreamRequest
 	upstreamComplete          bool
 	routed                    string // the cluster of the route when the request left the chain
-	head                      bool   // a HEAD request: responses carry no body
+	conn                      *Connection
+	head                      bool // a HEAD request: responses carry no body
 	resp                      Response
 	respStarted, localReplied bool
 	pluginReply               bool
@@ -88,7 +89,7 @@ type stream struct {
 }
 
 func (e *Env) newStream(req Request) *stream {
-	s := &stream{e: e, start: e.clock()}
+	s := &stream{e: e, start: e.clock(), conn: req.Connection}
 	s.pub = Stream{e: e, s: s}
 	n := len(e.plugins)
 	fss := s.fsBuf[:]

@@ -67,6 +67,16 @@ type Request struct {
 	Body                            []byte
 	BodyChunks                      [][]byte // instead of Body: delivered chunk by chunk
 	Trailers                        Headers
+	// Connection is the downstream connection's security as Envoy exposes it to filters
+	// (connection.mtls, connection.uri_san_peer_certificate); nil: plaintext.
+	Connection *Connection
+}
+
+// Connection models a downstream connection's TLS: whether it is mTLS (a verified client
+// certificate) and the client certificate's first URI SAN (a SPIFFE ID in the mesh).
+type Connection struct {
+	MTLS       bool
+	PeerURISAN string
 }
 
 // Response is what the client receives (or what a fake upstream answers). Headers excludes

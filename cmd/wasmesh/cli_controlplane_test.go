@@ -291,7 +291,7 @@ reviews  reviews  0      v1=90,v2=10  2s       1    1/2 acked, 1 nacked
 	require.Equal(t, "wasmesh get: TrafficRoute \"ratings\": not found\n", errOut)
 	code, _, errOut = c.run("get", "pods")
 	require.Equal(t, 2, code)
-	require.Equal(t, "wasmesh get: unknown kind \"pods\" (known: Service, TrafficRoute, FaultInjection, Telemetry, WasmPlugin)\n", errOut)
+	require.Equal(t, "wasmesh get: unknown kind \"pods\" (known: Service, TrafficRoute, FaultInjection, Telemetry, WasmPlugin, TransportPolicy, AuthorizationPolicy)\n", errOut)
 
 	code, out, _ = c.run("status")
 	require.Equal(t, 0, code)

@@ -144,6 +144,10 @@ func columns(kind crd.Kind) []string {
 		return []string{"NAME", "SERVICE", "RULES", "TRIGGER"}
 	case crd.KindTelemetry:
 		return []string{"NAME", "SERVICES", "METRICS", "ACCESSLOG", "TRACING"}
+	case crd.KindTransportPolicy:
+		return []string{"NAME", "SERVICES", "MODE"}
+	case crd.KindAuthorizationPolicy:
+		return []string{"NAME", "SERVICES", "ACTION", "RULES", "CALLERS"}
 	}
 	return []string{"NAME", "MODULE", "PHASE", "PRIORITY", "SERVICES"}
 }
@@ -212,6 +216,25 @@ func cells(o crd.Object) []string {
 			access = fmt.Sprintf("%g%%", s.AccessLog.SamplingPercent())
 		}
 		return []string{name, services(s.Services), onOff(s.Metrics.IsEnabled()), access, tracing}
+	case *crd.TransportPolicy:
+		return []string{name, services(o.Spec.Services), o.Spec.Mode}
+	case *crd.AuthorizationPolicy:
+		var callers []string
+		for _, r := range o.Spec.Rules {
+			for _, c := range r.From {
+				switch {
+				case c.SPIFFEID != "":
+					callers = append(callers, c.SPIFFEID)
+				case c.Service != "" && c.Namespace != "":
+					callers = append(callers, c.Namespace+"/"+c.Service)
+				case c.Service != "":
+					callers = append(callers, c.Service)
+				default:
+					callers = append(callers, c.Namespace+"/*")
+				}
+			}
+		}
+		return []string{name, services(o.Spec.Services), o.Spec.Action, strconv.Itoa(len(o.Spec.Rules)), orDash(strings.Join(slices.Compact(callers), ","))}
 	case *crd.WasmPlugin:
 		mod := o.Spec.Module.SHA256
 		if len(mod) > 12 {

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"text/tabwriter"
 
+	"github.com/wasmesh/wasmesh/controlplane/ca"
 	"github.com/wasmesh/wasmesh/sandbox"
 )
 
@@ -29,6 +30,7 @@ func runSandbox(args []string, stdout, stderr io.Writer) error {
 	envoy := fs.String("envoy", "", "Envoy binary (default: $ENVOY_BIN, envoy on PATH, or the `make envoy` install)")
 	noBuild := fs.Bool("no-build", false, "do not run scripts/build-wasm.sh first (the filters must be built)")
 	prom := fs.String("prometheus", "auto", "run Prometheus scraping every sidecar and let the graph ask it: auto (when prometheus is on PATH), off, or the binary")
+	certTTL := fs.Duration("cert-ttl", ca.DefaultTTL, "lifetime of the sidecars' mTLS certificates, rotated at half of it (try 30s to watch rotations in wasmesh status)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: wasmesh sandbox [flags]\n\n"+
 			"Runs the demo mesh on loopback: the control plane, frontend → reviews v1/v2/v3 → ratings, each\n"+
@@ -62,6 +64,7 @@ func runSandbox(args []string, stdout, stderr io.Writer) error {
 		NoBuild:    *noBuild,
 		Out:        stdout,
 		Prometheus: promBin,
+		CA:         ca.Options{TTL: *certTTL},
 	}, *duration)
 }
 

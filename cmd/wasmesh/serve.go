@@ -15,6 +15,7 @@ import (
 
 	"github.com/wasmesh/wasmesh/controlplane"
 	"github.com/wasmesh/wasmesh/controlplane/api"
+	"github.com/wasmesh/wasmesh/controlplane/ca"
 	"github.com/wasmesh/wasmesh/controlplane/observe"
 )
 
@@ -39,6 +40,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	prom := fs.String("prometheus", "", "URL of a Prometheus scraping the sidecars (/stats/prometheus): the UI's graph asks it (PromQL) instead of scraping the sidecars' admins itself")
 	scrapeRemote := fs.Bool("scrape-remote", false, "also read sidecar admins at non-loopback addresses for the graph (containers on a private network: an admin is unauthenticated, so only on a network you trust)")
 	storageMiB := fs.Int64("module-storage", 1024, "MiB of uploaded modules kept; beyond, modules no resource references (uploaded over 15 minutes ago) are deleted, then uploads are refused")
+	trustDomain := fs.String("trust-domain", ca.DefaultTrustDomain, "SPIFFE trust domain of the sidecars' identities (spiffe://<trust-domain>/ns/<namespace>/sa/<service>)")
+	certTTL := fs.Duration("cert-ttl", ca.DefaultTTL, "lifetime of a sidecar's certificate; rotated at half of it")
+	jitter := fs.Float64("rotation-jitter", ca.DefaultJitter, "fraction of the ttl a rotation may come before the half-life (0 < j < 0.5)")
+	caCert := fs.String("ca-cert", "", "bring your own CA: a root or intermediate certificate (PEM) to sign with (default: a root generated under <data-dir>/ca)")
+	caKey := fs.String("ca-key", "", "the key of --ca-cert (PEM)")
+	caBundle := fs.String("ca-bundle", "", "the roots sidecars trust (PEM; required when --ca-cert is an intermediate)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: wasmesh serve [flags]\n\n"+
 			"Runs the control plane: the store, the xDS server for Envoy sidecars, the module server and\n"+
@@ -71,6 +78,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Prometheus:   *prom,
 		Scrape:       observe.ScraperConfig{AllowRemote: *scrapeRemote},
 		ModuleLimits: controlplane.ModuleLimits{Uploads: *uploads, Storage: *storageMiB << 20},
+		CA: ca.Options{TrustDomain: *trustDomain, TTL: *certTTL, Jitter: *jitter,
+			CertFile: *caCert, KeyFile: *caKey, BundleFile: *caBundle},
 	})
 	if err != nil {
 		return err
@@ -93,6 +102,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, " from %s: %v", *modules, slices.Sorted(maps.Keys(cp.Builtins)))
 	}
 	fmt.Fprintln(stdout, ")")
+	caWhere := "root " + filepath.Join(cp.DataDir, ca.Dir, ca.RootCertFile)
+	if *caCert != "" {
+		caWhere = *caCert
+	}
+	fmt.Fprintf(stdout, "  CA                %s   (trust domain %s, certificates for %s)\n", caWhere, cp.CA.TrustDomain(), cp.CA.TTL())
 
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "wasmesh serve: stopping")

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/wasmesh/wasmesh/controlplane/api"
 )
@@ -100,6 +101,7 @@ func printStatus(w io.Writer, st *api.StatusResponse) {
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	_ = tw.Flush()
+	printIdentities(w, st.Nodes)
 	if len(nacks) > 0 {
 		fmt.Fprintln(w, "\nNACKs (! above: the node refused a version and runs its last ACKed one):")
 		for _, n := range nacks {
@@ -134,6 +136,33 @@ func printStatus(w io.Writer, st *api.StatusResponse) {
 	}
 	_ = tw.Flush()
 	printServiceHealth(w, st)
+}
+
+// printIdentities prints each node's workload identity (the SPIFFE ID of the certificate the
+// control plane serves it over SDS), when the certificate expires and is rotated, and the
+// transport mode of its inbound listener; nothing when no node has either.
+func printIdentities(w io.Writer, nodes []api.NodeStatus) {
+	shown := false
+	for _, n := range nodes {
+		shown = shown || n.Identity != "" || n.InboundMode != ""
+	}
+	if !shown {
+		return
+	}
+	fmt.Fprintln(w, "\nIdentity (mTLS certificates issued by the control plane's CA, served over SDS):")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tIDENTITY\tCERT EXPIRES\tROTATES\tINBOUND")
+	for _, n := range nodes {
+		exp, rot := "-", "-"
+		if n.CertExpiry != nil {
+			exp = n.CertExpiry.UTC().Format(time.RFC3339)
+		}
+		if n.CertRotate != nil {
+			rot = n.CertRotate.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n.ID, orDash(n.Identity), exp, rot, orDash(n.InboundMode))
+	}
+	_ = tw.Flush()
 }
 
 // printServiceHealth prints, per Service, the endpoints callers have ejected and the

@@ -262,7 +262,7 @@ func TestApplyRequestChecks(t *testing.T) {
 	err := e.client.do(ctx, http.MethodGet, "/nope", nil, nil, "", nil)
 	require.EqualError(t, err, "no such endpoint: GET /api/v1/nope")
 	_, err = e.client.List(ctx, crd.Kind("pods"), "")
-	require.EqualError(t, err, `unknown kind "pods" (known: Service, TrafficRoute, FaultInjection, Telemetry, WasmPlugin)`)
+	require.EqualError(t, err, `unknown kind "pods" (known: Service, TrafficRoute, FaultInjection, Telemetry, WasmPlugin, TransportPolicy, AuthorizationPolicy)`)
 }
 
 func TestModules(t *testing.T) {

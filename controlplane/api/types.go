@@ -114,6 +114,14 @@ type NodeStatus struct {
 	// Plugins are the node's WasmPlugins that crashed or were reloaded, from the node's own
 	// stats (read every few seconds from its admin).
 	Plugins []PluginHealth `json:"plugins,omitempty"`
+	// Identity is the SPIFFE ID of the node's current certificate (served over SDS), with
+	// its expiry and when the control plane rotates it ("" without a CA).
+	Identity   string     `json:"identity,omitempty"`
+	CertExpiry *time.Time `json:"certExpiry,omitempty"`
+	CertRotate *time.Time `json:"certRotate,omitempty"`
+	// InboundMode is the transport mode of the node's inbound listener (STRICT, PERMISSIVE,
+	// DISABLE).
+	InboundMode string `json:"inboundMode,omitempty"`
 	// Modules are the node's Wasm filter configs with the sha256 of the module each runs
 	// (its current configuration; Types say whether the node acknowledged it).
 	Modules []ModuleStatus `json:"modules,omitempty"`

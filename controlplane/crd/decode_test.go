@@ -88,7 +88,7 @@ func TestDecodeErrors(t *testing.T) {
 			yaml: "kind: Gateway\nmetadata: {name: x}\n",
 			want: []string{
 				`t.yaml:1: document 1: apiVersion: required (wasmesh.io/v1alpha1)`,
-				`t.yaml:1: document 1: kind: unknown kind "Gateway" (known: Service, TrafficRoute, FaultInjection, Telemetry, WasmPlugin)`,
+				`t.yaml:1: document 1: kind: unknown kind "Gateway" (known: Service, TrafficRoute, FaultInjection, Telemetry, WasmPlugin, TransportPolicy, AuthorizationPolicy)`,
 			},
 		},
 		{
@@ -562,11 +562,11 @@ func TestParseKind(t *testing.T) {
 		require.Equal(t, want, got, in)
 	}
 	_, err := ParseKind("pods")
-	require.EqualError(t, err, `unknown kind "pods" (known: Service, TrafficRoute, FaultInjection, Telemetry, WasmPlugin)`)
+	require.EqualError(t, err, `unknown kind "pods" (known: Service, TrafficRoute, FaultInjection, Telemetry, WasmPlugin, TransportPolicy, AuthorizationPolicy)`)
 }
 
 func FuzzDecode(f *testing.F) {
-	for _, name := range []string{"testdata/valid.yaml", "testdata/invalid.yaml"} {
+	for _, name := range []string{"testdata/valid.yaml", "testdata/invalid.yaml", "testdata/security.yaml"} {
 		data, err := os.ReadFile(name)
 		require.NoError(f, err)
 		f.Add(data)

@@ -1,5 +1,5 @@
 // Package crd defines the wasmesh.io/v1alpha1 resources (Service, TrafficRoute, FaultInjection,
-// Telemetry, WasmPlugin), decodes them strictly from multi-document YAML with errors that name
+// Telemetry, WasmPlugin, TransportPolicy, AuthorizationPolicy), decodes them strictly from multi-document YAML with errors that name
 // the file, the document and the field path, and validates them: structure, references across
 // a set of resources, and pluggable deeper checks (filter config parsers, plugin dry runs)
 // through the Checker interface.

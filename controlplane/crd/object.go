@@ -29,7 +29,36 @@ var (
 	_ Object = (*FaultInjection)(nil)
 	_ Object = (*Telemetry)(nil)
 	_ Object = (*WasmPlugin)(nil)
+	_ Object = (*TransportPolicy)(nil)
+	_ Object = (*AuthorizationPolicy)(nil)
 )
+
+// GetKind implements Object.
+func (*TransportPolicy) GetKind() Kind { return KindTransportPolicy }
+
+// GetKind implements Object.
+func (*AuthorizationPolicy) GetKind() Kind { return KindAuthorizationPolicy }
+
+// Meta implements Object.
+func (o *TransportPolicy) Meta() *ObjectMeta { return &o.Metadata }
+
+// Meta implements Object.
+func (o *AuthorizationPolicy) Meta() *ObjectMeta { return &o.Metadata }
+
+// GetStatus implements Object.
+func (o *TransportPolicy) GetStatus() *Status { return &o.Status }
+
+// GetStatus implements Object.
+func (o *AuthorizationPolicy) GetStatus() *Status { return &o.Status }
+
+// SpecJSON implements Object.
+func (o *TransportPolicy) SpecJSON() []byte { return mustJSON(o.Spec) }
+
+// SpecJSON implements Object.
+func (o *AuthorizationPolicy) SpecJSON() []byte { return mustJSON(o.Spec) }
+
+func (*TransportPolicy) object()     {}
+func (*AuthorizationPolicy) object() {}
 
 // GetKind implements Object.
 func (*Service) GetKind() Kind { return KindService }
@@ -120,6 +149,10 @@ func New(kind Kind) (Object, error) {
 		return &Telemetry{TypeMeta: tm}, nil
 	case KindWasmPlugin:
 		return &WasmPlugin{TypeMeta: tm}, nil
+	case KindTransportPolicy:
+		return &TransportPolicy{TypeMeta: tm}, nil
+	case KindAuthorizationPolicy:
+		return &AuthorizationPolicy{TypeMeta: tm}, nil
 	}
 	return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownKind, kind, kindList())
 }
@@ -133,7 +166,7 @@ func kindList() string {
 }
 
 // ParseKind resolves a kind as users type it on the command line: the kind in any case, its
-// plural, or a short name (svc, tr, fi, tel, wp).
+// plural, or a short name (svc, tr, fi, tel, wp, tp, authz).
 func ParseKind(s string) (Kind, error) {
 	l := strings.ToLower(s)
 	for _, k := range Kinds() {
@@ -142,8 +175,13 @@ func ParseKind(s string) (Kind, error) {
 			return k, nil
 		}
 	}
-	if l == "telemetries" {
+	switch l {
+	case "telemetries":
 		return KindTelemetry, nil
+	case "transportpolicies":
+		return KindTransportPolicy, nil
+	case "authorizationpolicies":
+		return KindAuthorizationPolicy, nil
 	}
 	return "", fmt.Errorf("%w %q (known: %s)", ErrUnknownKind, s, kindList())
 }
@@ -160,6 +198,10 @@ func shortName(k Kind) string {
 		return "tel"
 	case KindWasmPlugin:
 		return "wp"
+	case KindTransportPolicy:
+		return "tp"
+	case KindAuthorizationPolicy:
+		return "authz"
 	}
 	return ""
 }
@@ -256,6 +298,10 @@ func setTypeMeta(o Object) {
 		o.TypeMeta = tm
 	case *WasmPlugin:
 		o.TypeMeta = tm
+	case *TransportPolicy:
+		o.TypeMeta = tm
+	case *AuthorizationPolicy:
+		o.TypeMeta = tm
 	}
 }
 
@@ -268,6 +314,9 @@ type Set struct {
 	FaultInjections []*FaultInjection
 	Telemetries     []*Telemetry
 	WasmPlugins     []*WasmPlugin
+	// TransportPolicies and AuthorizationPolicies are the security resources (security.go).
+	TransportPolicies     []*TransportPolicy
+	AuthorizationPolicies []*AuthorizationPolicy
 }
 
 // NewSet groups objects into a Set. A later object with the same key replaces an earlier one.
@@ -294,6 +343,10 @@ func NewSet(objs ...Object) *Set {
 			s.Telemetries = append(s.Telemetries, o)
 		case *WasmPlugin:
 			s.WasmPlugins = append(s.WasmPlugins, o)
+		case *TransportPolicy:
+			s.TransportPolicies = append(s.TransportPolicies, o)
+		case *AuthorizationPolicy:
+			s.AuthorizationPolicies = append(s.AuthorizationPolicies, o)
 		}
 	}
 	return s
@@ -315,6 +368,12 @@ func (s *Set) Objects() []Object {
 		out = append(out, o)
 	}
 	for _, o := range s.WasmPlugins {
+		out = append(out, o)
+	}
+	for _, o := range s.TransportPolicies {
+		out = append(out, o)
+	}
+	for _, o := range s.AuthorizationPolicies {
 		out = append(out, o)
 	}
 	return out

@@ -195,6 +195,21 @@ func References(s *Set, applied ...Key) error {
 			service(w, fmt.Sprintf("spec.selector.services[%d]", i), name)
 		}
 	}
+	for _, t := range s.TransportPolicies {
+		if len(t.Spec.Services) == 0 {
+			claim(t, "spec.services", "*") // mesh-wide: one for every namespace (see owner below)
+		}
+		for i, name := range t.Spec.Services {
+			p := fmt.Sprintf("spec.services[%d]", i)
+			service(t, p, name)
+			claim(t, p, name)
+		}
+	}
+	for _, a := range s.AuthorizationPolicies {
+		for i, name := range a.Spec.Services {
+			service(a, fmt.Sprintf("spec.services[%d]", i), name)
+		}
+	}
 	// Stored resources claim their Service first, so a conflicting applied one is reported.
 	slices.SortStableFunc(claims, func(a, b claimT) int {
 		ia, ib := slices.Contains(applied, KeyOf(a.o)), slices.Contains(applied, KeyOf(b.o))
@@ -209,7 +224,11 @@ func References(s *Set, applied ...Key) error {
 	owner := map[string]Object{} // "<kind>/<namespace>/<service>" → resource that claims it
 	for _, c := range claims {
 		k := KeyOf(c.o)
-		ck := string(k.Kind) + "/" + k.Namespace + "/" + c.name
+		ns := k.Namespace
+		if k.Kind == KindTransportPolicy && c.name == "*" {
+			ns = "" // the mesh-wide default is one for the whole mesh
+		}
+		ck := string(k.Kind) + "/" + ns + "/" + c.name
 		if prev, ok := owner[ck]; ok {
 			if c.name == "*" {
 				failRef(c.o, nil, c.path, "%s %q already applies to every Service", k.Kind, prev.Meta().Name)
@@ -294,6 +313,10 @@ func ServicesOf(o Object) []string {
 		return o.Spec.Services
 	case *WasmPlugin:
 		return o.Spec.Selector.Services
+	case *TransportPolicy:
+		return o.Spec.Services
+	case *AuthorizationPolicy:
+		return o.Spec.Services
 	}
 	return nil
 }

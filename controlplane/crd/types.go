@@ -22,12 +22,15 @@ const (
 	KindFaultInjection Kind = "FaultInjection"
 	KindTelemetry      Kind = "Telemetry"
 	KindWasmPlugin     Kind = "WasmPlugin"
+	// KindTransportPolicy and KindAuthorizationPolicy are the security kinds (security.go).
+	KindTransportPolicy     Kind = "TransportPolicy"
+	KindAuthorizationPolicy Kind = "AuthorizationPolicy"
 )
 
 // Kinds returns every kind in the order resources are applied and listed: a Service before the
 // resources that refer to it.
 func Kinds() []Kind {
-	return []Kind{KindService, KindTrafficRoute, KindFaultInjection, KindTelemetry, KindWasmPlugin}
+	return []Kind{KindService, KindTrafficRoute, KindFaultInjection, KindTelemetry, KindWasmPlugin, KindTransportPolicy, KindAuthorizationPolicy}
 }
 
 // TypeMeta is the apiVersion and kind every document starts with.

@@ -49,6 +49,10 @@ func Validate(o Object) []*FieldError {
 		v.telemetry(&o.Spec)
 	case *WasmPlugin:
 		v.wasmPlugin(&o.Spec)
+	case *TransportPolicy:
+		v.transportPolicy(&o.Spec)
+	case *AuthorizationPolicy:
+		v.authorizationPolicy(&o.Spec)
 	}
 	return v.errs
 }

@@ -103,7 +103,8 @@ type GraphEdge struct {
 
 // GraphOptions adds what the metrics cannot say.
 type GraphOptions struct {
-	// MTLS reports whether calls on an edge use mutual TLS (nil: never).
+	// MTLS reports whether calls on an edge use mutual TLS (nil: the destination Service's
+	// transport mode is not DISABLE, as the callers' sidecars then originate mTLS).
 	MTLS func(EdgeKey) bool
 }
 
@@ -149,6 +150,8 @@ func BuildGraph(set *crd.Set, sidecars []Sidecar, edges []EdgeStats, window time
 		ge.Faults = faults(set, e.Destination.Service)
 		if opts.MTLS != nil {
 			ge.MTLS = opts.MTLS(e.EdgeKey)
+		} else {
+			ge.MTLS = set.TransportMode(e.Destination.Service) != crd.ModeDisable
 		}
 		g.Edges = append(g.Edges, ge)
 	}

@@ -78,4 +78,12 @@ func TestBuildGraph(t *testing.T) {
 	require.Equal(t, []string{"all: abort http 503, 100%"}, rr.Faults)
 	require.Equal(t, []crd.Key{key(crd.KindFaultInjection, "ratings"), key(crd.KindTelemetry, "mesh"), key(crd.KindWasmPlugin, "authz")}, rr.Resources,
 		"the caller's WasmPlugins shape its calls")
+
+	// Without the option, the lock follows the destination's transport mode.
+	require.False(t, BuildGraph(set, sidecars, edges, time.Minute, GraphOptions{}).Edges[1].MTLS, "no TransportPolicy: DISABLE")
+	strict := crd.NewSet(append(set.Objects(), &crd.TransportPolicy{TypeMeta: crd.TypeMeta{Kind: crd.KindTransportPolicy},
+		Metadata: crd.ObjectMeta{Name: "ratings", Namespace: "default"}, Spec: crd.TransportPolicySpec{Services: []string{"ratings"}, Mode: crd.ModeStrict}})...)
+	g = BuildGraph(strict, sidecars, edges, time.Minute, GraphOptions{})
+	require.False(t, g.Edges[0].MTLS, "reviews stays DISABLE")
+	require.True(t, g.Edges[1].MTLS, "ratings is STRICT")
 }

@@ -19,6 +19,14 @@
 // (vm_id `wasmesh.<filter>`); either way vm_id and code depend only on the module's sha256,
 // so a configuration change reconfigures the running VM instead of restarting it.
 //
+// Security (security.go, docs/security.md): the callers' endpoints clusters of a Service
+// whose TransportPolicy is not DISABLE originate mTLS and verify its SPIFFE ID; a sidecar's
+// inbound listener has the filter chains of its Service's mode (STRICT: `mtls`; PERMISSIVE:
+// `mtls` and `plaintext`; DISABLE: one plaintext chain) and runs the `wasmesh.authz` filter
+// configured from the AuthorizationPolicies. TLS material is referenced by SDS name
+// (`wasmesh.identity`, `wasmesh.ca`); the xDS server adds each node's secrets
+// (Resources.WithSecrets, IdentitySecrets).
+//
 // Every resource name follows docs/conventions.md. Resources.Check verifies a node's
 // resources reference only what they define, ECDS names included (go-control-plane's
 // Snapshot.Consistent does not look at ECDS).

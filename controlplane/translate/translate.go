@@ -26,6 +26,7 @@ import (
 	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	wasmfilter "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/wasm/v3"
 	hcm "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	wasmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/wasm/v3"
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 	"google.golang.org/protobuf/proto"
@@ -81,6 +82,9 @@ type Options struct {
 	// SeparateFilters emits the four built-in filters as four ECDS filters (the bundle's
 	// root_ids) even when the bundle could run them as one pipeline.
 	SeparateFilters bool
+	// TrustDomain is the SPIFFE trust domain of the mesh's identities (default
+	// DefaultTrustDomain): outbound mTLS verifies a server's spiffe://<trust domain>/ns/<namespace>/sa/<service>.
+	TrustDomain string
 }
 
 // Node is what translation needs to know about a sidecar, from its node metadata
@@ -111,11 +115,14 @@ const (
 	TypeClusters         = "clusters"
 	TypeEndpoints        = "endpoints"
 	TypeExtensionConfigs = "extension_configs"
+	// TypeSecrets are SDS secrets (a node's identity and the CA bundle); the xDS server adds
+	// them to a node's resources (Resources.WithSecrets), translation makes none.
+	TypeSecrets = "secrets"
 )
 
 // TypeNames returns the short xDS type names in push order.
 func TypeNames() []string {
-	return []string{TypeClusters, TypeEndpoints, TypeListeners, TypeRoutes, TypeExtensionConfigs}
+	return []string{TypeClusters, TypeEndpoints, TypeListeners, TypeRoutes, TypeExtensionConfigs, TypeSecrets}
 }
 
 // Resources are one node's xDS resources, each list sorted by name.
@@ -125,6 +132,7 @@ type Resources struct {
 	Clusters         []*cluster.Cluster
 	Endpoints        []*endpoint.ClusterLoadAssignment
 	ExtensionConfigs []*core.TypedExtensionConfig
+	Secrets          []*tlsv3.Secret
 	// shared and own map the resources that shaped this node's configuration to where they
 	// went: shared (every node's, the mesh's map) and own (this node's WasmPlugins).
 	shared, own map[crd.Key]Source
@@ -178,6 +186,10 @@ func (r *Resources) Messages(typ string) []proto.Message {
 		for _, m := range r.ExtensionConfigs {
 			out = append(out, m)
 		}
+	case TypeSecrets:
+		for _, m := range r.Secrets {
+			out = append(out, m)
+		}
 	}
 	return out
 }
@@ -225,11 +237,15 @@ func digest(m proto.Message) [sha256.Size]byte {
 
 // Mesh is what every sidecar shares, computed once per store revision by Build.
 type Mesh struct {
-	clusters  []*cluster.Cluster
-	endpoints []*endpoint.ClusterLoadAssignment
-	routes    []*route.RouteConfiguration
-	builtins  []*core.TypedExtensionConfig // in chain order; empty without modules
-	plugins   []plugin                     // in chain order
+	clusters   []*cluster.Cluster
+	endpoints  []*endpoint.ClusterLoadAssignment
+	routes     []*route.RouteConfiguration
+	builtins   []*core.TypedExtensionConfig // in chain order; empty without modules
+	authz      *core.TypedExtensionConfig   // the inbound authz filter; nil without modules
+	authzFor   map[string]bool              // Services some AuthorizationPolicy selects
+	modes      map[string]string            // transport mode by Service name
+	namespaces map[string]string            // namespace by Service name
+	plugins    []plugin                     // in chain order
 	// emptySlots are the configs of empty plugin slots, by slot name.
 	emptySlots map[string]*core.TypedExtensionConfig
 	sources    map[crd.Key]Source // shared sources (every node)
@@ -287,6 +303,25 @@ func Build(set *crd.Set, opts Options) (*Mesh, error) {
 		m.clusters = append(m.clusters, m.tracer.cluster)
 	}
 	slices.SortFunc(m.clusters, func(a, b *cluster.Cluster) int { return cmp.Compare(a.Name, b.Name) })
+	secureClusters(set, m.clusters, opts)
+	m.modes, m.namespaces = map[string]string{}, map[string]string{}
+	for _, s := range services {
+		m.modes[s.Metadata.Name] = set.TransportMode(s.Metadata.Name)
+		m.namespaces[s.Metadata.Name] = crd.KeyOf(s).Namespace
+	}
+	for _, t := range set.TransportPolicies {
+		m.sources[crd.KeyOf(t)] = source(t, []string{TypeClusters, TypeListeners})
+	}
+	if m.authz, err = authzFilterConfig(set, opts); err != nil {
+		return nil, err
+	}
+	m.authzFor = AuthzServices(set)
+	for _, a := range set.AuthorizationPolicies {
+		if m.authz != nil {
+			// The first policy selecting a Service adds the filter to its inbound listener.
+			m.sources[crd.KeyOf(a)] = source(a, []string{TypeExtensionConfigs, TypeListeners})
+		}
+	}
 	slices.SortFunc(m.endpoints, func(a, b *endpoint.ClusterLoadAssignment) int { return cmp.Compare(a.ClusterName, b.ClusterName) })
 	m.routes = []*route.RouteConfiguration{{
 		Name:             RouteOutbound,
@@ -356,6 +391,9 @@ func Build(set *crd.Set, opts Options) (*Mesh, error) {
 		for _, x := range msgs {
 			m.digests[x] = digest(x)
 		}
+	}
+	if m.authz != nil {
+		m.digests[m.authz] = digest(m.authz)
 	}
 	for _, p := range m.plugins {
 		for _, c := range p.slots {
@@ -444,19 +482,27 @@ func (m *Mesh) ForNode(n Node) (*Resources, error) {
 	} else {
 		clear(r.own) // no listener carries the plugins
 	}
+	inbound := n.InboundAddress != "" || n.AppAddress != ""
+	// Only a Service some AuthorizationPolicy selects runs the authz filter: the others pay
+	// nothing for it per request.
+	authz := inbound && m.authz != nil && m.authzFor[n.Service]
+	if authz {
+		r.ExtensionConfigs = append(r.ExtensionConfigs, m.authz)
+		r.extra[TypeExtensionConfigs] = append(r.extra[TypeExtensionConfigs], m.authz)
+	}
 	slices.SortFunc(r.ExtensionConfigs, func(a, b *core.TypedExtensionConfig) int { return cmp.Compare(a.Name, b.Name) })
 	slices.SortFunc(r.extra[TypeExtensionConfigs], func(a, b proto.Message) int {
 		return cmp.Compare(a.(*core.TypedExtensionConfig).Name, b.(*core.TypedExtensionConfig).Name)
 	})
 
 	var errs []error
-	if n.InboundAddress != "" || n.AppAddress != "" {
+	if inbound {
 		in, err := address("inbound_address", n.InboundAddress)
 		errs = append(errs, err)
 		app, err := hostPort("app_address", n.AppAddress)
 		errs = append(errs, err)
 		if in != nil && app != nil {
-			r.Listeners = append(r.Listeners, inboundListener(in, m.tracer.hcmTracing(n)))
+			r.Listeners = append(r.Listeners, inboundListener(in, m.modes[n.Service], authz, m.tracer.hcmTracing(n)))
 			c := staticCluster(ClusterApp, []string{n.AppAddress})
 			i, _ := slices.BinarySearchFunc(m.clusters, c.Name, func(x *cluster.Cluster, name string) int { return cmp.Compare(x.Name, name) })
 			r.Clusters = slices.Insert(slices.Clone(m.clusters), i, c)
@@ -847,8 +893,14 @@ func httpListener(name string, addr *core.Address, h *hcm.HttpConnectionManager)
 	}
 }
 
-func inboundListener(addr *core.Address, tracing *hcm.HttpConnectionManager_Tracing) *listener.Listener {
-	return httpListener(ListenerInbound, addr, &hcm.HttpConnectionManager{
+// inboundListener is a sidecar's inbound listener: the mesh boundary, the authz filter (when
+// the modules are there and an AuthorizationPolicy selects the Service), the app; its filter chains follow the node's transport mode.
+func inboundListener(addr *core.Address, mode string, authz bool, tracing *hcm.HttpConnectionManager_Tracing) *listener.Listener {
+	filters := []*hcm.HttpFilter{boundaryFilter()}
+	if authz {
+		filters = append(filters, ecdsFilter(ECDSName(FilterAuthz)))
+	}
+	l := httpListener(ListenerInbound, addr, &hcm.HttpConnectionManager{
 		StatPrefix: ListenerInbound,
 		Tracing:    tracing,
 		RouteSpecifier: &hcm.HttpConnectionManager_RouteConfig{RouteConfig: &route.RouteConfiguration{
@@ -867,8 +919,10 @@ func inboundListener(addr *core.Address, tracing *hcm.HttpConnectionManager_Trac
 				}},
 			}},
 		}},
-		HttpFilters: []*hcm.HttpFilter{boundaryFilter(), routerFilter()},
+		HttpFilters: append(filters, routerFilter()),
 	})
+	l.FilterChains, l.ListenerFilters = inboundChains(mode, l.FilterChains[0].Filters)
+	return l
 }
 
 // ControlHeaderPrefix is the prefix of the mesh's control headers (the fault trigger, the

@@ -263,7 +263,9 @@ func TestCheck(t *testing.T) {
 		want   string
 	}{
 		{"consistent", func(*Resources) {}, ""},
-		{"ECDS name referenced but not defined", func(r *Resources) { r.ExtensionConfigs = r.ExtensionConfigs[1:] },
+		{"ECDS name referenced but not defined", func(r *Resources) {
+			r.ExtensionConfigs = slices.DeleteFunc(slices.Clone(r.ExtensionConfigs), func(c *core.TypedExtensionConfig) bool { return c.Name == "wasmesh.chain" })
+		},
 			`listener "outbound": filter config "wasmesh.chain" is not defined (ECDS)`},
 		{"ECDS config nobody uses", func(r *Resources) {
 			r.ExtensionConfigs = append(r.ExtensionConfigs, proto.CloneOf(r.ExtensionConfigs[0]))

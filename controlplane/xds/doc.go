@@ -12,4 +12,9 @@
 // node acknowledged and the last rejection with its error text (cleared by a later ACK);
 // per resource, which nodes' snapshots carry it. Status reports both in the API's terms
 // (api.StatusSource), for `wasmesh status` and `wasmesh get`.
+//
+// With a CA (Config.CA, identity.go) each node's snapshot carries its SDS secrets: a
+// certificate for the Service its node id names (issued on its first request, rotated at
+// half-life with jitter by a timer per node, pushed as a new secrets version) and the CA
+// bundle. Only a stream that proved the node id (Config.Auth) receives them.
 package xds

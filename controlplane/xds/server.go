@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"net"
 	"slices"
 	"strconv"
@@ -29,6 +30,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/wasmesh/wasmesh/controlplane/api"
+	"github.com/wasmesh/wasmesh/controlplane/ca"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/controlplane/translate"
 )
@@ -40,6 +42,7 @@ var typeURLs = map[string]string{
 	translate.TypeClusters:         resource.ClusterType,
 	translate.TypeEndpoints:        resource.EndpointType,
 	translate.TypeExtensionConfigs: resource.ExtensionConfigType,
+	translate.TypeSecrets:          resource.SecretType,
 }
 
 var responseTypes = map[string]types.ResponseType{
@@ -48,6 +51,7 @@ var responseTypes = map[string]types.ResponseType{
 	translate.TypeClusters:         types.Cluster,
 	translate.TypeEndpoints:        types.Endpoint,
 	translate.TypeExtensionConfigs: types.ExtensionConfig,
+	translate.TypeSecrets:          types.Secret,
 }
 
 // shortType returns the short name of a type URL ("" when wasmesh does not serve it).
@@ -80,6 +84,12 @@ type Config struct {
 	// Auth tells which node id a stream proved (required: without it every stream is
 	// refused). A stream is served only the configuration of that node.
 	Auth Authenticator
+	// CA issues each node's identity certificate, served with the CA bundle over SDS on the
+	// node's ADS stream and rotated before expiry (nil: no secrets; a TransportPolicy's TLS
+	// then never gets its certificates).
+	CA *ca.CA
+	// Rand returns a number in [0,1) that spreads rotations (default math/rand/v2).
+	Rand func() float64
 }
 
 // Server is the ADS server with per-node snapshots and ACK/NACK bookkeeping. It implements
@@ -113,6 +123,11 @@ type nodeState struct {
 	res      *translate.Resources   // what the current snapshot was built from
 	peer     string                 // the remote address of its latest stream
 	health   map[string]pluginStats // by plugin ECDS name, from the node's stats
+	// identity is the node's current certificate (nil: none issued), rotated by rotate.
+	identity *ca.Leaf
+	rotateAt time.Time
+	rotate   *time.Timer
+	idErr    error
 }
 
 type typeState struct {
@@ -172,6 +187,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.HealthInterval <= 0 {
 		cfg.HealthInterval = 5 * time.Second
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Float64
 	}
 	s := &Server{
 		cfg:     cfg,
@@ -251,6 +269,9 @@ func (s *Server) forgetLocked() {
 			for _, ts := range n.types {
 				stopTimer(ts)
 			}
+			if n.rotate != nil {
+				n.rotate.Stop()
+			}
 			delete(s.nodes, id)
 			s.cache.ClearSnapshot(id)
 		}
@@ -270,7 +291,7 @@ func (s *Server) pushLocked(n *nodeState) {
 		return
 	}
 	n.revision = s.revision
-	s.setLocked(n, res)
+	s.setLocked(n, s.withIdentityLocked(n, res))
 }
 
 // setLocked sets the node's snapshot from res. A type whose content did not change keeps its
@@ -587,6 +608,15 @@ func (s *Server) Nodes() []api.NodeStatus {
 		}
 		if n.err != nil {
 			ns.Error = n.err.Error()
+		} else if n.idErr != nil {
+			ns.Error = n.idErr.Error()
+		}
+		if l := n.identity; l != nil {
+			exp, rot := l.NotAfter, n.rotateAt
+			ns.Identity, ns.CertExpiry, ns.CertRotate = l.SPIFFEID, &exp, &rot
+		}
+		if s.mesh != nil && n.node.InboundAddress != "" {
+			ns.InboundMode = s.mesh.Mode(n.node.Service)
 		}
 		if n.versions != nil {
 			ns.Revision = n.revision

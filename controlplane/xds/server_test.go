@@ -14,6 +14,7 @@ import (
 	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	wasmfilter "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/wasm/v3"
+	hcm "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
@@ -163,6 +164,7 @@ func TestSnapshotPerNode(t *testing.T) {
 
 	require.Equal(t, map[string]string{"inbound": fe.InboundAddress, "outbound": fe.OutboundAddress}, listenerAddrs(t, cf))
 	require.Equal(t, map[string]string{"inbound": rv.InboundAddress, "outbound": rv.OutboundAddress}, listenerAddrs(t, cr))
+	// No AuthorizationPolicy: no node runs (or pays for) the authz filter.
 	names := []string{"wasmesh.chain"}
 	for _, phase := range []string{crd.PhaseAfter, crd.PhaseBefore} {
 		for i := range translate.PluginSlots {
@@ -569,4 +571,40 @@ func hasPlugin(res []*anypb.Any, name string) bool {
 		}
 	}
 	return false
+}
+
+// Only the inbound of a Service an AuthorizationPolicy selects carries the authz filter: the
+// others pay nothing for it per request.
+func TestAuthzFilterOnlyWhereSelected(t *testing.T) {
+	srv, addr := startServer(t)
+	policy := &crd.AuthorizationPolicy{Metadata: crd.ObjectMeta{Name: "reviews-callers", Generation: 1}, Spec: crd.AuthorizationPolicySpec{
+		Services: []string{"reviews"}, Action: "ALLOW", Rules: []crd.AuthorizationRule{{From: []crd.Caller{{Service: "frontend"}}}}}}
+	srv.Update(mesh(t, 90, 10, policy), 1)
+	fe, rv := sidecar("frontend", "v1", 20000), sidecar("reviews", "v1", 20010)
+	cf, cr := dial(t, addr, fe, nil), dial(t, addr, rv, nil)
+	waitComplete(t, cf)
+	waitComplete(t, cr)
+	waitAcked(t, srv)
+	require.NotContains(t, cf.State(resource.ExtensionConfigType).Names, "wasmesh.authz")
+	require.Contains(t, cr.State(resource.ExtensionConfigType).Names, "wasmesh.authz")
+	inboundFilters := func(c *xdstest.Client) []string {
+		var l listener.Listener
+		for _, a := range c.State(resource.ListenerType).Resources {
+			require.NoError(t, a.UnmarshalTo(&l))
+			if l.Name != translate.ListenerInbound {
+				continue
+			}
+			var m hcm.HttpConnectionManager
+			require.NoError(t, l.FilterChains[0].Filters[0].GetTypedConfig().UnmarshalTo(&m))
+			var names []string
+			for _, f := range m.HttpFilters {
+				names = append(names, f.Name)
+			}
+			return names
+		}
+		t.Fatal("no inbound listener")
+		return nil
+	}
+	require.NotContains(t, inboundFilters(cf), "wasmesh.authz")
+	require.Contains(t, inboundFilters(cr), "wasmesh.authz")
 }

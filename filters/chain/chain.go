@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wasmesh/wasmesh/filters/authz"
 	"github.com/wasmesh/wasmesh/filters/canary"
 	"github.com/wasmesh/wasmesh/filters/fault"
 	"github.com/wasmesh/wasmesh/filters/router"
@@ -29,6 +30,7 @@ func Filters() map[string]func(data []byte) (sdk.HTTPFilter, error) {
 		fault.RootID:     func(b []byte) (sdk.HTTPFilter, error) { return fault.Parse(b) },
 		router.RootID:    func(b []byte) (sdk.HTTPFilter, error) { return router.Parse(b) },
 		canary.RootID:    func(b []byte) (sdk.HTTPFilter, error) { return canary.Parse(b) },
+		authz.RootID:     func(b []byte) (sdk.HTTPFilter, error) { return authz.Parse(b) },
 	}
 }
 

@@ -92,7 +92,7 @@ func TestBundleRefusesUnknownRootID(t *testing.T) {
 				env.Close()
 			}
 			require.Error(t, err)
-			require.Contains(t, logs.String()+err.Error(), `wasmesh: unknown root_id "`+root+`" (known: canary, chain, fault, router, telemetry)`)
+			require.Contains(t, logs.String()+err.Error(), `wasmesh: unknown root_id "`+root+`" (known: authz, canary, chain, fault, router, telemetry)`)
 		})
 	}
 }

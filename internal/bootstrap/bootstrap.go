@@ -24,7 +24,7 @@ const (
 // The bootstrap has one stats_tags rule per key.
 var TagKeys = []string{
 	"source_service", "source_version", "destination_service", "destination_version",
-	"route", "method", "response_code_class", "service", "version", "kind",
+	"route", "method", "response_code_class", "service", "version", "kind", "policy", "decision",
 }
 
 // Params is what a sidecar bootstrap is rendered from. Empty NodeID, AdminAddress,

@@ -33,7 +33,11 @@ func RunCaseFile(ctx context.Context, f *replay.File, opts CaseOptions) ([]repla
 		filters[i] = WasmFilter{Name: f.PluginName(i), File: fl.Wasm, RootID: fl.RootID,
 			VMID: fmt.Sprintf("replay.%d", i), Config: string(fl.Config)}
 	}
-	r, err := StartReplayer(ctx, ReplayOptions{Filters: filters, Clusters: f.Clusters(), Binary: opts.Binary, Dir: opts.Dir})
+	mtls := false
+	for _, c := range f.Cases {
+		mtls = mtls || (c.Connection != nil && c.Connection.MTLS)
+	}
+	r, err := StartReplayer(ctx, ReplayOptions{Filters: filters, Clusters: f.Clusters(), Binary: opts.Binary, Dir: opts.Dir, MTLS: mtls})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", f.Path, err)
 	}
@@ -42,7 +46,7 @@ func RunCaseFile(ctx context.Context, f *replay.File, opts CaseOptions) ([]repla
 	for _, c := range f.Cases {
 		res := replay.Result{Name: c.Name}
 		start := time.Now()
-		got, err := r.Do(ctx, ReplayRequest{Method: c.Request.Method, Path: c.Request.Path, Headers: c.Request.Headers.Map(), Body: c.Request.Body},
+		got, err := r.Do(ctx, ReplayRequest{Method: c.Request.Method, Path: c.Request.Path, Headers: c.Request.Headers.Map(), Body: c.Request.Body, Connection: c.Connection},
 			Answer{Status: c.Upstream.Status, Header: c.Upstream.Headers.Map(), Body: c.Upstream.Body, Delay: c.Advance})
 		res.Duration = time.Since(start)
 		if err != nil {

@@ -16,10 +16,16 @@ import (
 // repository's build/), and closes it in t.Cleanup.
 func ControlPlaneT(t testing.TB, modulesDir string) *controlplane.ControlPlane {
 	t.Helper()
+	return ControlPlaneConfigT(t, controlplane.Config{ModulesDir: modulesDir})
+}
+
+// ControlPlaneConfigT is ControlPlaneT with a configuration (its data directory and
+// addresses are the test's).
+func ControlPlaneConfigT(t testing.TB, cfg controlplane.Config) *controlplane.ControlPlane {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	cp, err := controlplane.Start(ctx, controlplane.Config{
-		DataDir: t.TempDir(), XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", ModulesDir: modulesDir,
-	})
+	cfg.DataDir, cfg.XDSAddress, cfg.HTTPAddress = t.TempDir(), "127.0.0.1:0", "127.0.0.1:0"
+	cp, err := controlplane.Start(ctx, cfg)
 	if err != nil {
 		cancel()
 		t.Fatalf("control plane: %v", err)

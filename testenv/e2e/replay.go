@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wasmesh/wasmesh/controlplane/ca"
 	"github.com/wasmesh/wasmesh/testenv/replay"
 )
 
@@ -29,6 +31,10 @@ type ReplayOptions struct {
 	// Dir holds Envoy's config, its log (envoy.log) and its access log (access.log); default a
 	// temporary directory removed by Stop.
 	Dir string
+	// MTLS makes Envoy's listener accept mTLS as well as plaintext (a PERMISSIVE sidecar
+	// inbound, certificates from a CA of the Replayer's own), so a request's Connection can
+	// present a client certificate.
+	MTLS bool
 }
 
 // ReplayRequest is a request a Replayer sends through Envoy.
@@ -37,6 +43,9 @@ type ReplayRequest struct {
 	Path    string
 	Headers map[string]string // "host" sets :authority
 	Body    string
+	// Connection, when it says mTLS, sends the request over a new TLS connection with a
+	// client certificate whose URI SAN is PeerURISAN (ReplayOptions.MTLS is required).
+	Connection *replay.Connection
 }
 
 // ReplayResult is what happened to one request in Envoy.
@@ -91,6 +100,7 @@ type Replayer struct {
 	logOffset   int64
 	ownDir      string // removed by Stop
 	barrierPort int
+	ca          *ca.CA // with ReplayOptions.MTLS
 }
 
 // StartReplayer starts the upstreams and Envoy.
@@ -136,8 +146,19 @@ func StartReplayer(ctx context.Context, opts ReplayOptions) (_ *Replayer, err er
 		dir, r.ownDir = d, d
 	}
 	r.accessLog = filepath.Join(dir, "access.log")
-	cfg, err := StaticConfig{ListenPort: r.port, Filters: opts.Filters, Clusters: clusters, DefaultCluster: opts.DefaultCluster,
-		AccessLog: r.accessLog, AccessLogFormat: accessLogFormat, BarrierPort: r.barrierPort}.YAML()
+	sc := StaticConfig{ListenPort: r.port, Filters: opts.Filters, Clusters: clusters, DefaultCluster: opts.DefaultCluster,
+		AccessLog: r.accessLog, AccessLogFormat: accessLogFormat, BarrierPort: r.barrierPort}
+	if opts.MTLS {
+		if r.ca, err = ca.Load(filepath.Join(dir, "ca"), ca.Options{TTL: time.Hour}); err != nil {
+			return nil, err
+		}
+		server, err := r.ca.Issue("default", "replay")
+		if err != nil {
+			return nil, err
+		}
+		sc.MTLS = &ListenerTLS{Cert: server.CertPEM, Key: server.KeyPEM, CA: r.ca.BundlePEM()}
+	}
+	cfg, err := sc.YAML()
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +193,26 @@ func (r *Replayer) Do(ctx context.Context, req ReplayRequest, ans Answer) (Repla
 	if path == "" {
 		path = "/"
 	}
-	hr, err := http.NewRequestWithContext(ctx, method, r.URL()+path, strings.NewReader(req.Body))
+	client, base := r.client, r.URL()
+	if c := req.Connection; c != nil && c.MTLS {
+		if r.ca == nil {
+			return ReplayResult{}, errors.New("a request with an mTLS connection needs ReplayOptions.MTLS")
+		}
+		leaf, err := r.ca.IssueFor(c.PeerURISAN, "replay client")
+		if err != nil {
+			return ReplayResult{}, fmt.Errorf("client certificate: %w", err)
+		}
+		pair, err := tls.X509KeyPair(leaf.CertPEM, leaf.KeyPEM)
+		if err != nil {
+			return ReplayResult{}, fmt.Errorf("client certificate: %w", err)
+		}
+		client = &http.Client{Timeout: r.client.Timeout, CheckRedirect: r.client.CheckRedirect, Transport: &http.Transport{
+			DisableCompression: true, DisableKeepAlives: true,
+			TLSClientConfig: &tls.Config{Certificates: []tls.Certificate{pair}, InsecureSkipVerify: true}, //nolint:gosec // Envoy is not under test
+		}}
+		base = "https://127.0.0.1:" + strconv.Itoa(r.port)
+	}
+	hr, err := http.NewRequestWithContext(ctx, method, base+path, strings.NewReader(req.Body))
 	if err != nil {
 		return ReplayResult{}, fmt.Errorf("request: %w", err)
 	}
@@ -191,7 +231,7 @@ func (r *Replayer) Do(ctx context.Context, req ReplayRequest, ans Answer) (Repla
 		hr.Header.Set(k, v)
 	}
 	start := time.Now()
-	resp, err := r.client.Do(hr)
+	resp, err := client.Do(hr)
 	if err != nil {
 		return ReplayResult{}, fmt.Errorf("request: %w", err)
 	}

@@ -58,6 +58,16 @@ type StaticConfig struct {
 	// Node is the bootstrap's node (id, cluster and the service/version metadata of
 	// docs/conventions.md), as a sidecar's; nil leaves Envoy's default node.
 	Node *Node
+	// MTLS, when set, makes the main listener a PERMISSIVE sidecar inbound: the TLS inspector,
+	// an mTLS filter chain (client certificate required and verified against MTLS.CA) and a
+	// plaintext one, both running the same filters.
+	MTLS *ListenerTLS
+}
+
+// ListenerTLS is a listener's server certificate and the CA its clients' certificates must
+// chain to (PEM).
+type ListenerTLS struct {
+	Cert, Key, CA []byte
 }
 
 // Node is a sidecar's identity in the bootstrap.
@@ -183,10 +193,28 @@ func (c StaticConfig) YAML() ([]byte, error) {
 		return nil, fmt.Errorf("static config: default cluster %q is not among the clusters", c.DefaultCluster)
 	}
 	admin, _ := socketAddress(net.JoinHostPort("127.0.0.1", strconv.Itoa(c.AdminPort)))
-	listeners := []any{obj{
+	main := obj{
 		"name": "main", "address": listen,
 		"filter_chains": []any{obj{"filters": []any{obj{"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}}}},
-	}}
+	}
+	if t := c.MTLS; t != nil {
+		netFilters := []any{obj{"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}}
+		main["listener_filters"] = []any{obj{"name": "envoy.filters.listener.tls_inspector", "typed_config": obj{
+			"@type": "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"}}}
+		main["filter_chains"] = []any{
+			obj{"name": "mtls", "filter_chain_match": obj{"transport_protocol": "tls"}, "filters": netFilters,
+				"transport_socket": obj{"name": "envoy.transport_sockets.tls", "typed_config": obj{
+					"@type":                      "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+					"require_client_certificate": true,
+					"common_tls_context": obj{
+						"tls_certificates":   []any{obj{"certificate_chain": obj{"inline_string": string(t.Cert)}, "private_key": obj{"inline_string": string(t.Key)}}},
+						"validation_context": obj{"trusted_ca": obj{"inline_string": string(t.CA)}},
+					},
+				}}},
+			obj{"name": "plaintext", "filter_chain_match": obj{"transport_protocol": "raw_buffer"}, "filters": netFilters},
+		}
+	}
+	listeners := []any{main}
 	if c.BarrierPort != 0 {
 		addr, err := socketAddress(net.JoinHostPort("127.0.0.1", strconv.Itoa(c.BarrierPort)))
 		if err != nil {

@@ -77,6 +77,13 @@ type Upstream struct {
 	Body    string
 }
 
+// Connection is a case's downstream connection as filters see it: mTLS or not, and the
+// client certificate's URI SAN (properties connection.mtls, connection.uri_san_peer_certificate).
+type Connection struct {
+	MTLS       bool
+	PeerURISAN string
+}
+
 // Case is one HTTP exchange and what is expected of it.
 type Case struct {
 	Name     string
@@ -85,7 +92,10 @@ type Case struct {
 	Upstream Upstream
 	// Advance is simulated time that passes before the upstream answers.
 	Advance time.Duration
-	Expect  Expect
+	// Connection is the downstream connection's security (`connection: {mtls: true,
+	// peerURISAN: spiffe://...}`); nil: plaintext.
+	Connection *Connection
+	Expect     Expect
 }
 
 // Expect is what a case checks; what the file leaves out is not checked.

@@ -346,7 +346,7 @@ func (p *parser) filter(n *yaml.Node, key string) Filter {
 
 func (p *parser) caseOf(n *yaml.Node, key string) Case {
 	c := Case{Line: n.Line}
-	m := p.mapping(n, key, "name", "request", "upstream", "advance", "expect")
+	m := p.mapping(n, key, "name", "request", "connection", "upstream", "advance", "expect")
 	if m == nil {
 		return c
 	}
@@ -388,6 +388,23 @@ func (p *parser) caseOf(n *yaml.Node, key string) Case {
 	}
 	if an := m.get("advance"); an != nil && !isNull(an) {
 		c.Advance = p.duration(an, key+".advance")
+	}
+	if cn := m.get("connection"); cn != nil && !isNull(cn) {
+		k := key + ".connection"
+		if cm := p.mapping(cn, k, "mtls", "peerURISAN"); cm != nil {
+			c.Connection = &Connection{}
+			if bn := cm.get("mtls"); bn != nil {
+				if bn.Kind != yaml.ScalarNode || bn.ShortTag() != "!!bool" {
+					p.errorf(bn, k+".mtls", "want true or false")
+				} else {
+					c.Connection.MTLS = bn.Value == "true"
+				}
+			}
+			c.Connection.PeerURISAN = p.optStr(cm.get("peerURISAN"), k+".peerURISAN")
+			if c.Connection.PeerURISAN != "" && !c.Connection.MTLS {
+				p.errorf(cm.get("peerURISAN"), k+".peerURISAN", "a peer certificate needs mtls: true")
+			}
+		}
 	}
 	if en := m.get("expect"); en != nil && !isNull(en) {
 		c.Expect = p.expect(en, key+".expect")

@@ -97,6 +97,11 @@ func TestParseErrors(t *testing.T) {
 		{"case name", head + "cases:\n- request: {}\n- name: \" \"\n",
 			"f.yaml:3: cases[0].name: required\nf.yaml:4: cases[1].name: required, got an empty string"},
 		{"repeated case name", head + "cases:\n- name: a\n- name: b\n- name: a\n", `f.yaml:5: cases[2].name: "a" repeats the name of cases[0]`},
+		{"connection", head + "cases:\n- name: a\n  connection: {mtls: yes please, peerURISAN: spiffe://td/x, tls: 1}\n- name: b\n  connection: {peerURISAN: spiffe://td/x}\n",
+			"f.yaml:4: cases[0].connection.tls: unknown key (known: mtls, peerURISAN)\n" +
+				"f.yaml:4: cases[0].connection.mtls: want true or false\n" +
+				"f.yaml:4: cases[0].connection.peerURISAN: a peer certificate needs mtls: true\n" +
+				"f.yaml:6: cases[1].connection.peerURISAN: a peer certificate needs mtls: true"},
 		{"request keys", head + "cases:\n- name: a\n  request: {methd: GET, path: x, headers: [a, b], body: {a: 1}}\n",
 			"f.yaml:4: cases[0].request.methd: unknown key (known: method, path, headers, body)\n" +
 				`f.yaml:4: cases[0].request.path: "x" does not start with /` + "\n" +

@@ -48,7 +48,11 @@ func Run(f *File, opts ...testenv.Option) ([]Result, error) {
 			env.SetLatency(cl, c.Advance)
 		}
 		before := env.Crossings()
-		res := env.Do(request(c.Request))
+		req := request(c.Request)
+		if cn := c.Connection; cn != nil {
+			req.Connection = &testenv.Connection{MTLS: cn.MTLS, PeerURISAN: cn.PeerURISAN}
+		}
+		res := env.Do(req)
 		r := Result{Name: c.Name, Duration: time.Since(start), Simulated: res.Elapsed, Cost: env.Crossings().Since(before)}
 		if res.Err != nil {
 			r.Err = res.Err

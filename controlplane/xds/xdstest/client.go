@@ -17,6 +17,7 @@ import (
 	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	hcm "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"google.golang.org/genproto/googleapis/rpc/status"
@@ -51,6 +52,9 @@ type Client struct {
 	subs      map[string]*sub
 	changed   chan struct{}
 	responses int
+	// sds holds, per type URL of the referencing resources (clusters, listeners), the SDS
+	// secret names they reference: the client subscribes to their union, as Envoy does.
+	sds map[string][]string
 }
 
 type sub struct {
@@ -226,6 +230,7 @@ func (c *Client) handle(resp *discovery.DiscoveryResponse) error {
 // implies: the EDS clusters' endpoints, the listeners' route configurations and ECDS names.
 func (c *Client) followLocked(resp *discovery.DiscoveryResponse) ([]*discovery.DiscoveryRequest, error) {
 	want := map[string][]string{}
+	var secrets []string
 	switch resp.TypeUrl {
 	case resource.ClusterType:
 		var eds []string
@@ -237,6 +242,7 @@ func (c *Client) followLocked(resp *discovery.DiscoveryResponse) ([]*discovery.D
 			if cl.GetType() == cluster.Cluster_EDS {
 				eds = append(eds, cl.Name)
 			}
+			secrets = append(secrets, sdsNames(cl.GetTransportSocket())...)
 		}
 		want[resource.EndpointType] = eds
 	case resource.ListenerType:
@@ -247,6 +253,7 @@ func (c *Client) followLocked(resp *discovery.DiscoveryResponse) ([]*discovery.D
 				return nil, fmt.Errorf("listener: %w", err)
 			}
 			for _, fc := range l.FilterChains {
+				secrets = append(secrets, sdsNames(fc.GetTransportSocket())...)
 				for _, f := range fc.Filters {
 					var h hcm.HttpConnectionManager
 					if f.GetTypedConfig().UnmarshalTo(&h) != nil {
@@ -265,6 +272,19 @@ func (c *Client) followLocked(resp *discovery.DiscoveryResponse) ([]*discovery.D
 		}
 		want[resource.RouteType] = rds
 		want[resource.ExtensionConfigType] = ecds
+	}
+	if resp.TypeUrl == resource.ClusterType || resp.TypeUrl == resource.ListenerType {
+		if c.sds == nil {
+			c.sds = map[string][]string{}
+		}
+		c.sds[resp.TypeUrl] = secrets
+		var all []string
+		for _, names := range c.sds {
+			all = append(all, names...)
+		}
+		if len(all) > 0 || c.subs[resource.SecretType] != nil {
+			want[resource.SecretType] = all
+		}
 	}
 	var out []*discovery.DiscoveryRequest
 	for _, t := range slices.Sorted(maps.Keys(want)) {
@@ -286,6 +306,35 @@ func (c *Client) followLocked(resp *discovery.DiscoveryResponse) ([]*discovery.D
 		out = append(out, &discovery.DiscoveryRequest{TypeUrl: t, ResourceNames: s.names, VersionInfo: s.version, ResponseNonce: s.nonce})
 	}
 	return out, nil
+}
+
+// sdsNames returns the SDS secrets a TLS transport socket references.
+func sdsNames(ts *core.TransportSocket) []string {
+	if ts == nil || ts.GetTypedConfig() == nil {
+		return nil
+	}
+	var common *tlsv3.CommonTlsContext
+	var up tlsv3.UpstreamTlsContext
+	var down tlsv3.DownstreamTlsContext
+	switch {
+	case ts.GetTypedConfig().MessageIs(&up) && ts.GetTypedConfig().UnmarshalTo(&up) == nil:
+		common = up.GetCommonTlsContext()
+	case ts.GetTypedConfig().MessageIs(&down) && ts.GetTypedConfig().UnmarshalTo(&down) == nil:
+		common = down.GetCommonTlsContext()
+	default:
+		return nil
+	}
+	var out []string
+	for _, s := range common.GetTlsCertificateSdsSecretConfigs() {
+		out = append(out, s.GetName())
+	}
+	if v := common.GetValidationContextSdsSecretConfig(); v != nil {
+		out = append(out, v.GetName())
+	}
+	if v := common.GetCombinedValidationContext().GetValidationContextSdsSecretConfig(); v != nil {
+		out = append(out, v.GetName())
+	}
+	return out
 }
 
 func (c *Client) notifyLocked() {

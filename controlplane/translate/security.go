@@ -1,0 +1,291 @@
+package translate
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	cluster "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	tlsinspector "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/listener/tls_inspector/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/wasmesh/wasmesh/controlplane/crd"
+)
+
+// Security resource names (docs/security.md).
+const (
+	// SecretIdentity is the SDS secret holding a sidecar's own certificate and key (each
+	// node gets its own under this one name).
+	SecretIdentity = "wasmesh.identity"
+	// SecretCA is the SDS secret holding the mesh CA bundle peers are verified against.
+	SecretCA = "wasmesh.ca"
+	// FilterAuthz is the authorization filter on every sidecar's inbound listener.
+	FilterAuthz = "authz"
+	// AuthzFile is the standalone authz module's file name among the built-in modules.
+	AuthzFile = "authz.wasm"
+	// Inbound filter chain names.
+	ChainMTLS      = "mtls"
+	ChainPlaintext = "plaintext"
+	// DefaultTrustDomain is the SPIFFE trust domain unless Options.TrustDomain says otherwise.
+	DefaultTrustDomain = "wasmesh.local"
+)
+
+// Namespace returns the namespace of a Service of the mesh (DefaultNamespace when unknown).
+func (m *Mesh) Namespace(service string) string {
+	if ns, ok := m.namespaces[service]; ok {
+		return ns
+	}
+	return crd.DefaultNamespace
+}
+
+// Mode returns the transport mode of a Service's inbound (DISABLE when unknown).
+func (m *Mesh) Mode(service string) string {
+	if mode, ok := m.modes[service]; ok {
+		return mode
+	}
+	return crd.ModeDisable
+}
+
+// WithSecrets returns the resources with a node's SDS secrets.
+func (r *Resources) WithSecrets(secrets []*tlsv3.Secret) *Resources {
+	out := *r
+	out.Secrets = secrets
+	return &out
+}
+
+// SPIFFEID returns the SPIFFE ID of a Service's sidecars.
+func SPIFFEID(trustDomain, namespace, service string) string {
+	return "spiffe://" + trustDomain + "/ns/" + namespace + "/sa/" + service
+}
+
+func (o Options) trustDomain() string {
+	if o.TrustDomain == "" {
+		return DefaultTrustDomain
+	}
+	return o.TrustDomain
+}
+
+// sdsConfig is an SDS reference to a secret on the ADS stream.
+func sdsConfig(name string) *tlsv3.SdsSecretConfig {
+	return &tlsv3.SdsSecretConfig{Name: name, SdsConfig: adsSource()}
+}
+
+// upstreamTLS is the transport socket of a caller's cluster towards a Service that is not
+// DISABLE: mTLS with the caller's identity, the server verified against the mesh CA and its
+// SPIFFE ID.
+func upstreamTLS(spiffeID string) *core.TransportSocket {
+	ctx := &tlsv3.UpstreamTlsContext{CommonTlsContext: &tlsv3.CommonTlsContext{
+		TlsCertificateSdsSecretConfigs: []*tlsv3.SdsSecretConfig{sdsConfig(SecretIdentity)},
+		ValidationContextType: &tlsv3.CommonTlsContext_CombinedValidationContext{CombinedValidationContext: &tlsv3.CommonTlsContext_CombinedCertificateValidationContext{
+			DefaultValidationContext: &tlsv3.CertificateValidationContext{
+				MatchTypedSubjectAltNames: []*tlsv3.SubjectAltNameMatcher{{
+					SanType: tlsv3.SubjectAltNameMatcher_URI,
+					Matcher: &matcherv3.StringMatcher{MatchPattern: &matcherv3.StringMatcher_Exact{Exact: spiffeID}},
+				}},
+			},
+			ValidationContextSdsSecretConfig: sdsConfig(SecretCA),
+		}},
+	}}
+	return &core.TransportSocket{Name: "envoy.transport_sockets.tls", ConfigType: &core.TransportSocket_TypedConfig{TypedConfig: mustAny(ctx)}}
+}
+
+// downstreamTLS is the transport socket of the inbound mTLS filter chain: the sidecar's
+// identity, a client certificate required and verified against the mesh CA (any mesh
+// identity; the authz filter decides by it).
+func downstreamTLS() *core.TransportSocket {
+	ctx := &tlsv3.DownstreamTlsContext{
+		RequireClientCertificate: wrapperspb.Bool(true),
+		CommonTlsContext: &tlsv3.CommonTlsContext{
+			TlsCertificateSdsSecretConfigs: []*tlsv3.SdsSecretConfig{sdsConfig(SecretIdentity)},
+			ValidationContextType: &tlsv3.CommonTlsContext_ValidationContextSdsSecretConfig{
+				ValidationContextSdsSecretConfig: sdsConfig(SecretCA),
+			},
+		},
+	}
+	return &core.TransportSocket{Name: "envoy.transport_sockets.tls", ConfigType: &core.TransportSocket_TypedConfig{TypedConfig: mustAny(ctx)}}
+}
+
+// secureClusters gives the endpoints clusters of every Service that is not DISABLE the
+// upstream mTLS socket (the aggregate clusters have no connections of their own).
+func secureClusters(set *crd.Set, clusters []*cluster.Cluster, opts Options) {
+	for _, s := range set.Services {
+		if set.TransportMode(s.Metadata.Name) == crd.ModeDisable {
+			continue
+		}
+		id := SPIFFEID(opts.trustDomain(), crd.KeyOf(s).Namespace, s.Metadata.Name)
+		for _, v := range s.Spec.Versions {
+			name := EndpointsCluster(s.Metadata.Name, v.Name)
+			i, ok := slices.BinarySearchFunc(clusters, name, func(c *cluster.Cluster, n string) int { return cmp.Compare(c.Name, n) })
+			if ok {
+				clusters[i].TransportSocket = upstreamTLS(id)
+			}
+		}
+	}
+}
+
+// inboundChains returns the inbound listener's filter chains and listener filters for a
+// transport mode, each chain running the same HTTP connection manager (network filters).
+// STRICT and PERMISSIVE share the mtls chain unchanged (TLS inspector, transport protocol
+// "tls"), so switching between them adds or removes the plaintext chain only: Envoy updates
+// the filter chains in place and mesh connections, on the mtls chain, are not drained.
+func inboundChains(mode string, filters []*listener.Filter) ([]*listener.FilterChain, []*listener.ListenerFilter) {
+	if mode == crd.ModeDisable || mode == "" {
+		return []*listener.FilterChain{{Filters: filters}}, nil
+	}
+	chains := []*listener.FilterChain{{
+		Name:             ChainMTLS,
+		FilterChainMatch: &listener.FilterChainMatch{TransportProtocol: "tls"},
+		Filters:          filters,
+		TransportSocket:  downstreamTLS(),
+	}}
+	if mode == crd.ModePermissive {
+		chains = append(chains, &listener.FilterChain{
+			Name:             ChainPlaintext,
+			FilterChainMatch: &listener.FilterChainMatch{TransportProtocol: "raw_buffer"},
+			Filters:          filters,
+		})
+	}
+	inspector := []*listener.ListenerFilter{{
+		Name:       "envoy.filters.listener.tls_inspector",
+		ConfigType: &listener.ListenerFilter_TypedConfig{TypedConfig: mustAny(&tlsinspector.TlsInspector{})},
+	}}
+	return chains, inspector
+}
+
+// IdentitySecrets returns a node's SDS secrets: its certificate chain and key under
+// SecretIdentity, the CA bundle under SecretCA.
+func IdentitySecrets(certPEM, keyPEM, bundlePEM []byte) []*tlsv3.Secret {
+	inline := func(b []byte) *core.DataSource {
+		return &core.DataSource{Specifier: &core.DataSource_InlineBytes{InlineBytes: b}}
+	}
+	return []*tlsv3.Secret{
+		{Name: SecretCA, Type: &tlsv3.Secret_ValidationContext{ValidationContext: &tlsv3.CertificateValidationContext{
+			TrustedCa: inline(bundlePEM),
+		}}},
+		{Name: SecretIdentity, Type: &tlsv3.Secret_TlsCertificate{TlsCertificate: &tlsv3.TlsCertificate{
+			CertificateChain: inline(certPEM),
+			PrivateKey:       inline(keyPEM),
+		}}},
+	}
+}
+
+// The authz filter's configuration (filters/authz, docs/filters.md): per local Service, its
+// policies in order.
+type authzConfig struct {
+	Services map[string]authzService `json:"services"`
+}
+
+type authzService struct {
+	Policies []authzPolicy `json:"policies,omitempty"`
+}
+
+type authzPolicy struct {
+	Name   string      `json:"name"`
+	Action string      `json:"action"`
+	Rules  []authzRule `json:"rules"`
+}
+
+type authzRule struct {
+	Principals []authzPrincipal `json:"principals,omitempty"`
+	Match      *crd.Match       `json:"match,omitempty"`
+}
+
+type authzPrincipal struct {
+	Exact  string `json:"exact,omitempty"`
+	Prefix string `json:"prefix,omitempty"`
+}
+
+// AuthzConfig returns the authz filter's JSON configuration for the resources: every Service
+// with the AuthorizationPolicies selecting it (`{}` for a Service none selects: all
+// allowed), callers resolved to SPIFFE IDs (a Service: exact; a namespace: the prefix of its
+// IDs). The output is deterministic.
+func AuthzConfig(set *crd.Set, opts Options) ([]byte, error) {
+	cfg := authzConfig{Services: map[string]authzService{}}
+	for _, s := range set.Services {
+		cfg.Services[s.Metadata.Name] = authzService{}
+	}
+	td := opts.trustDomain()
+	for _, a := range set.AuthorizationPolicies {
+		key := crd.KeyOf(a)
+		p := authzPolicy{Name: key.Namespace + "/" + key.Name, Action: a.Spec.Action}
+		for _, r := range a.Spec.Rules {
+			rule := authzRule{Match: r.Match}
+			for _, c := range r.From {
+				switch {
+				case c.SPIFFEID != "":
+					rule.Principals = append(rule.Principals, authzPrincipal{Exact: c.SPIFFEID})
+				case c.Service != "":
+					ns := c.Namespace
+					if ns == "" {
+						ns = key.Namespace
+					}
+					rule.Principals = append(rule.Principals, authzPrincipal{Exact: SPIFFEID(td, ns, c.Service)})
+				default:
+					rule.Principals = append(rule.Principals, authzPrincipal{Prefix: "spiffe://" + td + "/ns/" + c.Namespace + "/sa/"})
+				}
+			}
+			p.Rules = append(p.Rules, rule)
+		}
+		for _, svc := range policyTargets(set, a) {
+			e := cfg.Services[svc]
+			e.Policies = append(e.Policies, p)
+			cfg.Services[svc] = e
+		}
+	}
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("authz filter config: %w", err)
+	}
+	return b, nil
+}
+
+// AuthzServices returns the Services some AuthorizationPolicy selects (its spec.services,
+// or every Service of its namespace): only their inbound listeners carry the authz filter.
+func AuthzServices(set *crd.Set) map[string]bool {
+	out := map[string]bool{}
+	for _, a := range set.AuthorizationPolicies {
+		for _, svc := range policyTargets(set, a) {
+			out[svc] = true
+		}
+	}
+	return out
+}
+
+// policyTargets are the Services an AuthorizationPolicy selects: its spec.services, or every
+// Service of its namespace.
+func policyTargets(set *crd.Set, a *crd.AuthorizationPolicy) []string {
+	if len(a.Spec.Services) > 0 {
+		return a.Spec.Services
+	}
+	var out []string
+	ns := crd.KeyOf(a).Namespace
+	for _, s := range set.Services {
+		if crd.KeyOf(s).Namespace == ns {
+			out = append(out, s.Metadata.Name)
+		}
+	}
+	return out
+}
+
+// authzFilterConfig is the ECDS config of the inbound authz filter: the bundle under root_id
+// authz (vm_id wasmesh, the VM the outbound pipeline runs in), else the standalone
+// authz.wasm; nil without either (no modules: nothing enforces AuthorizationPolicies).
+func authzFilterConfig(set *crd.Set, opts Options) (*core.TypedExtensionConfig, error) {
+	sha, vmID := opts.Builtins[BundleFile], BundleVMID
+	if sha == "" {
+		sha, vmID = opts.Builtins[AuthzFile], ECDSName(FilterAuthz)
+	}
+	if sha == "" {
+		return nil, nil
+	}
+	cfg, err := AuthzConfig(set, opts)
+	if err != nil {
+		return nil, err
+	}
+	return wasmConfig(ECDSName(FilterAuthz), FilterAuthz, vmID, moduleCode(opts, sha), string(cfg), crd.FailureClosed, false), nil
+}

@@ -1,0 +1,257 @@
+package kube_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+
+	"github.com/wasmesh/wasmesh/controlplane"
+	"github.com/wasmesh/wasmesh/controlplane/kube"
+	"github.com/wasmesh/wasmesh/controlplane/kube/kubetest"
+	"github.com/wasmesh/wasmesh/controlplane/kube/pki"
+	"github.com/wasmesh/wasmesh/internal/envoybin"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.e != nil {
+		_ = shared.e.webhook.Close()
+	}
+	kubetest.StopShared()
+	os.Exit(code)
+}
+
+// env is the shared cluster with the CRDs installed and one control-plane replica serving
+// the validating webhook (registered with failurePolicy Fail).
+type env struct {
+	c       *kubetest.Cluster
+	kc      kubernetes.Interface
+	dc      dynamic.Interface
+	key     []byte
+	webhook *controlplane.KubernetesControlPlane
+}
+
+var shared struct {
+	once sync.Once
+	e    *env
+	err  error
+}
+
+func setup(t *testing.T) *env {
+	t.Helper()
+	c := kubetest.Shared(t)
+	shared.once.Do(func() { shared.e, shared.err = newEnv(c) })
+	require.NoError(t, shared.err)
+	return shared.e
+}
+
+var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+
+func newEnv(c *kubetest.Cluster) (*env, error) {
+	ctx := context.Background()
+	e := &env{c: c, key: make([]byte, 32)}
+	_, _ = rand.Read(e.key)
+	var err error
+	if e.kc, err = kubernetes.NewForConfig(c.Config); err != nil {
+		return nil, err
+	}
+	if e.dc, err = dynamic.NewForConfig(c.Config); err != nil {
+		return nil, err
+	}
+	if err := installCRDs(ctx, e.dc); err != nil {
+		return nil, err
+	}
+	caPEM, certPEM, keyPEM, err := pki.ServingCert("127.0.0.1")
+	if err != nil {
+		return nil, err
+	}
+	e.webhook, err = e.startReplica(ctx, "webhook", certPEM, keyPEM)
+	if err != nil {
+		return nil, err
+	}
+	wh := &admissionregistrationv1.ValidatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: "wasmesh"},
+		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
+			Name: "validate.wasmesh.io",
+			ClientConfig: admissionregistrationv1.WebhookClientConfig{
+				URL: ptr.To("https://" + e.webhook.WebhookAddr + kube.ValidatePath), CABundle: caPEM},
+			Rules: []admissionregistrationv1.RuleWithOperations{{
+				Operations: []admissionregistrationv1.OperationType{"CREATE", "UPDATE", "DELETE"},
+				Rule: admissionregistrationv1.Rule{APIGroups: []string{kube.Group}, APIVersions: []string{kube.Version},
+					Resources: []string{"*"}, Scope: ptr.To(admissionregistrationv1.NamespacedScope)},
+			}},
+			FailurePolicy:           ptr.To(admissionregistrationv1.Fail),
+			SideEffects:             ptr.To(admissionregistrationv1.SideEffectClassNone),
+			AdmissionReviewVersions: []string{"v1"},
+			TimeoutSeconds:          ptr.To[int32](30),
+		}},
+	}
+	if _, err := e.kc.AdmissionregistrationV1().ValidatingWebhookConfigurations().Create(ctx, wh, metav1.CreateOptions{}); err != nil {
+		return nil, fmt.Errorf("webhook configuration: %w", err)
+	}
+	return e, nil
+}
+
+// installCRDs creates every generated CustomResourceDefinition and waits until the API
+// server serves them (condition Established).
+func installCRDs(ctx context.Context, dc dynamic.Interface) error {
+	crds, err := kube.CRDs()
+	if err != nil {
+		return err
+	}
+	for _, c := range crds {
+		if _, err := dc.Resource(crdGVR).Create(ctx, &unstructured.Unstructured{Object: c}, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("create CRD %v: %w", c["metadata"], err)
+		}
+	}
+	deadline := time.Now().Add(kubetest.StartTimeout)
+	for _, c := range crds {
+		name := c["metadata"].(map[string]any)["name"].(string)
+		for {
+			u, err := dc.Resource(crdGVR).Get(ctx, name, metav1.GetOptions{})
+			if err == nil && established(u) {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("CRD %s not established after %s (err %v)", name, kubetest.StartTimeout, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+func established(u *unstructured.Unstructured) bool {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		if m["type"] == "Established" && m["status"] == "True" {
+			return true
+		}
+	}
+	return false
+}
+
+// The control plane's own Service, whose EndpointSlices list the replicas' HTTP addresses
+// (the status leader merges their sidecars' states).
+const (
+	cpNamespace = "default"
+	cpService   = "wasmesh-controlplane"
+)
+
+// startReplica starts a control-plane replica on loopback (a webhook listener when cert is
+// given) and lists it in the control plane Service's EndpointSlices.
+func (e *env) startReplica(ctx context.Context, name string, cert, key []byte) (*controlplane.KubernetesControlPlane, error) {
+	cfg := controlplane.KubernetesConfig{
+		Rest: e.c.Config, XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", WebhookAddress: "127.0.0.1:0",
+		WebhookCert: cert, WebhookKey: key, XDSKey: e.key,
+		ModulesDir: filepath.Join(envoybin.RepoRoot(), "build"), Identity: name,
+		// One module URL for every replica, as in a cluster (the Service name): the sidecars
+		// fetch through their wasmesh-modules cluster, whatever the host.
+		ModulesURL: "http://" + cpService + "." + cpNamespace + ":18001",
+	}
+	dir, err := os.MkdirTemp("", "wasmesh-cp-")
+	if err != nil {
+		return nil, err
+	}
+	cfg.DataDir = dir
+	cfg.Status.LeaseDuration, cfg.Status.RenewDeadline, cfg.Status.RetryPeriod = 4*time.Second, 3*time.Second, 500*time.Millisecond
+	cfg.Status.Interval = 500 * time.Millisecond
+	cfg.PeerService.Namespace, cfg.PeerService.Name, cfg.PeerService.Port = cpNamespace, cpService, "http"
+	cp, err := controlplane.StartKubernetes(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.ensureService(ctx, cpNamespace, cpService, 18001); err != nil {
+		return nil, err
+	}
+	_, port, _ := net.SplitHostPort(cp.HTTPAddr)
+	p, _ := strconv.Atoi(port)
+	if err := e.putSlice(ctx, cpNamespace, cpService, cpService+"-"+name, "", p); err != nil {
+		return nil, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, kubetest.StartTimeout)
+	defer cancel()
+	return cp, cp.WaitSynced(wctx)
+}
+
+// stopReplica closes a replica and removes it from the control plane Service.
+func (e *env) stopReplica(t *testing.T, name string, cp *controlplane.KubernetesControlPlane) {
+	t.Helper()
+	require.NoError(t, cp.Close())
+	err := e.kc.DiscoveryV1().EndpointSlices(cpNamespace).Delete(context.Background(), cpService+"-"+name, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		t.Fatal(err)
+	}
+}
+
+func (e *env) namespace(t *testing.T, name string) string {
+	t.Helper()
+	_, err := e.kc.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	return name
+}
+
+func (e *env) ensureService(ctx context.Context, ns, name string, port int32) error {
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: port}}},
+	}
+	_, err := e.kc.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		return nil
+	}
+	return err
+}
+
+// putSlice creates (or replaces) an EndpointSlice of a Service with one ready endpoint,
+// 127.0.0.1 at port (pods on loopback differ by port, and the port is per slice), pointing
+// at the pod when one is named.
+func (e *env) putSlice(ctx context.Context, ns, service, name, pod string, port int) error {
+	ep := discoveryv1.Endpoint{Addresses: []string{"127.0.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}
+	if pod != "" {
+		ep.TargetRef = &corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: pod}
+	}
+	es := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{discoveryv1.LabelServiceName: service}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   []discoveryv1.Endpoint{ep},
+		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("http"), Port: ptr.To(int32(port))}},
+	}
+	c := e.kc.DiscoveryV1().EndpointSlices(ns)
+	_, err := c.Create(ctx, es, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		_, err = c.Update(ctx, es, metav1.UpdateOptions{})
+	}
+	return err
+}
+
+// putPod creates a pod object (nothing runs it: no kubelet) with the service and version
+// labels.
+func (e *env) putPod(ctx context.Context, ns, name, app, version string) error {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"app": app, kube.VersionLabel: version}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "example.com/" + app + ":" + version}}},
+	}
+	_, err := e.kc.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+	return err
+}

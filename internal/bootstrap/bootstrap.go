@@ -30,22 +30,22 @@ var TagKeys = []string{
 // Params is what a sidecar bootstrap is rendered from. Empty NodeID, AdminAddress,
 // XDSAddress, ModulesAddress and TagKeys take their defaults; the rest is required.
 type Params struct {
-	NodeID          string   // <service>.<version>.<n>; default <service>.<version>.0
-	Service         string   // node.cluster and metadata.service
-	Version         string   // metadata.version
-	AppAddress      string   // host:port of the local app (inbound listener forwards here)
-	InboundAddress  string   // host:port the inbound listener binds
-	OutboundAddress string   // host:port the outbound listener binds
-	AdminAddress    string   // host:port of Envoy's admin; default 127.0.0.1:15000
+	NodeID          string // <service>.<version>.<n>; default <service>.<version>.0
+	Service         string // node.cluster and metadata.service
+	Version         string // metadata.version
+	AppAddress      string // host:port of the local app (inbound listener forwards here)
+	InboundAddress  string // host:port the inbound listener binds
+	OutboundAddress string // host:port the outbound listener binds
+	AdminAddress    string // host:port of Envoy's admin; default 127.0.0.1:15000
 	// XDSAddress is the control plane's ADS (gRPC) address, default 127.0.0.1:18000; several
 	// replicas are listed comma-separated (Envoy reconnects to another when one dies), and a
 	// host name makes the cluster STRICT_DNS (a Kubernetes Service name).
 	XDSAddress string
 	// ModulesAddress is the control plane's module server, default 127.0.0.1:18001; a list
 	// and host names as for XDSAddress.
-	ModulesAddress  string
+	ModulesAddress string
 
-	TagKeys         []string // metric tag keys; default TagKeys
+	TagKeys []string // metric tag keys; default TagKeys
 	// XDSToken is the sidecar's xDS credential (`wasmesh credential <node id>`), sent as
 	// `authorization: Bearer <token>` on the ADS stream. Without it the control plane refuses
 	// the sidecar; the bootstrap then says so in a comment.

@@ -186,10 +186,10 @@ func appPort(pod *corev1.Pod) (int, error) {
 
 func (c Config) sidecar() corev1.Container {
 	return corev1.Container{
-		Name:  SidecarName,
-		Image: c.ProxyImage,
-		Args:  []string{"-c", "/etc/wasmesh/envoy.yaml", "--log-level", "warn"},
-		Ports: []corev1.ContainerPort{{Name: "wasmesh-inbound", ContainerPort: InboundPort}},
+		Name:         SidecarName,
+		Image:        c.ProxyImage,
+		Args:         []string{"-c", "/etc/wasmesh/envoy.yaml", "--log-level", "warn"},
+		Ports:        []corev1.ContainerPort{{Name: "wasmesh-inbound", ContainerPort: InboundPort}},
 		VolumeMounts: []corev1.VolumeMount{{Name: VolumeName, MountPath: "/etc/wasmesh", ReadOnly: true}},
 		Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
 			corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("64Mi")}},

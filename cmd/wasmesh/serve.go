@@ -36,6 +36,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	verbose := fs.Bool("v", false, "log every refused request and xDS event to stderr")
 	uploads := fs.Int("max-uploads", 2, "modules stored at once (uploads, downloads); more wait")
 	storageMiB := fs.Int64("module-storage", 1024, "MiB of uploaded modules kept; beyond, modules no resource references (uploaded over 15 minutes ago) are deleted, then uploads are refused")
+	kf := registerKubeFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: wasmesh serve [flags]\n\n"+
 			"Runs the control plane: the store, the xDS server for Envoy sidecars, the module server and\n"+
@@ -57,6 +58,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if st, err := os.Stat(*modules); err != nil || !st.IsDir() {
 		fmt.Fprintf(stderr, "wasmesh serve: warning: no module folder %s (run `make build`); built-in filters cannot be served\n", *modules)
 		*modules = ""
+	}
+	if *kf.enabled {
+		return serveKubernetes(ctx, kf, *dataDir, *xdsAddr, *httpAddr, *modules, log, stdout)
 	}
 	cp, err := controlplane.Start(ctx, controlplane.Config{
 		DataDir:      *dataDir,

@@ -23,7 +23,7 @@ import (
 	"github.com/wasmesh/wasmesh/internal/envoybin"
 )
 
-// objects splits a YAML stream into Kubernetes objects in the namespace.
+// objects splits a YAML stream into Kubernetes objects, in the namespace when one is given.
 func objects(t *testing.T, ns string, data []byte) []*unstructured.Unstructured {
 	t.Helper()
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -39,7 +39,9 @@ func objects(t *testing.T, ns string, data []byte) []*unstructured.Unstructured 
 			continue
 		}
 		u := &unstructured.Unstructured{Object: m}
-		u.SetNamespace(ns)
+		if ns != "" {
+			u.SetNamespace(ns)
+		}
 		out = append(out, u)
 	}
 }

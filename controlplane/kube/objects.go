@@ -2,6 +2,7 @@ package kube
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -53,14 +54,20 @@ func decodeObject(obj map[string]any) (crd.Document, error) {
 	source := fmt.Sprintf("%s %q", u.GetKind(), u.GetName())
 	docs, err := crd.Decode(source, data)
 	if err != nil {
+		// The document is the server's rendering, not the user's file: no index or line
+		// to point at, the source names the object.
+		for _, e := range leaves(err) {
+			var de *crd.DocError
+			if errors.As(e, &de) {
+				de.Index, de.Line = 0, 0
+			}
+		}
 		return crd.Document{}, err
 	}
 	if len(docs) != 1 {
 		return crd.Document{}, fmt.Errorf("%s: not one resource", source)
 	}
 	d := docs[0]
-	// The document is the server's rendering, not the user's file: no index or line to
-	// point at, the source names the object.
 	d.Index, d.Line, d.Lines = 0, 0, nil
 	m := d.Object.Meta()
 	m.Generation = u.GetGeneration()
@@ -73,7 +80,13 @@ func decodeObject(obj map[string]any) (crd.Document, error) {
 	return d, nil
 }
 
-// statusPatch is the merge patch writing a resource's status.
+// statusPatch is the merge patch writing a resource's status; nodes is always written (an
+// empty list when no sidecar carries the resource), so that a merge patch clears the nodes
+// that left.
 func statusPatch(st crd.Status) ([]byte, error) {
-	return json.Marshal(map[string]any{"status": st})
+	nodes := st.Nodes
+	if nodes == nil {
+		nodes = []crd.NodeStatus{}
+	}
+	return json.Marshal(map[string]any{"status": map[string]any{"observedGeneration": st.ObservedGeneration, "nodes": nodes}})
 }

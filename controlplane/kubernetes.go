@@ -51,6 +51,8 @@ type KubernetesConfig struct {
 	DataDir string
 	// ModulesDir holds the built-in filter modules (build/*.wasm).
 	ModulesDir string
+	// EndpointAddress rewrites the EndpointSlices' addresses (kube.SourceConfig; tests).
+	EndpointAddress func(string) string
 	// Identity names this replica (its pod name) in the status Lease.
 	Identity string
 	// Status configures the status writer's election; Peers, when nil, defaults to the
@@ -119,7 +121,7 @@ func StartKubernetes(ctx context.Context, cfg KubernetesConfig) (*KubernetesCont
 			_ = cp.Close()
 		}
 	}()
-	src := kube.NewSource(kube.SourceConfig{Kube: kc, Dynamic: dc, Namespace: cfg.Namespace, Log: cfg.Log})
+	src := kube.NewSource(kube.SourceConfig{Kube: kc, Dynamic: dc, Namespace: cfg.Namespace, Log: cfg.Log, EndpointAddress: cfg.EndpointAddress})
 	cp.Source = src
 	referenced := func() (map[string]bool, error) {
 		refs := map[string]bool{}

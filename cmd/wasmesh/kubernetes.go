@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
 
 	"github.com/wasmesh/wasmesh/controlplane"
 	"github.com/wasmesh/wasmesh/controlplane/kube"
@@ -93,6 +94,7 @@ func serveKubernetes(ctx context.Context, kf *kubeFlags, dataDir, xdsAddr, httpA
 	if err != nil {
 		return err
 	}
+	klog.SetSlogLogger(log) // client-go's own log (watches, leader election) goes to ours
 	identity := os.Getenv("POD_NAME")
 	kcfg := controlplane.KubernetesConfig{
 		Rest: cfg, Namespace: *kf.watchNamespace, XDSAddress: xdsAddr, HTTPAddress: httpAddr,

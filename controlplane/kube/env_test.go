@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -22,9 +23,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 
 	"github.com/wasmesh/wasmesh/controlplane"
+	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/controlplane/kube"
 	"github.com/wasmesh/wasmesh/controlplane/kube/kubetest"
 	"github.com/wasmesh/wasmesh/controlplane/kube/pki"
@@ -32,6 +35,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// client-go logs through klog (leader election, watches): not onto the test output.
+	klog.LogToStderr(false)
+	klog.SetOutput(io.Discard)
 	code := m.Run()
 	if shared.e != nil {
 		_ = shared.e.webhook.Close()
@@ -89,7 +95,8 @@ func newEnv(c *kubetest.Cluster) (*env, error) {
 		return nil, err
 	}
 	wh := &admissionregistrationv1.ValidatingWebhookConfiguration{
-		ObjectMeta: metav1.ObjectMeta{Name: "wasmesh"},
+		// Not "wasmesh": TestInstallApplies dry-runs the installed configuration of that name.
+		ObjectMeta: metav1.ObjectMeta{Name: "wasmesh-test"},
 		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
 			Name: "validate.wasmesh.io",
 			ClientConfig: admissionregistrationv1.WebhookClientConfig{
@@ -165,6 +172,7 @@ func (e *env) startReplica(ctx context.Context, name string, cert, key []byte) (
 		Rest: e.c.Config, XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", WebhookAddress: "127.0.0.1:0",
 		WebhookCert: cert, WebhookKey: key, XDSKey: e.key,
 		ModulesDir: filepath.Join(envoybin.RepoRoot(), "build"), Identity: name,
+		EndpointAddress: podAddress,
 		// One module URL for every replica, as in a cluster (the Service name): the sidecars
 		// fetch through their wasmesh-modules cluster, whatever the host.
 		ModulesURL: "http://" + cpService + "." + cpNamespace + ":18001",
@@ -181,17 +189,22 @@ func (e *env) startReplica(ctx context.Context, name string, cert, key []byte) (
 	if err != nil {
 		return nil, err
 	}
-	if err := e.ensureService(ctx, cpNamespace, cpService, 18001); err != nil {
-		return nil, err
-	}
 	_, port, _ := net.SplitHostPort(cp.HTTPAddr)
 	p, _ := strconv.Atoi(port)
-	if err := e.putSlice(ctx, cpNamespace, cpService, cpService+"-"+name, "", p); err != nil {
-		return nil, err
-	}
 	wctx, cancel := context.WithTimeout(ctx, kubetest.StartTimeout)
 	defer cancel()
-	return cp, cp.WaitSynced(wctx)
+	err = e.ensureService(ctx, cpNamespace, cpService, 18001)
+	if err == nil {
+		err = e.putSlice(ctx, cpNamespace, cpService, cpService+"-"+name, "", p)
+	}
+	if err == nil {
+		err = cp.WaitSynced(wctx)
+	}
+	if err != nil {
+		_ = cp.Close()
+		return nil, err
+	}
+	return cp, nil
 }
 
 // stopReplica closes a replica and removes it from the control plane Service.
@@ -204,10 +217,37 @@ func (e *env) stopReplica(t *testing.T, name string, cp *controlplane.Kubernetes
 	}
 }
 
+// namespace creates a namespace for a test and, in its cleanup, deletes what the test put
+// there: Service names are mesh-wide, and the next test uses the same ones. (No namespace
+// controller runs, so the namespace itself stays.)
 func (e *env) namespace(t *testing.T, name string) string {
 	t.Helper()
-	_, err := e.kc.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+	ctx := context.Background()
+	_, err := e.kc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
 	require.NoError(t, err)
+	t.Cleanup(func() {
+		kinds := crd.Kinds()
+		for i := len(kinds) - 1; i >= 0; i-- { // what refers to a Service before the Service
+			err := e.dc.Resource(kube.GVR(kinds[i])).Namespace(name).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
+			require.NoError(t, err, "delete %s", kinds[i])
+		}
+		svcs, err := e.kc.CoreV1().Services(name).List(ctx, metav1.ListOptions{})
+		require.NoError(t, err)
+		for _, s := range svcs.Items {
+			require.NoError(t, e.kc.CoreV1().Services(name).Delete(ctx, s.Name, metav1.DeleteOptions{}))
+		}
+		require.NoError(t, e.kc.DiscoveryV1().EndpointSlices(name).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}))
+		require.NoError(t, e.kc.CoreV1().Pods(name).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}))
+		// The replicas' sets no longer hold the namespace's Services.
+		require.NoError(t, waitFor(kubetest.StartTimeout, func() error {
+			for _, o := range e.webhook.Source.Set().Services {
+				if o.Metadata.Namespace == name {
+					return fmt.Errorf("Service %s/%s still in the webhook replica's set", name, o.Metadata.Name)
+				}
+			}
+			return nil
+		}))
+	})
 	return name
 }
 
@@ -223,11 +263,22 @@ func (e *env) ensureService(ctx context.Context, ns, name string, port int32) er
 	return err
 }
 
+// podIP is the "pod address" of every EndpointSlice the tests write (192.0.2.1, TEST-NET-1:
+// the API server refuses loopback addresses there); the replicas map it to 127.0.0.1, where
+// the tests' Envoys and replicas listen, differing by port.
+const podIP = "192.0.2.1"
+
+func podAddress(a string) string {
+	if a == podIP {
+		return "127.0.0.1"
+	}
+	return a
+}
+
 // putSlice creates (or replaces) an EndpointSlice of a Service with one ready endpoint,
-// 127.0.0.1 at port (pods on loopback differ by port, and the port is per slice), pointing
-// at the pod when one is named.
+// podIP at port (the port is per slice), pointing at the pod when one is named.
 func (e *env) putSlice(ctx context.Context, ns, service, name, pod string, port int) error {
-	ep := discoveryv1.Endpoint{Addresses: []string{"127.0.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}
+	ep := discoveryv1.Endpoint{Addresses: []string{podIP}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}
 	if pod != "" {
 		ep.TargetRef = &corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: pod}
 	}

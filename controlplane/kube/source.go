@@ -44,6 +44,11 @@ type SourceConfig struct {
 	Namespace string
 	// Resync is the informers' resync period (default 0: none, watches only).
 	Resync time.Duration
+	// EndpointAddress, when set, rewrites every endpoint address read from an EndpointSlice
+	// (the addresses the sidecars dial). The tests use it: the API server refuses loopback
+	// addresses in EndpointSlices, so the slices name documentation addresses (192.0.2.x)
+	// the tests map to 127.0.0.1, where their Envoys listen.
+	EndpointAddress func(addr string) string
 	Log    *slog.Logger
 }
 
@@ -183,6 +188,8 @@ func (s *Source) Run(ctx context.Context, update func(set *crd.Set, revision uin
 
 // inputs are what a set is assembled from: the cache's listers, or fresh lists.
 type inputs struct {
+	// address rewrites endpoint addresses (SourceConfig.EndpointAddress; nil: as they are).
+	address  func(string) string
 	crs      map[crd.Kind][]*unstructured.Unstructured
 	services []*corev1.Service
 	// slices returns a Service's EndpointSlices; pod returns a pod (nil when unknown).
@@ -192,7 +199,7 @@ type inputs struct {
 
 // build assembles the set from the informers' caches and records what it left out.
 func (s *Source) build() *crd.Set {
-	in := inputs{crs: map[crd.Kind][]*unstructured.Unstructured{}}
+	in := inputs{crs: map[crd.Kind][]*unstructured.Unstructured{}, address: s.cfg.EndpointAddress}
 	for _, k := range crd.Kinds() {
 		items, err := s.crs[k].List(labels.Everything())
 		if err != nil {
@@ -235,7 +242,7 @@ func (s *Source) build() *crd.Set {
 // before the cache has seen the rest.
 func (s *Source) Fresh(ctx context.Context) (*crd.Set, error) {
 	ns := s.cfg.Namespace
-	in := inputs{crs: map[crd.Kind][]*unstructured.Unstructured{}}
+	in := inputs{crs: map[crd.Kind][]*unstructured.Unstructured{}, address: s.cfg.EndpointAddress}
 	for _, k := range crd.Kinds() {
 		l, err := s.cfg.Dynamic.Resource(GVR(k)).Namespace(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
@@ -395,6 +402,9 @@ func discovered(in inputs) []*crd.Service {
 					}
 				}
 				for _, a := range ep.Addresses {
+					if in.address != nil {
+						a = in.address(a)
+					}
 					versions[version] = append(versions[version], net.JoinHostPort(a, strconv.Itoa(int(epPort))))
 				}
 			}

@@ -305,6 +305,9 @@ func (s *Source) endpointAddresses(namespace, service, portName string) ([]strin
 					continue
 				}
 				for _, a := range ep.Addresses {
+					if s.cfg.EndpointAddress != nil {
+						a = s.cfg.EndpointAddress(a)
+					}
 					out = append(out, net.JoinHostPort(a, strconv.Itoa(int(*p.Port))))
 				}
 			}

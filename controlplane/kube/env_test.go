@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"net/http"
 	"net"
 	"os"
 	"path/filepath"
@@ -29,8 +30,10 @@ import (
 	"github.com/wasmesh/wasmesh/controlplane"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/controlplane/kube"
+	"github.com/wasmesh/wasmesh/controlplane/kube/inject"
 	"github.com/wasmesh/wasmesh/controlplane/kube/kubetest"
 	"github.com/wasmesh/wasmesh/controlplane/kube/pki"
+	"github.com/wasmesh/wasmesh/controlplane/xds"
 	"github.com/wasmesh/wasmesh/internal/envoybin"
 )
 
@@ -94,6 +97,9 @@ func newEnv(c *kubetest.Cluster) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := e.registerInjector(ctx, caPEM); err != nil {
+		return nil, err
+	}
 	wh := &admissionregistrationv1.ValidatingWebhookConfiguration{
 		// Not "wasmesh": TestInstallApplies dry-runs the installed configuration of that name.
 		ObjectMeta: metav1.ObjectMeta{Name: "wasmesh-test"},
@@ -116,6 +122,40 @@ func newEnv(c *kubetest.Cluster) (*env, error) {
 		return nil, fmt.Errorf("webhook configuration: %w", err)
 	}
 	return e, nil
+}
+
+// registerInjector registers the replica's injector as the installed configuration does
+// (kube.Install): namespaces labelled wasmesh.io/inject=enabled, and pods labelled
+// wasmesh.io/inject=true elsewhere.
+func (e *env) registerInjector(ctx context.Context, caPEM []byte) error {
+	client := admissionregistrationv1.WebhookClientConfig{URL: ptr.To("https://" + e.webhook.WebhookAddr + inject.Path), CABundle: caPEM}
+	hook := func(name string, ns, obj *metav1.LabelSelector) admissionregistrationv1.MutatingWebhook {
+		return admissionregistrationv1.MutatingWebhook{
+			Name: name, ClientConfig: client, NamespaceSelector: ns, ObjectSelector: obj,
+			Rules: []admissionregistrationv1.RuleWithOperations{{
+				Operations: []admissionregistrationv1.OperationType{"CREATE"},
+				Rule: admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"},
+					Scope: ptr.To(admissionregistrationv1.NamespacedScope)},
+			}},
+			FailurePolicy: ptr.To(admissionregistrationv1.Fail), SideEffects: ptr.To(admissionregistrationv1.SideEffectClassNone),
+			AdmissionReviewVersions: []string{"v1"}, TimeoutSeconds: ptr.To[int32](30),
+		}
+	}
+	notIn := func(v string) *metav1.LabelSelector {
+		return &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: inject.InjectLabel, Operator: metav1.LabelSelectorOpNotIn, Values: []string{v}}}}
+	}
+	mw := &admissionregistrationv1.MutatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: "wasmesh-test"},
+		Webhooks: []admissionregistrationv1.MutatingWebhook{
+			hook(kube.InjectHook, &metav1.LabelSelector{MatchLabels: map[string]string{inject.InjectLabel: "enabled"}}, notIn("false")),
+			hook(kube.InjectPodHook, notIn("enabled"), &metav1.LabelSelector{MatchLabels: map[string]string{inject.InjectLabel: "true"}}),
+		},
+	}
+	_, err := e.kc.AdmissionregistrationV1().MutatingWebhookConfigurations().Create(ctx, mw, metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("mutating webhook configuration: %w", err)
+	}
+	return nil
 }
 
 // installCRDs creates every generated CustomResourceDefinition and waits until the API
@@ -168,7 +208,22 @@ const (
 // startReplica starts a control-plane replica on loopback (a webhook listener when cert is
 // given) and lists it in the control plane Service's EndpointSlices.
 func (e *env) startReplica(ctx context.Context, name string, cert, key []byte) (*controlplane.KubernetesControlPlane, error) {
+	creds, err := xds.NewCredentials(e.key)
+	if err != nil {
+		return nil, err
+	}
+	injector := &inject.Webhook{
+		Config: inject.Config{XDSAddress: "wasmesh-controlplane.wasmesh-system.svc:18000", ModulesAddress: "wasmesh-controlplane.wasmesh-system.svc:18001", Token: creds.Token},
+		NamespaceLabels: func(ctx context.Context, ns string) (map[string]string, error) {
+			n, err := e.kc.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+			if err != nil {
+				return nil, err
+			}
+			return n.Labels, nil
+		},
+	}
 	cfg := controlplane.KubernetesConfig{
+		AdditionalWebhookHandler: map[string]http.Handler{"POST " + inject.Path: injector},
 		Rest: e.c.Config, XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", WebhookAddress: "127.0.0.1:0",
 		WebhookCert: cert, WebhookKey: key, XDSKey: e.key,
 		ModulesDir: filepath.Join(envoybin.RepoRoot(), "build"), Identity: name,

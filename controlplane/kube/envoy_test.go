@@ -176,10 +176,16 @@ func TestEnvoyFollowsTheAPIServer(t *testing.T) {
 	front.waitServedBy(t, "reviews-v1", 10)
 
 	// The status subresource shows the frontend's ACK of the route's current generation.
-	gen := u.GetGeneration()
-	node := "frontend-0." + ns
+	e.waitStatusAcked(t, ns, "reviews", u.GetGeneration(), "frontend-0."+ns)
+}
+
+// waitStatusAcked waits until the TrafficRoute's status has observed the generation and
+// lists the node as acked.
+func (e *env) waitStatusAcked(t *testing.T, ns, name string, gen int64, node string) {
+	t.Helper()
+	ctx := context.Background()
 	require.NoError(t, e2e.WaitFor(e2e.StartTimeout, func() error {
-		got, err := e.dc.Resource(kube.GVR(crd.KindTrafficRoute)).Namespace(ns).Get(ctx, "reviews", metav1.GetOptions{})
+		got, err := e.dc.Resource(kube.GVR(crd.KindTrafficRoute)).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return err
 		}

@@ -108,10 +108,12 @@ func TestReplicaKill(t *testing.T) {
 	}))
 	reconnect := time.Since(killedAt)
 
-	// New configuration through the API server reaches every sidecar through the survivor.
-	_, err = e.apply(ctx, canary(ns, 0, 100))
+	// New configuration through the API server reaches every sidecar through the survivor,
+	// and the status (written by whichever replica holds the Lease now) shows the ACK.
+	u, err := e.apply(ctx, canary(ns, 0, 100))
 	require.NoError(t, err)
 	front.waitServedBy(t, "reviews-v2", 10)
+	e.waitStatusAcked(t, ns, "reviews", u.GetGeneration(), "frontend-0."+ns)
 	wctx, cancel := context.WithTimeout(ctx, kubetest.StartTimeout)
 	defer cancel()
 	require.NoError(t, survivor.XDS.WaitAcked(wctx, survivor.Source.Revision()))

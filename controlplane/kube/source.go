@@ -49,7 +49,7 @@ type SourceConfig struct {
 	// addresses in EndpointSlices, so the slices name documentation addresses (192.0.2.x)
 	// the tests map to 127.0.0.1, where their Envoys listen.
 	EndpointAddress func(addr string) string
-	Log    *slog.Logger
+	Log             *slog.Logger
 }
 
 // Source is the control plane's view of the cluster: wasmesh resources from their

@@ -194,7 +194,7 @@ func (c *Cluster) run(bin string, args ...string) (*exec.Cmd, error) {
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &lockedWriter{w: &log}, nil
 	cmd.Stderr = cmd.Stdout
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	setProcAttr(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", filepath.Base(bin), err)
 	}

@@ -31,10 +31,10 @@ func TestInstallCommand(t *testing.T) {
 	}
 	require.Equal(t, map[string]int{
 		"Namespace": 1, "CustomResourceDefinition": len(crd.Kinds()), "ServiceAccount": 1, "ClusterRole": 1,
-		"ClusterRoleBinding": 1, "Role": 1, "RoleBinding": 1, "Secret": 1, "Service": 1, "Deployment": 1,
+		"ClusterRoleBinding": 1, "Role": 1, "RoleBinding": 1, "Secret": 1, "Service": 2, "Deployment": 1,
 		"ValidatingWebhookConfiguration": 1, "MutatingWebhookConfiguration": 1,
 	}, kinds)
-	require.Contains(t, out.String(), "--sidecar-xds=wasmesh-controlplane.mesh-system.svc:18000")
+	require.Contains(t, out.String(), "--sidecar-xds=wasmesh-xds.mesh-system.svc:18000")
 
 	out.Reset()
 	require.Equal(t, 0, run([]string{"install", "--kubernetes", "--crds"}, &out, &errOut))

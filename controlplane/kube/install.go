@@ -13,6 +13,10 @@ import (
 // Names of the installed objects.
 const (
 	ControlPlaneName = "wasmesh-controlplane"
+	// XDSServiceName is the headless Service the sidecars reach the replicas at: their xDS
+	// cluster (STRICT_DNS) gets every ready replica's address, and a sidecar whose replica
+	// dies reconnects to another.
+	XDSServiceName = "wasmesh-xds"
 	SecretName       = "wasmesh-controlplane"
 	// XDSKeyFile and the webhook files are the keys of the Secret, mounted at SecretDir.
 	XDSKeyFile     = "xds-key"
@@ -92,6 +96,10 @@ func Install(o InstallOptions) ([]byte, error) {
 	meta := func(name string) map[string]any {
 		return map[string]any{"name": name, "namespace": ns, "labels": labels}
 	}
+	// The control plane's Services are not mesh Services.
+	svcMeta := func(name string) map[string]any {
+		return map[string]any{"name": name, "namespace": ns, "labels": map[string]any{"app": ControlPlaneName, DiscoverLabel: "false"}}
+	}
 	objs = append(objs,
 		map[string]any{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(ControlPlaneName)},
 		map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
@@ -116,9 +124,12 @@ func Install(o InstallOptions) ([]byte, error) {
 				XDSKeyFile:  b64([]byte(hex.EncodeToString(o.XDSKey) + "\n")),
 				WebhookCert: b64(o.Cert), WebhookKey: b64(o.Key),
 			}},
-		map[string]any{"apiVersion": "v1", "kind": "Service", "metadata": meta(ControlPlaneName),
+		map[string]any{"apiVersion": "v1", "kind": "Service", "metadata": svcMeta(ControlPlaneName),
 			"spec": map[string]any{"selector": labels, "ports": []any{
 				port("grpc-xds", XDSPort, XDSPort), port("http", HTTPPort, HTTPPort), port("https-webhook", 443, WebhookPort)}}},
+		map[string]any{"apiVersion": "v1", "kind": "Service", "metadata": svcMeta(XDSServiceName),
+			"spec": map[string]any{"clusterIP": "None", "selector": labels, "ports": []any{
+				port("grpc-xds", XDSPort, XDSPort), port("http", HTTPPort, HTTPPort)}}},
 		deployment(o, meta(ControlPlaneName), labels),
 	)
 	hookURL := func(path string) map[string]any {
@@ -180,8 +191,8 @@ func deployment(o InstallOptions, meta, labels map[string]any) map[string]any {
 		"--xds-key-file=" + SecretDir + "/" + XDSKeyFile,
 		"--webhook-cert=" + SecretDir + "/" + WebhookCert, "--webhook-key=" + SecretDir + "/" + WebhookKey,
 		"--control-plane-namespace=" + o.Namespace,
-		fmt.Sprintf("--sidecar-xds=%s:%d", WebhookHost(o.Namespace), XDSPort),
-		fmt.Sprintf("--sidecar-modules=%s:%d", WebhookHost(o.Namespace), HTTPPort),
+		fmt.Sprintf("--sidecar-xds=%s.%s.svc:%d", XDSServiceName, o.Namespace, XDSPort),
+		fmt.Sprintf("--sidecar-modules=%s.%s.svc:%d", XDSServiceName, o.Namespace, HTTPPort),
 	}
 	if o.ProxyImage != "" {
 		args = append(args, "--proxy-image="+o.ProxyImage)

@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/wasmesh/wasmesh/controlplane/crd"
+	"github.com/wasmesh/wasmesh/controlplane/translate"
 )
 
 // VersionLabel is the pod label a discovered Service's versions come from (as Istio uses
@@ -34,6 +35,9 @@ import (
 const (
 	VersionLabel   = "version"
 	DefaultVersion = "default"
+	// DiscoverLabel "false" on a Kubernetes Service keeps it out of the mesh (the control
+	// plane's own Services carry it).
+	DiscoverLabel = "wasmesh.io/discover"
 )
 
 // SourceConfig configures NewSource.
@@ -314,10 +318,11 @@ func assemble(in inputs) (*crd.Set, map[crd.Key]string) {
 		}
 	}
 	set := crd.NewSet(objs...)
-	// A resource whose references do not hold (its Service has no ready endpoint, was
-	// deleted) is left out, so the rest of the mesh keeps updating; Refused says why.
+	// A resource the translator cannot take (its Service has no ready endpoint or was
+	// deleted, a Service name is taken in another namespace, a plugin slot is over-full) is
+	// left out, so the rest of the mesh keeps updating; refused says why.
 	for range 8 {
-		err := crd.References(set)
+		err := errors.Join(crd.References(set), filterConfigsErr(set), translate.CheckPluginSlots(set))
 		if err == nil {
 			break
 		}
@@ -343,6 +348,11 @@ func assemble(in inputs) (*crd.Set, map[crd.Key]string) {
 	return set, refused
 }
 
+func filterConfigsErr(set *crd.Set) error {
+	_, err := translate.FilterConfigs(set)
+	return err
+}
+
 func serviceSelector(service string) labels.Selector {
 	return labels.SelectorFromSet(labels.Set{discoveryv1.LabelServiceName: service})
 }
@@ -364,7 +374,7 @@ func leaves(err error) []error {
 func discovered(in inputs) []*crd.Service {
 	var out []*crd.Service
 	for _, svc := range in.services {
-		if len(svc.Spec.Ports) == 0 || svc.Namespace == "kube-system" {
+		if len(svc.Spec.Ports) == 0 || svc.Namespace == "kube-system" || svc.Labels[DiscoverLabel] == "false" {
 			continue
 		}
 		port := svc.Spec.Ports[0]

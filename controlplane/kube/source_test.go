@@ -41,9 +41,12 @@ func testInputs(crs map[crd.Kind][]*unstructured.Unstructured) inputs {
 		return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "shop"},
 			Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "grpc", Port: 7000}, {Name: "http", Port: port}}}}
 	}
+	hidden := svc("wasmesh-xds", 18000)
+	hidden.Labels = map[string]string{DiscoverLabel: "false"}
+	slices = append(slices, slice("shop", "wasmesh-xds", "xds-a", 18000, endpoint("10.0.3.1", "cp-1", true)))
 	return inputs{
 		crs:      crs,
-		services: []*corev1.Service{svc("reviews", 9080), svc("ratings", 8080), svc("empty", 80)},
+		services: []*corev1.Service{svc("reviews", 9080), svc("ratings", 8080), svc("empty", 80), hidden},
 		slices: func(ns, s string) []*discoveryv1.EndpointSlice {
 			var out []*discoveryv1.EndpointSlice
 			for _, es := range slices {
@@ -117,4 +120,33 @@ func TestAssembleExplicitAndInvalid(t *testing.T) {
 	require.Empty(t, set.TrafficRoutes)
 	require.Len(t, refused, 1)
 	require.Equal(t, refused[crd.Key{Kind: crd.KindTrafficRoute, Namespace: "shop", Name: "reviews"}], `TrafficRoute "reviews": spec.split.weights: weights must sum to 100, got 50`)
+}
+
+// Service names are mesh-wide: of two Kubernetes Services with one name in different
+// namespaces, one joins the mesh and the other is left out with the reason.
+func TestAssembleNameCollision(t *testing.T) {
+	in := testInputs(nil)
+	other := in.services[1].DeepCopy() // ratings
+	other.Namespace = "billing"
+	in.services = append(in.services, other)
+	slices := in.slices
+	in.slices = func(ns, s string) []*discoveryv1.EndpointSlice {
+		if ns == "billing" && s == "ratings" {
+			return []*discoveryv1.EndpointSlice{slice("billing", "ratings", "ratings-b", 8080, endpoint("10.1.0.1", "x", true))}
+		}
+		return slices(ns, s)
+	}
+	set, refused := assemble(in)
+	n := 0
+	for _, s := range set.Services {
+		if s.Metadata.Name == "ratings" {
+			n++
+		}
+	}
+	require.Equal(t, 1, n)
+	require.Len(t, refused, 1)
+	for k, why := range refused {
+		require.Equal(t, "ratings", k.Name)
+		require.Contains(t, why, "service names are mesh-wide")
+	}
 }

@@ -135,6 +135,11 @@ func writeOnce(ctx context.Context, cfg StatusConfig) error {
 		key := crd.KeyOf(o)
 		gen := o.Meta().Generation
 		want := crd.Status{ObservedGeneration: gen, Nodes: mergeNodes(cfg.Nodes(key, gen), peers[key.String()])}
+		for i := range want.Nodes {
+			// A node's version is its replica's revision, a local counter: written, it would
+			// differ between replicas and rewrite every status at every rebuild.
+			want.Nodes[i].Version = ""
+		}
 		if have, ok := cfg.Source.storedStatus(key); ok && reflect.DeepEqual(normalize(have), normalize(want)) {
 			continue
 		}

@@ -17,7 +17,7 @@ const (
 	// cluster (STRICT_DNS) gets every ready replica's address, and a sidecar whose replica
 	// dies reconnects to another.
 	XDSServiceName = "wasmesh-xds"
-	SecretName       = "wasmesh-controlplane"
+	SecretName     = "wasmesh-controlplane"
 	// XDSKeyFile and the webhook files are the keys of the Secret, mounted at SecretDir.
 	XDSKeyFile     = "xds-key"
 	WebhookCert    = "webhook.crt"

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/wasmesh/wasmesh/controlplane"
 	"github.com/wasmesh/wasmesh/controlplane/kube/kubetest"
@@ -116,6 +117,11 @@ func TestReplicaKill(t *testing.T) {
 	require.NoError(t, err)
 	front.waitServedBy(t, "reviews-v2", 10)
 	e.waitStatusAcked(t, ns, "reviews", u.GetGeneration(), "frontend-0."+ns)
+	// One writer: the status Lease is held by a live replica (a closed one releases it).
+	lease, err := e.kc.CoordinationV1().Leases("default").Get(ctx, "wasmesh-status", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.NotNil(t, lease.Spec.HolderIdentity)
+	require.Contains(t, []string{"webhook", survivorName}, *lease.Spec.HolderIdentity)
 	wctx, cancel := context.WithTimeout(ctx, kubetest.StartTimeout)
 	defer cancel()
 	require.NoError(t, survivor.XDS.WaitAcked(wctx, survivor.Source.Revision()))

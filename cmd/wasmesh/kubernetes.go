@@ -22,6 +22,7 @@ import (
 	"github.com/wasmesh/wasmesh/controlplane/kube"
 	"github.com/wasmesh/wasmesh/controlplane/kube/inject"
 	"github.com/wasmesh/wasmesh/controlplane/kube/pki"
+	"github.com/wasmesh/wasmesh/controlplane/xds"
 )
 
 // kubeFlags are `wasmesh serve --kubernetes`'s flags (docs/kubernetes.md).
@@ -107,12 +108,15 @@ func serveKubernetes(ctx context.Context, kf *kubeFlags, dataDir, xdsAddr, httpA
 	kcfg.Status.LeaseNamespace, kcfg.Status.LeaseName = *kf.cpNamespace, kube.StatusLease
 	kcfg.PeerService.Namespace, kcfg.PeerService.Name, kcfg.PeerService.Port = *kf.cpNamespace, kube.ControlPlaneName, "http"
 	// The injector mints the credentials with the shared key (inject package doc).
-	var minter *controlplane.KubernetesControlPlane
+	creds, err := xds.NewCredentials(key)
+	if err != nil {
+		return fmt.Errorf("--xds-key-file: %w", err)
+	}
 	hook := &inject.Webhook{
 		Config: inject.Config{
 			ProxyImage: *kf.proxyImage, InitImage: *kf.proxyInitImage,
 			XDSAddress: *kf.sidecarXDS, ModulesAddress: *kf.sidecarModules,
-			Token: func(node string) string { return minter.SidecarToken(node) },
+			Token: creds.Token,
 		},
 		NamespaceLabels: func(ctx context.Context, ns string) (map[string]string, error) {
 			n, err := kc.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
@@ -128,7 +132,6 @@ func serveKubernetes(ctx context.Context, kf *kubeFlags, dataDir, xdsAddr, httpA
 	if err != nil {
 		return err
 	}
-	minter = cp
 	defer cp.Close()
 	fmt.Fprintf(stdout, "wasmesh serve --kubernetes: replica %q reading %s\n", identity, cfg.Host)
 	fmt.Fprintf(stdout, "  xDS (ADS, gRPC)   %s\n  modules, health   http://%s\n  webhooks (TLS)    %s\n", cp.XDSAddr, cp.HTTPAddr, cp.WebhookAddr)

@@ -48,6 +48,9 @@ func CRD(kind crd.Kind) (map[string]any, error) {
 	var required []string
 	for _, name := range []string{"spec", "status"} {
 		f, ok := jsonField(t, name)
+		if !ok && name == "status" {
+			continue // a kind without status has no status subresource either
+		}
 		if !ok {
 			return nil, fmt.Errorf("kind %s: Go type %s has no %q field", kind, t, name)
 		}
@@ -57,6 +60,10 @@ func CRD(kind crd.Kind) (map[string]any, error) {
 		}
 	}
 	plural := Plural(kind)
+	subresources := map[string]any{}
+	if _, ok := props["status"]; ok {
+		subresources["status"] = map[string]any{}
+	}
 	columns := []any{}
 	if spec, ok := jsonField(t, "spec"); ok {
 		if f, ok := jsonField(spec.Type, "service"); ok && f.Type.Kind() == reflect.String {
@@ -91,7 +98,7 @@ func CRD(kind crd.Kind) (map[string]any, error) {
 					"properties":  props,
 					"required":    toAny(required),
 				}},
-				"subresources":             map[string]any{"status": map[string]any{}},
+				"subresources":             subresources,
 				"additionalPrinterColumns": columns,
 			}},
 		},
@@ -237,6 +244,8 @@ func baseSchema(t reflect.Type) map[string]any {
 		return s
 	case reflect.Float32, reflect.Float64:
 		return map[string]any{"type": "number"}
+	case reflect.Interface: // any value
+		return map[string]any{"x-kubernetes-preserve-unknown-fields": true}
 	case reflect.Slice, reflect.Array:
 		return map[string]any{"type": "array", "items": schemaOf(t.Elem(), t.Elem().Name())}
 	case reflect.Map:

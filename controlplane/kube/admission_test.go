@@ -85,7 +85,7 @@ func TestApplyExamples(t *testing.T) {
 		data, err := os.ReadFile(f)
 		require.NoError(t, err)
 		for _, u := range objects(t, ns, data) {
-			if u.GetKind() == string(crd.KindWasmPlugin) {
+			if u.GetKind() == string(crd.KindWasmPlugin) && u.Object["spec"].(map[string]any)["module"].(map[string]any)["file"] != nil {
 				require.NoError(t, unstructured.SetNestedStringMap(u.Object, map[string]string{"sha256": hex.EncodeToString(sum[:])}, "spec", "module"))
 			}
 			_, err := e.apply(ctx, u)
@@ -93,7 +93,7 @@ func TestApplyExamples(t *testing.T) {
 			applied++
 		}
 	}
-	require.Equal(t, 6, applied)
+	require.GreaterOrEqual(t, applied, 6, "every example of examples/crds")
 	// The control plane serves them all.
 	require.NoError(t, waitFor(kubetest.StartTimeout, func() error {
 		n := 0

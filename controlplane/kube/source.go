@@ -124,8 +124,21 @@ func NewSource(cfg SourceConfig) *Source {
 	eps := s.core.Discovery().V1().EndpointSlices()
 	s.services, s.pods, s.slices = svc.Lister(), pod.Lister(), eps.Lister()
 	add(svc.Informer())
-	add(pod.Informer())
 	add(eps.Informer())
+	// Only a pod's labels matter (its version); its status changes all the time.
+	_, _ = pod.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(any) { s.poke() },
+		UpdateFunc: func(old, cur any) {
+			o, ok1 := old.(*corev1.Pod)
+			c, ok2 := cur.(*corev1.Pod)
+			if ok1 && ok2 && maps.Equal(o.Labels, c.Labels) {
+				return
+			}
+			s.poke()
+		},
+		DeleteFunc: func(any) { s.poke() },
+	})
+	s.synced = append(s.synced, pod.Informer().HasSynced)
 	return s
 }
 

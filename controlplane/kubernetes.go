@@ -1,6 +1,7 @@
 package controlplane
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -231,7 +232,7 @@ func StartKubernetes(ctx context.Context, cfg KubernetesConfig) (*KubernetesCont
 	st := cfg.Status
 	st.Kube, st.Dynamic, st.Source, st.Nodes, st.Changed, st.Log = kc, dc, src, srv.ResourceNodes, srv.Changed, cfg.Log
 	if st.Identity == "" {
-		st.Identity = cmpOr(cfg.Identity, cp.HTTPAddr)
+		st.Identity = cmp.Or(cfg.Identity, cp.HTTPAddr)
 	}
 	if st.Peers == nil && cfg.PeerService.Name != "" {
 		st.Peers = kube.EndpointPeers(src, cfg.PeerService.Namespace, cfg.PeerService.Name, cfg.PeerService.Port)
@@ -239,13 +240,6 @@ func StartKubernetes(ctx context.Context, cfg KubernetesConfig) (*KubernetesCont
 	cp.goRun(func() error { return kube.RunStatus(runCtx, st) })
 	ok = true
 	return cp, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func (cp *KubernetesControlPlane) goRun(f func() error) {

@@ -41,10 +41,11 @@ type KubernetesConfig struct {
 	// http://<HTTPAddress as bound>); in a cluster, the control plane Service's name.
 	ModulesURL string
 	// WebhookAddress serves the admission webhooks over TLS with WebhookCert and WebhookKey
-	// (PEM); no webhook listener without a certificate.
-	WebhookAddress           string
-	WebhookCert, WebhookKey  []byte
-	AdditionalWebhookHandler map[string]http.Handler
+	// (PEM); no webhook listener without a certificate. WebhookHandlers are served there
+	// beside the validating webhook (pattern → handler: the injector).
+	WebhookAddress          string
+	WebhookCert, WebhookKey []byte
+	WebhookHandlers         map[string]http.Handler
 	// XDSKey is the key the sidecars' xDS credentials are derived from, shared by every
 	// replica (a Secret in a cluster).
 	XDSKey []byte
@@ -203,7 +204,7 @@ func StartKubernetes(ctx context.Context, cfg KubernetesConfig) (*KubernetesCont
 		cp.WebhookAddr = wln.Addr().String()
 		wmux := http.NewServeMux()
 		wmux.Handle("POST "+kube.ValidatePath, cp.Admission)
-		for p, h := range cfg.AdditionalWebhookHandler {
+		for p, h := range cfg.WebhookHandlers {
 			wmux.Handle(p, h)
 		}
 		ws := &http.Server{Handler: wmux, ReadHeaderTimeout: 10 * time.Second,

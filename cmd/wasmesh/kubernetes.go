@@ -127,7 +127,7 @@ func serveKubernetes(ctx context.Context, kf *kubeFlags, dataDir, xdsAddr, httpA
 		},
 		Log: log,
 	}
-	kcfg.AdditionalWebhookHandler = map[string]http.Handler{"POST " + inject.Path: hook}
+	kcfg.WebhookHandlers = map[string]http.Handler{"POST " + inject.Path: hook}
 	cp, err := controlplane.StartKubernetes(ctx, kcfg)
 	if err != nil {
 		return err

@@ -224,7 +224,7 @@ func (e *env) startReplica(ctx context.Context, name string, cert, key []byte) (
 	}
 	cfg := controlplane.KubernetesConfig{
 		WebhookHandlers: map[string]http.Handler{"POST " + inject.Path: injector},
-		Rest:                     e.c.Config, XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", WebhookAddress: "127.0.0.1:0",
+		Rest:            e.c.Config, XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", WebhookAddress: "127.0.0.1:0",
 		WebhookCert: cert, WebhookKey: key, XDSKey: e.key,
 		ModulesDir: filepath.Join(envoybin.RepoRoot(), "build"), Identity: name,
 		EndpointAddress: podAddress,

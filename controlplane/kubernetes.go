@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -115,6 +117,16 @@ func StartKubernetes(ctx context.Context, cfg KubernetesConfig) (*KubernetesCont
 	dc, err := dynamic.NewForConfig(cfg.Rest)
 	if err != nil {
 		return nil, err
+	}
+	// Without the CRDs the informers would wait forever: say what to install instead.
+	for _, k := range crd.Kinds() {
+		_, err := dc.Resource(kube.GVR(k)).List(ctx, metav1.ListOptions{Limit: 1})
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("kubernetes: the CustomResourceDefinition %s.%s is not installed: kubectl apply -f install/kubernetes/crds.yaml (or wasmesh install --kubernetes --crds)", kube.Plural(k), kube.Group)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("kubernetes: list %s: %w", kube.Plural(k), err)
+		}
 	}
 	cp := &KubernetesControlPlane{Credentials: creds}
 	ok := false

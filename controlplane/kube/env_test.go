@@ -20,7 +20,6 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -86,7 +85,7 @@ func newEnv(c *kubetest.Cluster) (*env, error) {
 	if e.dc, err = dynamic.NewForConfig(c.Config); err != nil {
 		return nil, err
 	}
-	if err := installCRDs(ctx, e.dc); err != nil {
+	if err := kubetest.InstallCRDs(ctx, c.Config); err != nil {
 		return nil, err
 	}
 	caPEM, certPEM, keyPEM, err := pki.ServingCert("127.0.0.1")
@@ -156,46 +155,6 @@ func (e *env) registerInjector(ctx context.Context, caPEM []byte) error {
 		return fmt.Errorf("mutating webhook configuration: %w", err)
 	}
 	return nil
-}
-
-// installCRDs creates every generated CustomResourceDefinition and waits until the API
-// server serves them (condition Established).
-func installCRDs(ctx context.Context, dc dynamic.Interface) error {
-	crds, err := kube.CRDs()
-	if err != nil {
-		return err
-	}
-	for _, c := range crds {
-		if _, err := dc.Resource(crdGVR).Create(ctx, &unstructured.Unstructured{Object: c}, metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("create CRD %v: %w", c["metadata"], err)
-		}
-	}
-	deadline := time.Now().Add(kubetest.StartTimeout)
-	for _, c := range crds {
-		name := c["metadata"].(map[string]any)["name"].(string)
-		for {
-			u, err := dc.Resource(crdGVR).Get(ctx, name, metav1.GetOptions{})
-			if err == nil && established(u) {
-				break
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("CRD %s not established after %s (err %v)", name, kubetest.StartTimeout, err)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	return nil
-}
-
-func established(u *unstructured.Unstructured) bool {
-	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-	for _, c := range conds {
-		m, _ := c.(map[string]any)
-		if m["type"] == "Established" && m["status"] == "True" {
-			return true
-		}
-	}
-	return false
 }
 
 // The control plane's own Service, whose EndpointSlices list the replicas' HTTP addresses

@@ -11,6 +11,7 @@ import (
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"fmt"
 	"net"
@@ -24,8 +25,13 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 
+	"github.com/wasmesh/wasmesh/controlplane/kube"
 	"github.com/wasmesh/wasmesh/controlplane/kube/pki"
 	"github.com/wasmesh/wasmesh/internal/envoybin"
 )
@@ -301,4 +307,67 @@ func freePorts(n int) ([]int, error) {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
+}
+
+var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+
+// InstallCRDs creates wasmesh's generated CustomResourceDefinitions (kube.CRDs) and waits
+// until the API server serves them (condition Established, StartTimeout).
+func InstallCRDs(ctx context.Context, cfg *rest.Config) error {
+	dc, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	crds, err := kube.CRDs()
+	if err != nil {
+		return err
+	}
+	for _, c := range crds {
+		if _, err := dc.Resource(crdResource).Create(ctx, &unstructured.Unstructured{Object: c}, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("create CRD %v: %w", c["metadata"], err)
+		}
+	}
+	deadline := time.Now().Add(StartTimeout)
+	for _, c := range crds {
+		name := c["metadata"].(map[string]any)["name"].(string)
+		for {
+			u, err := dc.Resource(crdResource).Get(ctx, name, metav1.GetOptions{})
+			if err == nil && established(u) {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("CRD %s not established after %s (err %v)", name, StartTimeout, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+func established(u *unstructured.Unstructured) bool {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		if m["type"] == "Established" && m["status"] == "True" {
+			return true
+		}
+	}
+	return false
+}
+
+// Kubeconfig renders a kubeconfig file's content reaching the cluster as the administrator.
+func (c *Cluster) Kubeconfig() []byte {
+	return []byte(fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster: {server: %q, certificate-authority-data: %q}
+users:
+- name: admin
+  user: {token: %q}
+contexts:
+- name: test
+  context: {cluster: test, user: admin}
+current-context: test
+`, c.Config.Host, base64.StdEncoding.EncodeToString(c.Config.CAData), AdminToken))
 }

@@ -5,7 +5,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Go test flags; `make test TESTFLAGS=-run=TestCanary` narrows a run.
 TESTFLAGS   ?=
 
-.PHONY: all build envoy docker-prepare observability-prepare test test-native lint bench sandbox fuzz clean
+.PHONY: all build envoy docker-prepare observability-prepare kube-prepare test test-native lint bench sandbox fuzz clean
 
 all: build
 
@@ -27,10 +27,15 @@ docker-prepare:
 observability-prepare:
 	@scripts/observability.sh prepare
 
+## kube-prepare: for the Kubernetes-mode tests, kube-apiserver v1.34.4 and etcd 3.6.4 built from
+## the Go module proxy into .tools/kube (about 10 minutes once; skipped when present)
+kube-prepare:
+	@scripts/kube.sh >/dev/null
+
 ## test: build the .wasm modules, make Envoy (and Docker Compose) available, run every test
 ## (Envoy ones and the compose sandbox included); one line per package as it finishes, every
 ## 30s the packages still running and their test
-test: build docker-prepare observability-prepare
+test: build docker-prepare observability-prepare kube-prepare
 	@ENVOY_BIN="$$(scripts/envoy.sh)" && export ENVOY_BIN && \
 	  $(GO) build -o build/testprogress ./internal/cmd/testprogress && \
 	  set -o pipefail && $(GO) test -json -count=1 -timeout 30m $(TESTFLAGS) ./... 2>&1 | build/testprogress

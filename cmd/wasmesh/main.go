@@ -45,6 +45,7 @@ func commands() map[string]command {
 		"delete":     {"delete resources", runDelete},
 		"status":     {"show connected Envoys, their ACKed versions and NACK errors", runStatus},
 		"sandbox":    {"run the local demo mesh as processes", runSandbox},
+		"install":    {"print the Kubernetes install manifests (--kubernetes)", runInstall},
 	}
 }
 

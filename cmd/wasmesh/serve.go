@@ -46,6 +46,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	caCert := fs.String("ca-cert", "", "bring your own CA: a root or intermediate certificate (PEM) to sign with (default: a root generated under <data-dir>/ca)")
 	caKey := fs.String("ca-key", "", "the key of --ca-cert (PEM)")
 	caBundle := fs.String("ca-bundle", "", "the roots sidecars trust (PEM; required when --ca-cert is an intermediate)")
+	kf := registerKubeFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: wasmesh serve [flags]\n\n"+
 			"Runs the control plane: the store, the xDS server for Envoy sidecars, the module server and\n"+
@@ -67,6 +68,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if st, err := os.Stat(*modules); err != nil || !st.IsDir() {
 		fmt.Fprintf(stderr, "wasmesh serve: warning: no module folder %s (run `make build`); built-in filters cannot be served\n", *modules)
 		*modules = ""
+	}
+	if *kf.enabled {
+		return serveKubernetes(ctx, kf, *dataDir, *xdsAddr, *httpAddr, *modules, log, stdout)
 	}
 	cp, err := controlplane.Start(ctx, controlplane.Config{
 		DataDir:      *dataDir,

@@ -30,16 +30,22 @@ var TagKeys = []string{
 // Params is what a sidecar bootstrap is rendered from. Empty NodeID, AdminAddress,
 // XDSAddress, ModulesAddress and TagKeys take their defaults; the rest is required.
 type Params struct {
-	NodeID          string   // <service>.<version>.<n>; default <service>.<version>.0
-	Service         string   // node.cluster and metadata.service
-	Version         string   // metadata.version
-	AppAddress      string   // host:port of the local app (inbound listener forwards here)
-	InboundAddress  string   // host:port the inbound listener binds
-	OutboundAddress string   // host:port the outbound listener binds
-	AdminAddress    string   // host:port of Envoy's admin; default 127.0.0.1:15000
-	XDSAddress      string   // control plane ADS (gRPC); default 127.0.0.1:18000
-	ModulesAddress  string   // control plane module server; default 127.0.0.1:18001
-	TagKeys         []string // metric tag keys; default TagKeys
+	NodeID          string // <service>.<version>.<n>; default <service>.<version>.0
+	Service         string // node.cluster and metadata.service
+	Version         string // metadata.version
+	AppAddress      string // host:port of the local app (inbound listener forwards here)
+	InboundAddress  string // host:port the inbound listener binds
+	OutboundAddress string // host:port the outbound listener binds
+	AdminAddress    string // host:port of Envoy's admin; default 127.0.0.1:15000
+	// XDSAddress is the control plane's ADS (gRPC) address, default 127.0.0.1:18000; several
+	// replicas are listed comma-separated (Envoy reconnects to another when one dies), and a
+	// host name makes the cluster STRICT_DNS (a Kubernetes Service name).
+	XDSAddress string
+	// ModulesAddress is the control plane's module server, default 127.0.0.1:18001; a list
+	// and host names as for XDSAddress.
+	ModulesAddress string
+
+	TagKeys []string // metric tag keys; default TagKeys
 	// XDSToken is the sidecar's xDS credential (`wasmesh credential <node id>`), sent as
 	// `authorization: Bearer <token>` on the ADS stream. Without it the control plane refuses
 	// the sidecar; the bootstrap then says so in a comment.
@@ -141,7 +147,21 @@ type hostPort struct {
 
 type rendered struct {
 	Params
-	Admin, XDS, Modules hostPort
+	Admin        hostPort
+	XDS, Modules []hostPort
+	// XDSType and ModulesType are the clusters' discovery types: STATIC for IP addresses,
+	// STRICT_DNS when a host is a name.
+	XDSType, ModulesType string
+}
+
+// clusterType is STATIC when every host is an IP address, else STRICT_DNS.
+func clusterType(hps []hostPort) string {
+	for _, hp := range hps {
+		if net.ParseIP(hp.Host) == nil {
+			return "STRICT_DNS"
+		}
+	}
+	return "STATIC"
 }
 
 func (p Params) resolve() (rendered, error) {
@@ -179,8 +199,20 @@ func (p Params) resolve() (rendered, error) {
 	addr("outboundAddress", p.OutboundAddress)
 	r := rendered{Params: p}
 	r.Admin = addr("adminAddress", p.AdminAddress)
-	r.XDS = addr("xdsAddress", p.XDSAddress)
-	r.Modules = addr("modulesAddress", p.ModulesAddress)
+	list := func(name, v string) []hostPort {
+		var out []hostPort
+		for i, a := range strings.Split(v, ",") {
+			n := name
+			if strings.Contains(v, ",") {
+				n = fmt.Sprintf("%s[%d]", name, i)
+			}
+			out = append(out, addr(n, strings.TrimSpace(a)))
+		}
+		return out
+	}
+	r.XDS = list("xdsAddress", p.XDSAddress)
+	r.Modules = list("modulesAddress", p.ModulesAddress)
+	r.XDSType, r.ModulesType = clusterType(r.XDS), clusterType(r.Modules)
 	if strings.ContainsAny(p.XDSToken, " \t\r\n\"'\\") {
 		errs = append(errs, errors.New("xdsToken: contains whitespace or quotes; pass the output of `wasmesh credential <node id>` as is"))
 	}

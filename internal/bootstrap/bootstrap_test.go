@@ -53,6 +53,43 @@ func TestRender(t *testing.T) {
 	require.Equal(t, map[string]any{"tag_name": "destination_version", "regex": "(;destination_version=([^;]*))"}, tags[3])
 }
 
+// Several control-plane replicas: every address is an endpoint of the xDS and modules
+// clusters; a host name (a Kubernetes Service) makes the cluster STRICT_DNS.
+func TestRenderReplicas(t *testing.T) {
+	p := Params{
+		Service: "reviews", Version: "v2",
+		AppAddress: "127.0.0.1:9080", InboundAddress: "127.0.0.1:15006", OutboundAddress: "127.0.0.1:15001",
+		XDSAddress: "10.0.0.1:18000, 10.0.0.2:18000", ModulesAddress: "wasmesh-controlplane.wasmesh-system.svc:18001",
+	}
+	out, err := Render(p)
+	require.NoError(t, err)
+	var doc struct {
+		StaticResources struct {
+			Clusters []struct {
+				Name           string `json:"name"`
+				Type           string `json:"type"`
+				LoadAssignment struct {
+					Endpoints []struct {
+						LbEndpoints []map[string]any `json:"lb_endpoints"`
+					} `json:"endpoints"`
+				} `json:"load_assignment"`
+			} `json:"clusters"`
+		} `json:"static_resources"`
+	}
+	require.NoError(t, yaml.Unmarshal(out, &doc))
+	cl := doc.StaticResources.Clusters
+	require.Equal(t, "wasmesh-xds", cl[0].Name)
+	require.Equal(t, "STATIC", cl[0].Type)
+	require.Len(t, cl[0].LoadAssignment.Endpoints[0].LbEndpoints, 2)
+	require.Contains(t, string(out), `{address: "10.0.0.2", port_value: 18000}`)
+	require.Equal(t, "STRICT_DNS", cl[1].Type)
+	require.Contains(t, string(out), `{address: "wasmesh-controlplane.wasmesh-system.svc", port_value: 18001}`)
+
+	p.XDSAddress = "10.0.0.1:18000,cp:x"
+	_, err = Render(p)
+	require.EqualError(t, err, `bootstrap: xdsAddress[1]: "cp:x" is not host:port with a port in 1..65535`)
+}
+
 func TestRenderErrors(t *testing.T) {
 	tests := []struct {
 		name   string

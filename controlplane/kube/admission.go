@@ -1,0 +1,138 @@
+package kube
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/wasmesh/wasmesh/controlplane/crd"
+)
+
+// ValidatePath is the URL path of the validating webhook (Webhook.ServeHTTP).
+const ValidatePath = "/validate"
+
+// Admission runs the checks of `wasmesh apply` on a resource written through the API server:
+// strict decoding and structure validation (crd.Decode), references across the resources
+// the control plane knows (crd.ValidateApply with Current), and the control plane's checkers
+// (the built-in filters' own config parsers, plugin slots, ...). A delete is refused when a
+// resource still refers to the deleted one (crd.CheckDelete). Messages name the field path,
+// as `wasmesh apply` does: `TrafficRoute "reviews": spec.split.weights: ...`.
+type Admission struct {
+	// Current returns the resources the control plane serves now (Source.Set); Fresh, when
+	// set, reads them from the API server (Source.Fresh), for a second opinion before a
+	// refusal: the cache may not have seen a resource applied a moment before.
+	Current func() *crd.Set
+	Fresh   func(ctx context.Context) (*crd.Set, error)
+	// Checkers run after the references hold, as in controlplane.Start.
+	Checkers []crd.Checker
+	Log      *slog.Logger
+}
+
+// Validate checks one admission request and returns nil to allow it.
+func (a *Admission) Validate(ctx context.Context, req *admissionv1.AdmissionRequest) error {
+	switch req.Operation {
+	case admissionv1.Create, admissionv1.Update:
+		var obj map[string]any
+		if err := json.Unmarshal(req.Object.Raw, &obj); err != nil {
+			return fmt.Errorf("decode object: %w", err)
+		}
+		if req.SubResource != "" { // status writes are the control plane's
+			return nil
+		}
+		doc, err := decodeObject(obj)
+		if err != nil {
+			return err
+		}
+		if doc.Object.Meta().Namespace == "" {
+			doc.Object.Meta().Namespace = req.Namespace
+		}
+		return a.againstFresh(ctx, func(set *crd.Set) error {
+			return crd.ValidateApply(ctx, []crd.Document{doc}, set, a.Checkers...)
+		})
+	case admissionv1.Delete:
+		key := crd.Key{Kind: crd.Kind(req.Kind.Kind), Namespace: req.Namespace, Name: req.Name}
+		return a.againstFresh(ctx, func(set *crd.Set) error { return crd.CheckDelete(set, key) })
+	}
+	return nil
+}
+
+// againstFresh runs check on the cached set and, when it refuses, on a fresh one.
+func (a *Admission) againstFresh(ctx context.Context, check func(*crd.Set) error) error {
+	err := check(a.Current())
+	if err == nil || a.Fresh == nil {
+		return err
+	}
+	set, ferr := a.Fresh(ctx)
+	if ferr != nil {
+		return errors.Join(err, fmt.Errorf("(checking against the API server: %w)", ferr))
+	}
+	return check(set)
+}
+
+// ServeHTTP implements the webhook endpoint: an AdmissionReview in, the same review with
+// its response out (allowed, or refused with Validate's message and HTTP 422 in the status).
+func (a *Admission) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	var review admissionv1.AdmissionReview
+	if err := json.Unmarshal(body, &review); err != nil || review.Request == nil {
+		http.Error(w, fmt.Sprintf("not an AdmissionReview: %v", err), http.StatusBadRequest)
+		return
+	}
+	resp := &admissionv1.AdmissionResponse{UID: review.Request.UID, Allowed: true}
+	if err := a.Validate(r.Context(), review.Request); err != nil {
+		resp.Allowed = false
+		resp.Result = &metav1.Status{
+			Status: metav1.StatusFailure, Code: http.StatusUnprocessableEntity,
+			Reason: metav1.StatusReasonInvalid, Message: err.Error(),
+		}
+		if a.Log != nil {
+			a.Log.Info("admission refused", "kind", review.Request.Kind.Kind, "namespace", review.Request.Namespace,
+				"name", review.Request.Name, "operation", review.Request.Operation, "err", err)
+		}
+	}
+	review.Request = nil
+	review.Response = resp
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(&review)
+}
+
+// ModuleChecker refuses a WasmPlugin whose module the control plane does not serve. In
+// Kubernetes mode nothing uploads a module file: a plugin names the sha256 of a module the
+// control plane has (a built-in one, or one uploaded to it), which `wasmesh apply` would
+// otherwise fill in.
+func ModuleChecker(has func(sha256 string) bool) crd.Checker {
+	return crd.CheckerFunc(func(_ context.Context, set *crd.Set, changed []crd.Key) error {
+		var errs []error
+		for _, p := range set.WasmPlugins {
+			key := crd.KeyOf(p)
+			if !slices.Contains(changed, key) {
+				continue
+			}
+			m := p.Spec.Module
+			fail := func(path string, err error) {
+				errs = append(errs, &crd.ObjectError{Key: key, Err: &crd.FieldError{Path: path, Err: err}})
+			}
+			switch {
+			case m.SHA256 == "" && m.File != "":
+				fail("spec.module.sha256", fmt.Errorf("required in Kubernetes mode: nothing uploads the module file %s there; give the sha256 of a module the control plane serves (sha256sum %s)", m.File, m.File))
+			case m.SHA256 == "":
+				fail("spec.module.sha256", errors.New("required in Kubernetes mode (the sha256 of a module the control plane serves)"))
+			case !has(m.SHA256):
+				fail("spec.module.sha256", fmt.Errorf("module %s is not on the control plane (built-in modules and uploaded ones are; docs/kubernetes.md)", m.SHA256))
+			}
+		}
+		return errors.Join(errs...)
+	})
+}

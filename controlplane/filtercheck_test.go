@@ -58,3 +58,17 @@ func TestFilterChecker(t *testing.T) {
 	err = FilterChecker(generate, parsers).Check(context.Background(), crd.NewSet(), nil)
 	require.EqualError(t, err, "no config parser for the fault filter")
 }
+
+// Kubernetes mode runs no CA: a TransportPolicy asking for mutual TLS is refused on its
+// mode, DISABLE is accepted, and policies not being applied are not judged.
+func TestNoMutualTLSChecker(t *testing.T) {
+	tp := func(name, mode string) *crd.TransportPolicy {
+		return &crd.TransportPolicy{TypeMeta: crd.TypeMeta{Kind: crd.KindTransportPolicy}, Metadata: crd.ObjectMeta{Name: name, Namespace: "default"},
+			Spec: crd.TransportPolicySpec{Mode: mode}}
+	}
+	strict, off := tp("mesh", crd.ModeStrict), tp("off", crd.ModeDisable)
+	set := crd.NewSet(strict, off)
+	err := NoMutualTLSChecker.Check(context.Background(), set, []crd.Key{crd.KeyOf(strict), crd.KeyOf(off)})
+	require.EqualError(t, err, `TransportPolicy "mesh": spec.mode: STRICT needs the mesh CA, which Kubernetes mode does not run yet: use DISABLE here, or standalone mode for mutual TLS (docs/kubernetes.md)`)
+	require.NoError(t, NoMutualTLSChecker.Check(context.Background(), set, []crd.Key{crd.KeyOf(off)}))
+}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -185,6 +186,7 @@ func StartKubernetes(ctx context.Context, cfg KubernetesConfig) (*KubernetesCont
 		Current: src.Set,
 		Fresh:   src.Fresh,
 		Checkers: []crd.Checker{
+			NoMutualTLSChecker,
 			FilterChecker(translate.FilterConfigs, BuiltinParsers()),
 			crd.CheckerFunc(func(_ context.Context, set *crd.Set, _ []crd.Key) error { return translate.CheckPluginSlots(set) }),
 			// The dry run only once the module is known to be there.
@@ -308,3 +310,17 @@ func (cp *KubernetesControlPlane) Close() error {
 	})
 	return errors.Join(errs...)
 }
+
+// NoMutualTLSChecker refuses a TransportPolicy other than DISABLE: Kubernetes mode issues no
+// certificates yet (its replicas would need one shared CA), and a sidecar told to require or
+// originate mTLS without them could serve nothing. docs/kubernetes.md says so.
+var NoMutualTLSChecker = crd.CheckerFunc(func(_ context.Context, set *crd.Set, changed []crd.Key) error {
+	var errs []error
+	for _, p := range set.TransportPolicies {
+		if k := crd.KeyOf(p); slices.Contains(changed, k) && p.Spec.Mode != crd.ModeDisable {
+			errs = append(errs, &crd.ObjectError{Key: k, Err: &crd.FieldError{Path: "spec.mode",
+				Err: fmt.Errorf("%s needs the mesh CA, which Kubernetes mode does not run yet: use DISABLE here, or standalone mode for mutual TLS (docs/kubernetes.md)", p.Spec.Mode)}})
+		}
+	}
+	return errors.Join(errs...)
+})

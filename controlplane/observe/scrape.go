@@ -59,6 +59,7 @@ type Scraper struct {
 	problems map[string]string    // node → last scrape error
 	scraped  map[string]time.Time // node → its last successful scrape
 	last     time.Time            // end of the last scrape
+	now      func() time.Time     // time.Now; tests step it
 }
 
 type seriesKey struct {
@@ -105,6 +106,7 @@ func NewScraper(cfg ScraperConfig) (*Scraper, error) {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Scraper{
+		now:      time.Now,
 		cfg:      cfg,
 		client:   &http.Client{Timeout: cfg.Timeout, Transport: &http.Transport{MaxIdleConnsPerHost: 1, IdleConnTimeout: 3 * cfg.Interval}},
 		ring:     int(cfg.Retention/cfg.Interval) + 1,
@@ -145,7 +147,7 @@ func (s *Scraper) ScrapeOnce(ctx context.Context) {
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			got, err := s.fetch(ctx, t)
-			now := time.Now()
+			now := s.now()
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			if err != nil {
@@ -164,7 +166,7 @@ func (s *Scraper) ScrapeOnce(ctx context.Context) {
 	wg.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.last = time.Now()
+	s.last = s.now()
 	live := map[string]bool{}
 	for _, t := range targets {
 		live[t.Node] = true

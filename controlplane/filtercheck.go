@@ -40,24 +40,13 @@ func FilterChecker(generate FilterConfigs, parsers map[string]FilterParser) crd.
 				continue
 			}
 			if err := parse(configs[name]); err != nil {
-				for _, e := range leaves(err) {
+				for _, e := range crd.Leaves(err) {
 					errs = append(errs, attributeFilterError(set, name, e))
 				}
 			}
 		}
 		return errors.Join(errs...)
 	})
-}
-
-func leaves(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok { //nolint:errorlint // walking the join
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, leaves(e)...)
-		}
-		return out
-	}
-	return []error{err}
 }
 
 var servicePath = regexp.MustCompile(`services(?:\.([a-z0-9-]+)|\["([^"]+)"\])`)

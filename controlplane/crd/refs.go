@@ -90,7 +90,7 @@ func attribute(err error, byKey map[Key]*Document) error {
 		return nil
 	}
 	var out []error
-	for _, e := range flatten(err) {
+	for _, e := range Leaves(err) {
 		var oe *ObjectError
 		if !errors.As(e, &oe) {
 			out = append(out, e)
@@ -111,12 +111,12 @@ func attribute(err error, byKey map[Key]*Document) error {
 	return errors.Join(out...)
 }
 
-// flatten lists the leaves of a tree of errors.Join values.
-func flatten(err error) []error {
+// Leaves lists the leaves of a tree of errors.Join values.
+func Leaves(err error) []error {
 	if j, ok := err.(interface{ Unwrap() []error }); ok { //nolint:errorlint // walking the join
 		var out []error
 		for _, e := range j.Unwrap() {
-			out = append(out, flatten(e)...)
+			out = append(out, Leaves(e)...)
 		}
 		return out
 	}

@@ -56,7 +56,7 @@ func decodeObject(obj map[string]any) (crd.Document, error) {
 	if err != nil {
 		// The document is the server's rendering, not the user's file: no index or line
 		// to point at, the source names the object.
-		for _, e := range leaves(err) {
+		for _, e := range crd.Leaves(err) {
 			var de *crd.DocError
 			if errors.As(e, &de) {
 				de.Index, de.Line = 0, 0

@@ -340,7 +340,7 @@ func assemble(in inputs) (*crd.Set, map[crd.Key]string) {
 			break
 		}
 		drop := map[crd.Key]bool{}
-		for _, e := range leaves(err) {
+		for _, e := range crd.Leaves(err) {
 			var oe *crd.ObjectError
 			if errors.As(e, &oe) {
 				drop[oe.Key] = true
@@ -368,17 +368,6 @@ func filterConfigsErr(set *crd.Set) error {
 
 func serviceSelector(service string) labels.Selector {
 	return labels.SelectorFromSet(labels.Set{discoveryv1.LabelServiceName: service})
-}
-
-func leaves(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok { //nolint:errorlint // walking the join
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, leaves(e)...)
-		}
-		return out
-	}
-	return []error{err}
 }
 
 // discovered returns a wasmesh Service for every Kubernetes Service with ready endpoints:

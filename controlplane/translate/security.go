@@ -244,13 +244,14 @@ func AuthzConfig(set *crd.Set, opts Options) ([]byte, error) {
 	return b, nil
 }
 
-// AuthzServices returns the Services some AuthorizationPolicy selects (its spec.services,
-// or every Service of its namespace): only their inbound listeners carry the authz filter.
-func AuthzServices(set *crd.Set) map[string]bool {
-	out := map[string]bool{}
+// AuthzServices returns, per Service, the AuthorizationPolicies that select it (by its
+// spec.services, or every Service of its namespace): only those Services' inbound listeners
+// carry the authz filter.
+func AuthzServices(set *crd.Set) map[string][]*crd.AuthorizationPolicy {
+	out := map[string][]*crd.AuthorizationPolicy{}
 	for _, a := range set.AuthorizationPolicies {
 		for _, svc := range policyTargets(set, a) {
-			out[svc] = true
+			out[svc] = append(out[svc], a)
 		}
 	}
 	return out

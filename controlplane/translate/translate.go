@@ -240,12 +240,12 @@ type Mesh struct {
 	clusters   []*cluster.Cluster
 	endpoints  []*endpoint.ClusterLoadAssignment
 	routes     []*route.RouteConfiguration
-	builtins   []*core.TypedExtensionConfig // in chain order; empty without modules
-	authz      *core.TypedExtensionConfig   // the inbound authz filter; nil without modules
-	authzFor   map[string]bool              // Services some AuthorizationPolicy selects
-	modes      map[string]string            // transport mode by Service name
-	namespaces map[string]string            // namespace by Service name
-	plugins    []plugin                     // in chain order
+	builtins   []*core.TypedExtensionConfig          // in chain order; empty without modules
+	authz      *core.TypedExtensionConfig            // the inbound authz filter; nil without modules
+	authzFor   map[string][]*crd.AuthorizationPolicy // per Service, the policies selecting it
+	modes      map[string]string                     // transport mode by Service name
+	namespaces map[string]string                     // namespace by Service name
+	plugins    []plugin                              // in chain order
 	// emptySlots are the configs of empty plugin slots, by slot name.
 	emptySlots map[string]*core.TypedExtensionConfig
 	sources    map[crd.Key]Source // shared sources (every node)
@@ -315,13 +315,7 @@ func Build(set *crd.Set, opts Options) (*Mesh, error) {
 	if m.authz, err = authzFilterConfig(set, opts); err != nil {
 		return nil, err
 	}
-	m.authzFor = AuthzServices(set)
-	for _, a := range set.AuthorizationPolicies {
-		if m.authz != nil {
-			// The first policy selecting a Service adds the filter to its inbound listener.
-			m.sources[crd.KeyOf(a)] = source(a, []string{TypeExtensionConfigs, TypeListeners})
-		}
-	}
+	m.authzFor = AuthzServices(set) // each node's own sources name the policies it enforces
 	slices.SortFunc(m.endpoints, func(a, b *endpoint.ClusterLoadAssignment) int { return cmp.Compare(a.ClusterName, b.ClusterName) })
 	m.routes = []*route.RouteConfiguration{{
 		Name:             RouteOutbound,
@@ -485,8 +479,12 @@ func (m *Mesh) ForNode(n Node) (*Resources, error) {
 	inbound := n.InboundAddress != "" || n.AppAddress != ""
 	// Only a Service some AuthorizationPolicy selects runs the authz filter: the others pay
 	// nothing for it per request.
-	authz := inbound && m.authz != nil && m.authzFor[n.Service]
+	authz := inbound && m.authz != nil && len(m.authzFor[n.Service]) > 0
 	if authz {
+		for _, a := range m.authzFor[n.Service] {
+			// The first policy selecting a Service adds the filter to its inbound listener.
+			r.own[crd.KeyOf(a)] = source(a, []string{TypeExtensionConfigs, TypeListeners})
+		}
 		r.ExtensionConfigs = append(r.ExtensionConfigs, m.authz)
 		r.extra[TypeExtensionConfigs] = append(r.extra[TypeExtensionConfigs], m.authz)
 	}

@@ -607,4 +607,10 @@ func TestAuthzFilterOnlyWhereSelected(t *testing.T) {
 	}
 	require.NotContains(t, inboundFilters(cf), "wasmesh.authz")
 	require.Contains(t, inboundFilters(cr), "wasmesh.authz")
+	// Status names only the sidecars that enforce the policy.
+	var on []string
+	for _, ns := range srv.ResourceNodes(crd.KeyOf(policy), 1) {
+		on = append(on, ns.Node+" "+ns.State)
+	}
+	require.Equal(t, []string{rv.ID + " acked"}, on)
 }

@@ -211,16 +211,7 @@ func References(s *Set, applied ...Key) error {
 		}
 	}
 	// Stored resources claim their Service first, so a conflicting applied one is reported.
-	slices.SortStableFunc(claims, func(a, b claimT) int {
-		ia, ib := slices.Contains(applied, KeyOf(a.o)), slices.Contains(applied, KeyOf(b.o))
-		switch {
-		case ia == ib:
-			return 0
-		case ib:
-			return -1
-		}
-		return 1
-	})
+	slices.SortStableFunc(claims, func(a, b claimT) int { return appliedLast(applied, a.o, b.o) })
 	owner := map[string]Object{} // "<kind>/<namespace>/<service>" → resource that claims it
 	for _, c := range claims {
 		k := KeyOf(c.o)
@@ -245,22 +236,26 @@ func References(s *Set, applied ...Key) error {
 	return errors.Join(errs...)
 }
 
+// appliedLast orders stored resources before the ones listed in applied (a sort comparator),
+// so that of two in conflict the applied one is reported.
+func appliedLast(applied []Key, a, b Object) int {
+	ia, ib := slices.Contains(applied, KeyOf(a)), slices.Contains(applied, KeyOf(b))
+	switch {
+	case ia == ib:
+		return 0
+	case ib:
+		return -1
+	}
+	return 1
+}
+
 // UniqueServiceNames refuses two Services with one name in different namespaces: the
 // routing header, the Envoy clusters (`<service>|<version>`) and the metric labels carry the
 // name alone, so service names are mesh-wide. Of two, a stored one keeps the name and the
 // one listed in applied is reported. Problems are *ObjectError values, joined.
 func UniqueServiceNames(s *Set, applied ...Key) error {
 	svcs := slices.Clone(s.Services)
-	slices.SortStableFunc(svcs, func(a, b *Service) int {
-		ia, ib := slices.Contains(applied, KeyOf(a)), slices.Contains(applied, KeyOf(b))
-		switch {
-		case ia == ib:
-			return 0
-		case ib:
-			return -1
-		}
-		return 1
-	})
+	slices.SortStableFunc(svcs, func(a, b *Service) int { return appliedLast(applied, a, b) })
 	seen := map[string]*Service{}
 	var errs []error
 	for _, svc := range svcs {

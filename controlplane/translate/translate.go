@@ -1043,32 +1043,9 @@ const AttemptEnv = "WASMESH_ATTEMPT"
 // rejection must differ; the marker leaves the VM (keyed by vm_id, its configuration and
 // code) and the plugin configuration as they are.
 func (r *Resources) WithAttempt(n int) *Resources {
-	out := *r
-	out.ExtensionConfigs = make([]*core.TypedExtensionConfig, len(r.ExtensionConfigs))
-	replaced := map[proto.Message]proto.Message{}
-	for i, c := range r.ExtensionConfigs {
-		out.ExtensionConfigs[i] = c
-		var w wasmfilter.Wasm
-		if c.GetTypedConfig().UnmarshalTo(&w) != nil || !w.GetConfig().GetVmConfig().GetNackOnCodeCacheMiss() {
-			continue
-		}
-		w.Config.GetVmConfig().EnvironmentVariables = &wasmv3.EnvironmentVariables{
-			KeyValues: map[string]string{AttemptEnv: strconv.Itoa(n)},
-		}
-		out.ExtensionConfigs[i] = &core.TypedExtensionConfig{Name: c.Name, TypedConfig: mustAny(&w)}
-		replaced[c] = out.ExtensionConfigs[i]
-	}
-	if r.extra != nil { // the node's own configs, which Version reads, are the marked ones
-		out.extra = maps.Clone(r.extra)
-		own := slices.Clone(r.extra[TypeExtensionConfigs])
-		for i, m := range own {
-			if x, ok := replaced[m]; ok {
-				own[i] = x
-			}
-		}
-		out.extra[TypeExtensionConfigs] = own
-	}
-	return &out
+	return r.editPluginConfigs(func(vm *wasmv3.VmConfig) {
+		vm.EnvironmentVariables = &wasmv3.EnvironmentVariables{KeyValues: map[string]string{AttemptEnv: strconv.Itoa(n)}}
+	})
 }
 
 // ForStart returns the resources as a starting sidecar gets them: every WasmPlugin config
@@ -1077,6 +1054,13 @@ func (r *Resources) WithAttempt(n int) *Resources {
 // gets the configs as built (NackOnCodeCacheMiss: it refuses a config whose module it does
 // not hold yet, keeps the slot's last config meanwhile, and the xDS server pushes again).
 func (r *Resources) ForStart() *Resources {
+	return r.editPluginConfigs(func(vm *wasmv3.VmConfig) { vm.NackOnCodeCacheMiss = false })
+}
+
+// editPluginConfigs returns the resources with edit applied to the VM config of every
+// WasmPlugin ECDS config (the ones with NackOnCodeCacheMiss set), copied, never in place;
+// the node's own configs, which Version reads, follow the copies.
+func (r *Resources) editPluginConfigs(edit func(*wasmv3.VmConfig)) *Resources {
 	out := *r
 	out.ExtensionConfigs = make([]*core.TypedExtensionConfig, len(r.ExtensionConfigs))
 	replaced := map[proto.Message]proto.Message{}
@@ -1086,7 +1070,7 @@ func (r *Resources) ForStart() *Resources {
 		if c.GetTypedConfig().UnmarshalTo(&w) != nil || !w.GetConfig().GetVmConfig().GetNackOnCodeCacheMiss() {
 			continue
 		}
-		w.Config.GetVmConfig().NackOnCodeCacheMiss = false
+		edit(w.Config.GetVmConfig())
 		out.ExtensionConfigs[i] = &core.TypedExtensionConfig{Name: c.Name, TypedConfig: mustAny(&w)}
 		replaced[c] = out.ExtensionConfigs[i]
 	}

@@ -202,6 +202,15 @@ func TestSnapshotPerNode(t *testing.T) {
 	require.Nil(t, srv.ResourceNodes(crd.Key{Kind: crd.KindService, Namespace: "default", Name: "nope"}, 1))
 }
 
+// versions returns the client's accepted version of each xDS type.
+func versions(c *xdstest.Client) map[string]string {
+	out := map[string]string{}
+	for _, typ := range xdstest.Types {
+		out[typ] = c.State(typ).Version
+	}
+	return out
+}
+
 // A new split is an ECDS push only: the other types keep their versions, and the client
 // receives nothing else.
 func TestUpdatePushesOnlyWhatChanged(t *testing.T) {
@@ -210,10 +219,7 @@ func TestUpdatePushesOnlyWhatChanged(t *testing.T) {
 	c := dial(t, addr, sidecar("frontend", "v1", 20000), nil)
 	waitComplete(t, c)
 	waitAcked(t, srv)
-	before := map[string]string{}
-	for _, typ := range xdstest.Types {
-		before[typ] = c.State(typ).Version
-	}
+	before := versions(c)
 	responses := c.Responses()
 
 	srv.Update(mesh(t, 0, 100), 2)
@@ -239,10 +245,7 @@ func TestClusterChangeResendsEndpoints(t *testing.T) {
 	c := dial(t, addr, sidecar("frontend", "v1", 20000), nil)
 	waitComplete(t, c)
 	waitAcked(t, srv)
-	before := map[string]string{}
-	for _, typ := range xdstest.Types {
-		before[typ] = c.State(typ).Version
-	}
+	before := versions(c)
 	endpoints := c.State(resource.EndpointType).Resources
 	responses := c.Responses()
 

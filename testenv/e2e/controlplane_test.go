@@ -17,7 +17,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/wasmesh/wasmesh/controlplane"
 	"github.com/wasmesh/wasmesh/controlplane/api"
-	"github.com/wasmesh/wasmesh/controlplane/crd"
 )
 
 // xdsMesh is the control plane with a frontend sidecar (the client side) and reviews v1/v2
@@ -82,11 +81,7 @@ func (m *xdsMesh) all() []*Sidecar { return []*Sidecar{m.frontend, m.reviews["v1
 
 func (m *xdsMesh) apply(t *testing.T, yaml string) *api.ApplyResponse {
 	t.Helper()
-	docs, err := crd.Decode("e2e.yaml", []byte(yaml))
-	require.NoError(t, err)
-	res, err := m.cp.Client().Apply(context.Background(), docs, false)
-	require.NoError(t, err)
-	return res
+	return applyT(t, m.cp, yaml)
 }
 
 func (m *xdsMesh) applyCanary(t *testing.T, v1, v2 int) {

@@ -74,19 +74,7 @@ func TestEnvoyOutsideTriggerNeverReachesInternalHop(t *testing.T) {
 	ratings := SidecarT(t, cp, SidecarOptions{Service: "ratings", Version: "v1", NoWaitReady: true})
 	frontend := SidecarT(t, cp, SidecarOptions{Service: "frontend", Version: "v1", NoWaitReady: true,
 		App: UpstreamOptions{NextHost: "ratings"}})
-	apply := func(yaml string) {
-		t.Helper()
-		docs, err := crd.Decode("e2e.yaml", []byte(yaml))
-		require.NoError(t, err)
-		_, err = cp.Client().Apply(context.Background(), docs, false)
-		require.NoError(t, err)
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		rev, err := cp.Store.Revision()
-		require.NoError(t, err)
-		require.NoError(t, cp.XDS.WaitAcked(ctx, rev))
-	}
-	apply(fmt.Sprintf(`apiVersion: wasmesh.io/v1alpha1
+	applyAckedT(t, cp, fmt.Sprintf(`apiVersion: wasmesh.io/v1alpha1
 kind: Service
 metadata: {name: frontend}
 spec: {port: 9080, versions: [{name: v1, endpoints: [%q]}]}
@@ -154,7 +142,7 @@ spec:
 	}
 
 	// A trigger limited to other callers is not honoured on the frontend's sidecar.
-	apply(`apiVersion: wasmesh.io/v1alpha1
+	applyAckedT(t, cp, `apiVersion: wasmesh.io/v1alpha1
 kind: FaultInjection
 metadata: {name: ratings}
 spec:
@@ -163,7 +151,7 @@ spec:
 `)
 	code, _ = send(frontend.OutboundURL(), "ratings", map[string]string{"x-wasmesh-fault": "abort=503"})
 	require.Equal(t, http.StatusOK, code, "a trigger limited to reviews faulted the frontend's call")
-	apply(`apiVersion: wasmesh.io/v1alpha1
+	applyAckedT(t, cp, `apiVersion: wasmesh.io/v1alpha1
 kind: FaultInjection
 metadata: {name: ratings}
 spec:
@@ -290,19 +278,7 @@ func TestEnvoyPluginAddRemoveUnderLoad(t *testing.T) {
 	ctx := context.Background()
 	sha, err := cp.Client().PutModule(ctx, code)
 	require.NoError(t, err)
-	apply := func(yaml string) {
-		t.Helper()
-		docs, err := crd.Decode("e2e.yaml", []byte(yaml))
-		require.NoError(t, err)
-		_, err = cp.Client().Apply(ctx, docs, false)
-		require.NoError(t, err)
-		wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-		defer cancel()
-		rev, err := cp.Store.Revision()
-		require.NoError(t, err)
-		require.NoError(t, cp.XDS.WaitAcked(wctx, rev))
-	}
-	apply(fmt.Sprintf(`apiVersion: wasmesh.io/v1alpha1
+	applyAckedT(t, cp, fmt.Sprintf(`apiVersion: wasmesh.io/v1alpha1
 kind: Service
 metadata: {name: frontend}
 spec: {port: 9080, versions: [{name: v1, endpoints: [%q]}]}
@@ -364,7 +340,7 @@ spec:
 `, sha)
 	const cycles = 20
 	for i := range cycles {
-		apply(plugin)
+		applyAckedT(t, cp, plugin)
 		if i == 0 { // the plugin runs once acked (hello adds x-hello to the request)
 			require.NoError(t, WaitFor(30*time.Second, func() error {
 				ratings.App.Reset()
@@ -383,13 +359,7 @@ spec:
 				return errors.New("the plugin does not run")
 			}))
 		}
-		_, err := cp.Client().Delete(ctx, crd.Key{Kind: crd.KindWasmPlugin, Namespace: "default", Name: "hello"})
-		require.NoError(t, err, "cycle %d", i)
-		wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-		rev, err := cp.Store.Revision()
-		require.NoError(t, err)
-		require.NoError(t, cp.XDS.WaitAcked(wctx, rev))
-		cancel()
+		waitAckedT(t, cp, deleteT(t, cp, crd.KindWasmPlugin, "hello"))
 	}
 	close(stop)
 	wg.Wait()

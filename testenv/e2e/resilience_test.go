@@ -66,16 +66,12 @@ func (m *rmesh) endpoints(service, version string) string {
 
 func (m *rmesh) apply(t *testing.T, yaml string) {
 	t.Helper()
-	docs, err := crd.Decode("e2e.yaml", []byte(yaml))
-	require.NoError(t, err)
-	_, err = m.cp.Client().Apply(context.Background(), docs, false)
-	require.NoError(t, err)
+	applyT(t, m.cp, yaml)
 }
 
 func (m *rmesh) delete(t *testing.T, kind crd.Kind, name string) {
 	t.Helper()
-	_, err := m.cp.Client().Delete(context.Background(), crd.Key{Kind: kind, Namespace: crd.DefaultNamespace, Name: name})
-	require.NoError(t, err)
+	deleteT(t, m.cp, kind, name)
 }
 
 // waitReady waits until every sidecar is ready and the frontend reaches the service.

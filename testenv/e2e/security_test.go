@@ -62,27 +62,12 @@ func startSecMesh(t *testing.T) *secMesh {
 // apply applies resources and waits (bounded) until every sidecar answered them.
 func (m *secMesh) apply(t *testing.T, yaml string) {
 	t.Helper()
-	docs, err := crd.Decode("e2e.yaml", []byte(yaml))
-	require.NoError(t, err)
-	res, err := m.cp.Client().Apply(context.Background(), docs, false)
-	require.NoError(t, err)
-	m.waitAcked(t, res.Revision)
+	applyAckedT(t, m.cp, yaml)
 }
 
 func (m *secMesh) delete(t *testing.T, kind crd.Kind, name string) {
 	t.Helper()
-	_, err := m.cp.Client().Delete(context.Background(), crd.Key{Kind: kind, Namespace: crd.DefaultNamespace, Name: name})
-	require.NoError(t, err)
-	rev, err := m.cp.Store.Revision()
-	require.NoError(t, err)
-	m.waitAcked(t, rev)
-}
-
-func (m *secMesh) waitAcked(t *testing.T, rev uint64) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)
-	defer cancel()
-	require.NoError(t, m.cp.XDS.WaitAcked(ctx, rev))
+	waitAckedT(t, m.cp, deleteT(t, m.cp, kind, name))
 }
 
 type answer struct {

@@ -23,6 +23,7 @@ import (
 	"github.com/wasmesh/wasmesh/controlplane/api"
 	"github.com/wasmesh/wasmesh/controlplane/api/dryrun"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
+	"github.com/wasmesh/wasmesh/controlplane/ir"
 	"github.com/wasmesh/wasmesh/controlplane/kube"
 	"github.com/wasmesh/wasmesh/controlplane/translate"
 	"github.com/wasmesh/wasmesh/controlplane/xds"
@@ -187,7 +188,7 @@ func StartKubernetes(ctx context.Context, cfg KubernetesConfig) (*KubernetesCont
 		Fresh:   src.Fresh,
 		Checkers: []crd.Checker{
 			NoMutualTLSChecker,
-			FilterChecker(translate.FilterConfigs, BuiltinParsers()),
+			FilterChecker(ir.Options{}),
 			crd.CheckerFunc(func(_ context.Context, set *crd.Set, _ []crd.Key) error { return translate.CheckPluginSlots(set) }),
 			// The dry run only once the module is known to be there.
 			crd.CheckerFunc(func(ctx context.Context, set *crd.Set, changed []crd.Key) error {

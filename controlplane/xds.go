@@ -9,14 +9,10 @@ import (
 	"github.com/wasmesh/wasmesh/controlplane/api"
 	"github.com/wasmesh/wasmesh/controlplane/ca"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
+	"github.com/wasmesh/wasmesh/controlplane/ir"
 	"github.com/wasmesh/wasmesh/controlplane/store"
 	"github.com/wasmesh/wasmesh/controlplane/translate"
 	"github.com/wasmesh/wasmesh/controlplane/xds"
-	"github.com/wasmesh/wasmesh/filters/authz"
-	"github.com/wasmesh/wasmesh/filters/canary"
-	"github.com/wasmesh/wasmesh/filters/fault"
-	"github.com/wasmesh/wasmesh/filters/router"
-	"github.com/wasmesh/wasmesh/filters/telemetry"
 )
 
 // xdsSide is what the xDS part of the control plane contributes to Start: its listen address,
@@ -31,27 +27,14 @@ type xdsSide struct {
 	close func() error
 }
 
-// BuiltinParsers returns the built-in filters' own config parsers
-// (filters/<name>/<name>.ParseConfig), keyed by filter name: the control plane runs each on
-// the config the translator generates for it, so a config a filter would refuse never
-// reaches Envoy.
-func BuiltinParsers() map[string]FilterParser {
-	return map[string]FilterParser{
-		translate.FilterRouter:    func(b []byte) error { _, err := router.ParseConfig(b); return err },
-		translate.FilterCanary:    func(b []byte) error { _, err := canary.ParseConfig(b); return err },
-		translate.FilterFault:     func(b []byte) error { _, err := fault.ParseConfig(b); return err },
-		translate.FilterTelemetry: func(b []byte) error { _, err := telemetry.ParseConfig(b); return err },
-	}
-}
-
 // startXDS binds the ADS listener and wires the translator and the xDS server into the
 // control plane:
 //
 //   - the server starts from the store's current state, then run keeps it current:
 //     st.Watch calls back after every change (coalesced) and each call translates the
 //     resources and pushes every node its snapshot;
-//   - checkers = FilterChecker(translate.FilterConfigs, BuiltinParsers()), so a config a
-//     filter would refuse never reaches Envoy;
+//   - checkers = FilterChecker (the IR checked by every filter's own parser), so a config
+//     a filter would refuse never reaches Envoy;
 //   - status = the server's per-node, per-type and per-resource ACK/NACK bookkeeping.
 //
 // httpAddr is the bound module server address Envoy fetches modules from; auth checks every
@@ -90,8 +73,7 @@ func startXDS(_ context.Context, cfg Config, st *store.Store, mods *dirModules, 
 		addr: ln.Addr().String(),
 		run:  run,
 		checkers: []crd.Checker{
-			FilterChecker(translate.FilterConfigs, BuiltinParsers()),
-			authzChecker(opts),
+			FilterChecker(ir.Options{TrustDomain: opts.TrustDomain}),
 			crd.CheckerFunc(func(_ context.Context, set *crd.Set, _ []crd.Key) error { return translate.CheckPluginSlots(set) }),
 		},
 		status: srv,
@@ -103,16 +85,4 @@ func startXDS(_ context.Context, cfg Config, st *store.Store, mods *dirModules, 
 			return nil
 		},
 	}, nil
-}
-
-// authzChecker runs the authz filter's own parser on the configuration the translator
-// generates for it, so a policy the filter would refuse never reaches Envoy.
-func authzChecker(opts translate.Options) crd.Checker {
-	return FilterChecker(func(set *crd.Set) (map[string][]byte, error) {
-		b, err := translate.AuthzConfig(set, opts)
-		if err != nil {
-			return nil, err
-		}
-		return map[string][]byte{translate.FilterAuthz: b}, nil
-	}, map[string]FilterParser{translate.FilterAuthz: func(b []byte) error { _, err := authz.ParseConfig(b); return err }})
 }

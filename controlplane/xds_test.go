@@ -16,8 +16,14 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/wasmesh/wasmesh/controlplane/crd"
+	"github.com/wasmesh/wasmesh/controlplane/ir"
 	"github.com/wasmesh/wasmesh/controlplane/translate"
 	"github.com/wasmesh/wasmesh/controlplane/xds/xdstest"
+	"github.com/wasmesh/wasmesh/filters/authz"
+	"github.com/wasmesh/wasmesh/filters/canary"
+	"github.com/wasmesh/wasmesh/filters/fault"
+	"github.com/wasmesh/wasmesh/filters/router"
+	"github.com/wasmesh/wasmesh/filters/telemetry"
 )
 
 // The built-in filters' own parsers accept every config the translator generates from valid
@@ -42,7 +48,14 @@ func TestBuiltinParsersAcceptGeneratedConfigs(t *testing.T) {
 	refused := map[string]string{
 		"translate/testdata/namespaces.in.yaml": `a Service named "reviews" already exists in namespace "books" (service names are mesh-wide)`,
 	}
-	check := FilterChecker(translate.FilterConfigs, BuiltinParsers())
+	check := FilterChecker(ir.Options{})
+	// What the translator emits, each filter's whole config parsed as Envoy hands it over.
+	parsers := map[string]func([]byte) error{
+		translate.FilterRouter:    func(b []byte) error { _, err := router.ParseConfig(b); return err },
+		translate.FilterCanary:    func(b []byte) error { _, err := canary.ParseConfig(b); return err },
+		translate.FilterFault:     func(b []byte) error { _, err := fault.ParseConfig(b); return err },
+		translate.FilterTelemetry: func(b []byte) error { _, err := telemetry.ParseConfig(b); return err },
+	}
 	for _, in := range inputs {
 		t.Run(strings.Join(in, "+"), func(t *testing.T) {
 			docs, err := crd.ReadPaths(nil, in...)
@@ -59,8 +72,16 @@ func TestBuiltinParsersAcceptGeneratedConfigs(t *testing.T) {
 				return
 			}
 			require.NoError(t, crd.References(set))
-			_, err = translate.FilterConfigs(set)
+			configs, err := translate.FilterConfigs(set)
 			require.NoError(t, err)
+			require.Len(t, configs, len(parsers))
+			for name, b := range configs {
+				require.NoError(t, parsers[name](b), "%s filter config %s", name, b)
+			}
+			authzCfg, err := translate.AuthzConfig(set, translate.Options{})
+			require.NoError(t, err)
+			_, err = authz.ParseConfig(authzCfg)
+			require.NoError(t, err, "authz filter config %s", authzCfg)
 			require.NoError(t, check.Check(context.Background(), set, nil))
 		})
 	}

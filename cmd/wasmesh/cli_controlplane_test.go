@@ -193,7 +193,7 @@ func TestApplyCommandRefusesWhole(t *testing.T) {
 	code, out, errOut := c.run("apply", "-f", bad)
 	require.Equal(t, 1, code)
 	require.Empty(t, out)
-	require.Equal(t, bad+`:23: document 3 (TrafficRoute "reviews"): spec.split.weights.v3: version "v3" is not defined on Service "reviews"
+	require.Equal(t, bad+`:24: document 3 (TrafficRoute "reviews"): spec.split.overrides[0].version: version "v2" is not in weights ([v1 v3])
 wasmesh apply: nothing applied (1 problem)
 `, errOut)
 	set, _, err := c.store.List()

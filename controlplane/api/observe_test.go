@@ -75,7 +75,7 @@ func TestGraphEndpoint(t *testing.T) {
 	require.False(t, g.Nodes[1].Sidecars[0].Acked, "listeners pending")
 	require.Len(t, g.Edges, 1)
 	require.Equal(t, observe.HealthFailing, g.Edges[0].Health)
-	require.Equal(t, uint32(10), *g.Edges[0].Weight)
+	require.Equal(t, 10, *g.Edges[0].Weight)
 
 	require.Equal(t, http.StatusOK, getJSON(t, e, "/api/v1/graph?window=30s", "secret", &g))
 	require.Equal(t, 30*time.Second, m.window)

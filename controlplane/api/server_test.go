@@ -158,7 +158,7 @@ func TestApplyGetDelete(t *testing.T) {
 	require.Equal(t, store.Configured, resp.Results[0].Action)
 	o, err := e.client.Get(ctx, crd.Key{Kind: crd.KindTrafficRoute, Name: "reviews"})
 	require.NoError(t, err)
-	require.Equal(t, uint32(90), o.(*crd.TrafficRoute).Spec.Split.Weights["v1"])
+	require.Equal(t, 90, o.(*crd.TrafficRoute).Spec.Split.Weights["v1"])
 	require.Equal(t, []crd.NodeStatus{{Node: "frontend.v1.0", State: "acked", Version: "1"}}, o.GetStatus().Nodes)
 
 	resp, err = e.client.Apply(ctx, decode(t, "c.yaml", strings.Replace(canary, "90, v2: 10", "50, v2: 50", 1)), false)

@@ -39,7 +39,7 @@ func TestDecodeValid(t *testing.T) {
 	require.Equal(t, "document 3 (TrafficRoute \"reviews\")", docs[2].Where())
 
 	tr := docs[2].Object.(*TrafficRoute)
-	require.Equal(t, map[string]uint32{"v1": 90, "v2": 10}, tr.Spec.Split.Weights)
+	require.Equal(t, map[string]int{"v1": 90, "v2": 10}, tr.Spec.Split.Weights)
 	require.Equal(t, "v3", tr.Spec.Rules[0].Destination.Version)
 	require.True(t, tr.Spec.Rules[0].Match.Query[0].Present)
 	require.Equal(t, "2s", tr.Spec.Timeout.String())
@@ -109,7 +109,7 @@ spec:
   retries: {attempts: -1, retryOn: [5xx, teapot]}
 `,
 			want: []string{
-				`t.yaml:16: document 2 (TrafficRoute "reviews"): spec.split.weights.v2: expected an integer from 0 to 4294967295, got "ten"`,
+				`t.yaml:16: document 2 (TrafficRoute "reviews"): spec.split.weights.v2: expected an integer, got "ten"`,
 				`t.yaml:17: document 2 (TrafficRoute "reviews"): spec.split.stiky: unknown field (did you mean "sticky"?)`,
 				`t.yaml:18: document 2 (TrafficRoute "reviews"): spec.timeout: invalid duration "2x" (use a number and a unit: ms, s, m, h)`,
 				`t.yaml:19: document 2 (TrafficRoute "reviews"): spec.retries.attempts: must not be negative, got -1`,
@@ -230,17 +230,17 @@ spec:
 `,
 			want: []string{
 				`t.yaml:9: document 1 (TrafficRoute "r"): spec.rules[0].match.path.prefix: must start with /, got "api"`,
-				`t.yaml:9: document 1 (TrafficRoute "r"): spec.rules[0].match.path: exactly one of exact, prefix, regex is required`,
-				`t.yaml:10: document 1 (TrafficRoute "r"): spec.rules[0].match.method: "get" must be an uppercase HTTP method such as GET`,
-				`t.yaml:11: document 1 (TrafficRoute "r"): spec.rules[0].match.headers[0].name: "X-User" is not a valid header name (lowercase letters, digits and -)`,
-				`t.yaml:11: document 1 (TrafficRoute "r"): spec.rules[0].match.headers[0]: exactly one of exact, prefix, regex, present, absent is required`,
+				`t.yaml:9: document 1 (TrafficRoute "r"): spec.rules[0].match.path: want exactly one of exact, prefix, regex`,
+				`t.yaml:10: document 1 (TrafficRoute "r"): spec.rules[0].match.method: want an uppercase HTTP method such as GET, got "get"`,
+				`t.yaml:11: document 1 (TrafficRoute "r"): spec.rules[0].match.headers[0].name: header name "X-User" must be lowercase`,
+				`t.yaml:11: document 1 (TrafficRoute "r"): spec.rules[0].match.headers[0]: want exactly one of exact, prefix, regex, present, absent`,
 				`t.yaml:11: document 1 (TrafficRoute "r"): spec.rules[0].match.headers[1].regex: invalid regex "(a": missing closing )`,
-				`t.yaml:12: document 1 (TrafficRoute "r"): spec.rules[0].requestHeaders.add.x-wasmesh-cluster: x-wasmesh-cluster is set by the router; use destination instead`,
+				`t.yaml:12: document 1 (TrafficRoute "r"): spec.rules[0].requestHeaders.add.x-wasmesh-cluster: x-wasmesh-cluster is set by destination, not by header edits`,
 				`t.yaml:13: document 1 (TrafficRoute "r"): spec.rules[1].name: rule "a" is defined twice`,
 				`t.yaml:14: document 1 (TrafficRoute "r"): spec.rules[1].rewrite.pathPrefix: must start with /, got "v2"`,
-				`t.yaml:16: document 1 (TrafficRoute "r"): spec.split.weights: weights must sum to 100, got 90`,
+				`t.yaml:16: document 1 (TrafficRoute "r"): spec.split.weights: weights sum to 90, want 100`,
 				`t.yaml:17: document 1 (TrafficRoute "r"): spec.split.overrides[0].match: required (an empty match would send every request to "v2")`,
-				`t.yaml:18: document 1 (TrafficRoute "r"): spec.split.sticky: exactly one of header, cookie is required`,
+				`t.yaml:18: document 1 (TrafficRoute "r"): spec.split.sticky: want exactly one of header, cookie`,
 			},
 		},
 		{
@@ -260,15 +260,15 @@ spec:
   triggerHeader: {name: "X Fault"}
 `,
 			want: []string{
-				`t.yaml:7: document 1 (FaultInjection "f"): spec.rules[0]: at least one of delay, abort is required`,
-				`t.yaml:9: document 1 (FaultInjection "f"): spec.rules[1].delay.fixed: must be a positive duration such as "200ms"`,
-				`t.yaml:9: document 1 (FaultInjection "f"): spec.rules[1].delay.percentage: must be between 0 and 100, got 101`,
-				`t.yaml:10: document 1 (FaultInjection "f"): spec.rules[1].abort.httpStatus: must be between 200 and 599, got 99`,
-				`t.yaml:10: document 1 (FaultInjection "f"): spec.rules[1].abort.grpcStatus: must be a gRPC status code from 0 to 16, got 17`,
-				`t.yaml:10: document 1 (FaultInjection "f"): spec.rules[1].abort.percentage: must be between 0 and 100, got -1`,
+				`t.yaml:7: document 1 (FaultInjection "f"): spec.rules[0]: want delay, abort or both`,
+				`t.yaml:9: document 1 (FaultInjection "f"): spec.rules[1].delay.fixed: want a duration above 0 and at most 1h0m0s, got 0s`,
+				`t.yaml:9: document 1 (FaultInjection "f"): spec.rules[1].delay.percentage: want a percentage 0..100, got 101`,
+				`t.yaml:10: document 1 (FaultInjection "f"): spec.rules[1].abort.httpStatus: want an HTTP status 200..599, got 99`,
+				`t.yaml:10: document 1 (FaultInjection "f"): spec.rules[1].abort.grpcStatus: want a gRPC status 0..16, got 17`,
+				`t.yaml:10: document 1 (FaultInjection "f"): spec.rules[1].abort.percentage: want a percentage 0..100, got -1`,
 				`t.yaml:12: document 1 (FaultInjection "f"): spec.rules[2].delay.percentage: required (the share of matching requests to delay, 0 to 100)`,
 				`t.yaml:13: document 1 (FaultInjection "f"): spec.rules[2].abort.percentage: required (the share of matching requests to abort, 0 to 100)`,
-				`t.yaml:14: document 1 (FaultInjection "f"): spec.triggerHeader.name: "X Fault" is not a valid header name (lowercase letters, digits and -)`,
+				`t.yaml:14: document 1 (FaultInjection "f"): spec.triggerHeader.name: header name "X Fault" must be lowercase`,
 			},
 		},
 		{
@@ -284,7 +284,7 @@ spec:
 				`t.yaml:5: document 1 (Telemetry "t"): spec.services[1]: service "reviews" is listed twice`,
 				`t.yaml:6: document 1 (Telemetry "t"): spec.metrics.dimensions[1]: unknown dimension "colour" (known: source_service, source_version, destination_service, destination_version, route, method, response_code_class)`,
 				`t.yaml:7: document 1 (Telemetry "t"): spec.accessLog.enabled: expected true or false, got "yes"`,
-				`t.yaml:7: document 1 (Telemetry "t"): spec.accessLog.sampling: must be between 0 and 100, got 150`,
+				`t.yaml:7: document 1 (Telemetry "t"): spec.accessLog.sampling: want a percentage 0..100, got 150`,
 			},
 		},
 		{

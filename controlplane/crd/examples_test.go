@@ -16,5 +16,5 @@ func TestExamples(t *testing.T) {
 	require.NoError(t, ValidateApply(context.Background(), docs, NewSet()))
 	set := Merge(NewSet(), docs)
 	require.Equal(t, []string{"v1", "v2", "v3"}, set.Service("", "reviews").VersionNames())
-	require.Equal(t, map[string]uint32{"v1": 90, "v2": 10}, set.TrafficRoutes[0].Spec.Split.Weights)
+	require.Equal(t, map[string]int{"v1": 90, "v2": 10}, set.TrafficRoutes[0].Spec.Split.Weights)
 }

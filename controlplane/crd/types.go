@@ -4,6 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/wasmesh/wasmesh/filters/canary"
+	"github.com/wasmesh/wasmesh/filters/router"
+	"github.com/wasmesh/wasmesh/sdk/match"
 )
 
 // APIVersion is the apiVersion of every wasmesh resource.
@@ -197,42 +201,12 @@ type ServiceVersion struct {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Matching (shared by TrafficRoute, FaultInjection)
+// Matching (shared by TrafficRoute, FaultInjection, AuthorizationPolicy)
 
-// Match selects requests. Every condition given must hold; an empty Match matches everything.
-type Match struct {
-	Path    *PathMatch    `json:"path,omitempty"`
-	Method  string        `json:"method,omitempty"`
-	Headers []HeaderMatch `json:"headers,omitempty"`
-	Query   []QueryMatch  `json:"query,omitempty"`
-}
-
-// PathMatch matches the request path (without the query string); exactly one field is set.
-type PathMatch struct {
-	Exact  string `json:"exact,omitempty"`
-	Prefix string `json:"prefix,omitempty"`
-	Regex  string `json:"regex,omitempty"`
-}
-
-// HeaderMatch matches one request header; exactly one of Exact, Prefix, Regex, Present, Absent
-// is set.
-type HeaderMatch struct {
-	Name    string `json:"name"`
-	Exact   string `json:"exact,omitempty"`
-	Prefix  string `json:"prefix,omitempty"`
-	Regex   string `json:"regex,omitempty"`
-	Present bool   `json:"present,omitempty"`
-	Absent  bool   `json:"absent,omitempty"`
-}
-
-// QueryMatch matches one query parameter; exactly one of Exact, Prefix, Regex, Present is set.
-type QueryMatch struct {
-	Name    string `json:"name"`
-	Exact   string `json:"exact,omitempty"`
-	Prefix  string `json:"prefix,omitempty"`
-	Regex   string `json:"regex,omitempty"`
-	Present bool   `json:"present,omitempty"`
-}
+// Match selects requests: every condition given must hold; an empty Match matches everything.
+// It is the filters' own match schema (sdk/match), validated by the filters' own parser: a
+// CRD can say whatever a filter accepts, and nothing else.
+type Match = match.Spec
 
 // ---------------------------------------------------------------------------------------------
 // TrafficRoute
@@ -287,43 +261,20 @@ type Destination struct {
 	Version string `json:"version"`
 }
 
-// HeaderEdits adds (replacing any existing value) and removes request headers.
-type HeaderEdits struct {
-	Add    map[string]string `json:"add,omitempty"`
-	Remove []string          `json:"remove,omitempty"`
-}
+// HeaderEdits adds (replacing any existing value) and removes request headers: the router
+// filter's type.
+type HeaderEdits = router.HeaderEdits
 
 // Rewrite replaces the matched path prefix (the rule's path.prefix, or "/" when the rule has
-// none) with PathPrefix.
-type Rewrite struct {
-	PathPrefix string `json:"pathPrefix"`
-}
+// none) with PathPrefix: the router filter's type.
+type Rewrite = router.Rewrite
 
-// Split is a weighted split across versions with overrides and stickiness.
-type Split struct {
-	// Weights maps version name to weight; the weights sum to 100.
-	Weights map[string]uint32 `json:"weights"`
-	// Overrides are tried in order before the weights: the first whose match holds picks its
-	// version (e.g. `x-canary: always` → v2).
-	Overrides []SplitOverride `json:"overrides,omitempty"`
-	// Sticky keeps a user on one version by hashing a header or cookie value.
-	Sticky *Sticky `json:"sticky,omitempty"`
-	// ResponseHeader, when set, names a response header that reports the version that served
-	// (conventionally `x-wasmesh-version`).
-	ResponseHeader string `json:"responseHeader,omitempty"`
-}
-
-// SplitOverride sends matching requests to one version.
-type SplitOverride struct {
-	Match   Match  `json:"match"`
-	Version string `json:"version"`
-}
-
-// Sticky names the request header or cookie whose value keys the split; exactly one is set.
-type Sticky struct {
-	Header string `json:"header,omitempty"`
-	Cookie string `json:"cookie,omitempty"`
-}
+// Split is a weighted split across versions with overrides and stickiness: the canary
+// filter's policy, as the filter takes it. Weights map version names to weights summing to
+// 100; overrides are tried in order before the weights (the first whose match holds picks
+// its version); sticky keeps a user on one version by hashing a header or cookie value;
+// responseHeader names a response header reporting the version that served.
+type Split = canary.Policy
 
 // Retries is a route's retry policy. Without it (or with fields left out) the mesh defaults
 // apply: 2 retries on connection failures, refused streams and resets before the request was

@@ -1,24 +1,22 @@
 package crd
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"regexp"
-	"regexp/syntax"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/wasmesh/wasmesh/filters/canary"
+	"github.com/wasmesh/wasmesh/filters/fault"
+	"github.com/wasmesh/wasmesh/filters/router"
+	"github.com/wasmesh/wasmesh/filters/telemetry"
+	"github.com/wasmesh/wasmesh/sdk/match"
 )
 
-// Names the filters agree on (docs/conventions.md).
-const (
-	// RoutingHeader is the header the router and canary filters set to `<service>|<version>`.
-	RoutingHeader = "x-wasmesh-cluster"
-	// DefaultFaultTriggerHeader is the fault filter's default trigger header.
-	DefaultFaultTriggerHeader = "x-wasmesh-fault"
-)
+// DefaultFaultTriggerHeader is the fault filter's default trigger header.
+const DefaultFaultTriggerHeader = fault.DefaultTriggerHeader
 
 // MetricDimensions returns the metric tags a Telemetry may name in metrics.dimensions.
 func MetricDimensions() []string {
@@ -98,52 +96,18 @@ func sortedKeys[V any](m map[string]V) func(func(string) bool) {
 	return slices.Values(keys)
 }
 
-var httpMethod = regexp.MustCompile(`^[A-Z]+$`)
-
-var headerName = regexp.MustCompile(`^[a-z0-9!#$%&'*+.^_|~-]+$`)
-
-// header checks an HTTP header name: a lowercase token, not a pseudo-header.
-func (v *validator) header(path, s string) bool {
-	switch {
-	case s == "":
-		v.fail(path, "required")
-	case strings.HasPrefix(s, ":"):
-		v.fail(path, "%q: pseudo-headers cannot be used here", s)
-	case !headerName.MatchString(s):
-		v.fail(path, "%q is not a valid header name (lowercase letters, digits and -)", s)
-	default:
-		return true
-	}
-	return false
-}
-
-func (v *validator) regex(path, s string) {
-	if _, err := regexp.Compile(s); err != nil {
-		msg := err.Error()
-		var se *syntax.Error
-		if errors.As(err, &se) {
-			msg = string(se.Code)
-			if se.Expr != "" && se.Expr != s {
-				msg += ": " + se.Expr
-			}
-		}
-		v.fail(path, "invalid regex %q: %s", s, msg)
-	}
-}
-
 func (v *validator) percentage(path string, p float64) {
 	if p < 0 || p > 100 {
 		v.fail(path, "must be between 0 and 100, got %v", p)
 	}
 }
 
-// requiredPercentage checks a percentage that must be given (what: the fault it shares out).
+// requiredPercentage checks that a percentage is given (what: the fault it shares out); its
+// range is the filter's to check.
 func (v *validator) requiredPercentage(path string, p *float64, what string) {
 	if p == nil {
 		v.fail(path, "required (the share of matching requests to %s, 0 to 100)", what)
-		return
 	}
-	v.percentage(path, *p)
 }
 
 func (v *validator) service(s *ServiceSpec) {
@@ -248,64 +212,10 @@ func (v *validator) hostPort(path, s string) {
 	}
 }
 
+// match checks a match with the match schema's own parser (sdk/match): the one validator the
+// filters run too.
 func (v *validator) match(path string, m *Match) {
-	if m.Path != nil {
-		p := path + ".path"
-		set := 0
-		if m.Path.Exact != "" {
-			set++
-			if !strings.HasPrefix(m.Path.Exact, "/") {
-				v.fail(p+".exact", "must start with /, got %q", m.Path.Exact)
-			}
-		}
-		if m.Path.Prefix != "" {
-			set++
-			if !strings.HasPrefix(m.Path.Prefix, "/") {
-				v.fail(p+".prefix", "must start with /, got %q", m.Path.Prefix)
-			}
-		}
-		if m.Path.Regex != "" {
-			set++
-			v.regex(p+".regex", m.Path.Regex)
-		}
-		if set != 1 {
-			v.fail(p, "exactly one of exact, prefix, regex is required")
-		}
-	}
-	if m.Method != "" && !httpMethod.MatchString(m.Method) {
-		v.fail(path+".method", "%q must be an uppercase HTTP method such as GET", m.Method)
-	}
-	for i, h := range m.Headers {
-		p := fmt.Sprintf("%s.headers[%d]", path, i)
-		v.header(p+".name", h.Name)
-		v.oneMatcher(p, h.Exact, h.Prefix, h.Regex, h.Present, h.Absent, true)
-	}
-	for i, q := range m.Query {
-		p := fmt.Sprintf("%s.query[%d]", path, i)
-		if q.Name == "" {
-			v.fail(p+".name", "required")
-		}
-		v.oneMatcher(p, q.Exact, q.Prefix, q.Regex, q.Present, false, false)
-	}
-}
-
-func (v *validator) oneMatcher(path, exact, prefix, re string, present, absent, header bool) {
-	set := 0
-	for _, ok := range []bool{exact != "", prefix != "", re != "", present, absent} {
-		if ok {
-			set++
-		}
-	}
-	if set != 1 {
-		if header {
-			v.fail(path, "exactly one of exact, prefix, regex, present, absent is required")
-		} else {
-			v.fail(path, "exactly one of exact, prefix, regex, present is required")
-		}
-	}
-	if re != "" {
-		v.regex(path+".regex", re)
-	}
+	v.errs = append(v.errs, FilterProblems(path, m, parser(match.Parse))...)
 }
 
 func (v *validator) trafficRoute(s *TrafficRouteSpec) {
@@ -329,66 +239,28 @@ func (v *validator) trafficRoute(s *TrafficRouteSpec) {
 			v.fail(p+".name", "rule %q is defined twice", r.Name)
 		}
 		names[r.Name] = true
-		v.match(p+".match", &r.Match)
-		if r.Destination != nil && r.Destination.Version == "" {
-			v.fail(p+".destination.version", "required")
-		}
 		if r.Destination == nil && r.RequestHeaders == nil && r.Rewrite == nil && s.Split == nil {
 			v.fail(p, "the rule does nothing: set destination, requestHeaders or rewrite (or a spec.split for it to use)")
 		}
-		if h := r.RequestHeaders; h != nil {
-			for k := range sortedKeys(h.Add) {
-				kp := joinKey(p+".requestHeaders.add", k)
-				if v.header(kp, k) && k == RoutingHeader {
-					v.fail(kp, "%s is set by the router; use destination instead", RoutingHeader)
-				}
-			}
-			for j, k := range h.Remove {
-				kp := fmt.Sprintf("%s.requestHeaders.remove[%d]", p, j)
-				if v.header(kp, k) && k == RoutingHeader {
-					v.fail(kp, "%s is set by the router and cannot be removed", RoutingHeader)
-				}
-			}
-			if len(h.Add) == 0 && len(h.Remove) == 0 {
-				v.fail(p+".requestHeaders", "at least one of add, remove is required")
-			}
+		if h := r.RequestHeaders; h != nil && len(h.Add) == 0 && len(h.Remove) == 0 {
+			v.fail(p+".requestHeaders", "at least one of add, remove is required")
 		}
-		if r.Rewrite != nil && !strings.HasPrefix(r.Rewrite.PathPrefix, "/") {
-			v.fail(p+".rewrite.pathPrefix", "must start with /, got %q", r.Rewrite.PathPrefix)
-		}
+	}
+	// Matches, destinations, header edits and rewrites: the router's own parser.
+	if len(s.Rules) > 0 {
+		v.errs = append(v.errs, FilterProblems("spec", s.RouterPolicy(), parser(router.ParseConfig))...)
 	}
 	if sp := s.Split; sp != nil {
 		if len(sp.Weights) == 0 {
 			v.fail("spec.split.weights", "at least one version is required")
 		}
-		var sum uint64
-		for _, w := range sp.Weights {
-			sum += uint64(w)
-		}
-		if len(sp.Weights) > 0 && sum != 100 {
-			v.fail("spec.split.weights", "weights must sum to 100, got %d", sum)
-		}
 		for i, o := range sp.Overrides {
-			p := fmt.Sprintf("spec.split.overrides[%d]", i)
-			v.match(p+".match", &o.Match)
-			if len(o.Match.Headers) == 0 && len(o.Match.Query) == 0 && o.Match.Path == nil && o.Match.Method == "" {
-				v.fail(p+".match", "required (an empty match would send every request to %q)", o.Version)
-			}
-			if o.Version == "" {
-				v.fail(p+".version", "required")
+			if o.Match.IsEmpty() {
+				v.fail(fmt.Sprintf("spec.split.overrides[%d].match", i), "required (an empty match would send every request to %q)", o.Version)
 			}
 		}
-		if st := sp.Sticky; st != nil {
-			switch {
-			case (st.Header == "") == (st.Cookie == ""):
-				v.fail("spec.split.sticky", "exactly one of header, cookie is required")
-			case st.Header != "":
-				v.header("spec.split.sticky.header", st.Header)
-			}
-		}
-		if sp.ResponseHeader != "" {
-			v.header("spec.split.responseHeader", sp.ResponseHeader)
-		}
+		// Weights, overrides, stickiness: the canary filter's own parser (the split is its policy).
+		v.errs = append(v.errs, FilterProblems("spec.split", sp, parser(canary.ParseConfig))...)
 	}
 	if s.Timeout != nil && s.Timeout.Duration < 0 {
 		v.fail("spec.timeout", "must not be negative")
@@ -425,33 +297,14 @@ func (v *validator) faultInjection(s *FaultInjectionSpec) {
 			v.fail(p+".name", "rule %q is defined twice", r.Name)
 		}
 		names[r.Name] = true
-		v.match(p+".match", &r.Match)
-		if r.Delay == nil && r.Abort == nil {
-			v.fail(p, "at least one of delay, abort is required")
-		}
 		if d := r.Delay; d != nil {
-			if d.Fixed.Duration <= 0 {
-				v.fail(p+".delay.fixed", "must be a positive duration such as \"200ms\"")
-			}
 			v.requiredPercentage(p+".delay.percentage", d.Percentage, "delay")
 		}
 		if a := r.Abort; a != nil {
-			if a.HTTPStatus == 0 && a.GRPCStatus == nil {
-				v.fail(p+".abort", "at least one of httpStatus, grpcStatus is required")
-			}
-			if a.HTTPStatus != 0 && (a.HTTPStatus < 200 || a.HTTPStatus > 599) {
-				v.fail(p+".abort.httpStatus", "must be between 200 and 599, got %d", a.HTTPStatus)
-			}
-			if a.GRPCStatus != nil && *a.GRPCStatus > 16 {
-				v.fail(p+".abort.grpcStatus", "must be a gRPC status code from 0 to 16, got %d", *a.GRPCStatus)
-			}
 			v.requiredPercentage(p+".abort.percentage", a.Percentage, "abort")
 		}
 	}
 	if t := s.TriggerHeader; t != nil {
-		if t.Name != "" {
-			v.header("spec.triggerHeader.name", t.Name)
-		}
 		seen := map[string]bool{}
 		for i, c := range t.Callers {
 			p := fmt.Sprintf("spec.triggerHeader.callers[%d]", i)
@@ -461,10 +314,9 @@ func (v *validator) faultInjection(s *FaultInjectionSpec) {
 			}
 			seen[c] = true
 		}
-		if d := t.MaxDelay; d != nil && (d.Duration <= 0 || d.Duration > time.Hour) {
-			v.fail("spec.triggerHeader.maxDelay", "must be a positive duration of at most 1h, such as \"500ms\"")
-		}
 	}
+	// Matches, delays, aborts and the trigger header as written: the fault filter's own parser.
+	v.errs = append(v.errs, FilterProblems("spec", s.faultPolicy(true), parser(fault.ParseConfig))...)
 }
 
 func (v *validator) telemetry(s *TelemetrySpec) {
@@ -480,38 +332,11 @@ func (v *validator) telemetry(s *TelemetrySpec) {
 	if s.Metrics == nil && s.AccessLog == nil && s.Tracing == nil {
 		v.fail("spec", "at least one of metrics, accessLog, tracing is required")
 	}
-	if m := s.Metrics; m != nil {
-		dims := map[string]bool{}
-		for i, d := range m.Dimensions {
-			p := fmt.Sprintf("spec.metrics.dimensions[%d]", i)
-			switch {
-			case !slices.Contains(MetricDimensions(), d):
-				v.fail(p, "unknown dimension %q (known: %s)", d, strings.Join(MetricDimensions(), ", "))
-			case dims[d]:
-				v.fail(p, "dimension %q is listed twice", d)
-			}
-			dims[d] = true
-		}
-	}
 	if t := s.Tracing; t != nil {
 		v.tracing(t, len(s.Services) > 0)
 	}
-	if a := s.AccessLog; a != nil {
-		if a.Sampling != nil {
-			v.percentage("spec.accessLog.sampling", *a.Sampling)
-		}
-		fields := map[string]bool{}
-		for i, f := range a.Fields {
-			p := fmt.Sprintf("spec.accessLog.fields[%d]", i)
-			switch {
-			case f == "":
-				v.fail(p, "must not be empty")
-			case fields[f]:
-				v.fail(p, "field %q is listed twice", f)
-			}
-			fields[f] = true
-		}
-	}
+	// Dimensions, fields, sampling: the telemetry filter's own parser.
+	v.errs = append(v.errs, FilterProblems("spec", s.TelemetryPolicy(), parser(telemetry.ParseConfig))...)
 }
 
 func (v *validator) tracing(t *Tracing, perService bool) {

@@ -119,7 +119,7 @@ func TestAssembleExplicitAndInvalid(t *testing.T) {
 	require.Equal(t, []string{"blue"}, set.Service("shop", "reviews").VersionNames())
 	require.Empty(t, set.TrafficRoutes)
 	require.Len(t, refused, 1)
-	require.Equal(t, refused[crd.Key{Kind: crd.KindTrafficRoute, Namespace: "shop", Name: "reviews"}], `TrafficRoute "reviews": spec.split.weights: weights must sum to 100, got 50`)
+	require.Equal(t, refused[crd.Key{Kind: crd.KindTrafficRoute, Namespace: "shop", Name: "reviews"}], `TrafficRoute "reviews": spec.split.weights: weights sum to 50, want 100`)
 }
 
 // Service names are mesh-wide: of two Kubernetes Services with one name in different

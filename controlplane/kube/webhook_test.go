@@ -48,7 +48,7 @@ func TestAdmissionWebhook(t *testing.T) {
 	}{
 		{"valid", review(t, admissionv1.Create, "TrafficRoute", "reviews", route(map[string]any{"v1": 90, "v2": 10})), true, ""},
 		{"weights", review(t, admissionv1.Create, "TrafficRoute", "reviews", route(map[string]any{"v1": 90, "v2": 20})), false,
-			`TrafficRoute "reviews": spec.split.weights: weights must sum to 100, got 110`},
+			`TrafficRoute "reviews": spec.split.weights: weights sum to 110, want 100`},
 		{"unknown version", review(t, admissionv1.Update, "TrafficRoute", "reviews", route(map[string]any{"v1": 50, "v9": 50})), false,
 			`TrafficRoute "reviews": spec.split.weights.v9: version "v9" is not defined on Service "reviews"`},
 		{"delete", review(t, admissionv1.Delete, "Service", "ratings", nil), true, ""},

@@ -91,7 +91,7 @@ type GraphEdge struct {
 	ErrorPercent float64 `json:"errorPercent"`
 	// Weight is the callee version's share of the canary split (percent), when a TrafficRoute
 	// splits the callee's Service.
-	Weight *uint32 `json:"weight,omitempty"`
+	Weight *int `json:"weight,omitempty"`
 	// Faults are the FaultInjection rules on calls to the callee's Service.
 	Faults []string `json:"faults,omitempty"`
 	// MTLS: the calls on this edge are mutual TLS (set by the MTLS option).

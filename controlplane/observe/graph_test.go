@@ -34,7 +34,7 @@ func TestBuildGraph(t *testing.T) {
 		&crd.Service{TypeMeta: crd.TypeMeta{Kind: crd.KindService}, Metadata: crd.ObjectMeta{Name: "ratings", Namespace: "default"},
 			Spec: crd.ServiceSpec{Versions: []crd.ServiceVersion{{Name: "v1"}}}},
 		&crd.TrafficRoute{TypeMeta: crd.TypeMeta{Kind: crd.KindTrafficRoute}, Metadata: crd.ObjectMeta{Name: "reviews", Namespace: "default"},
-			Spec: crd.TrafficRouteSpec{Service: "reviews", Split: &crd.Split{Weights: map[string]uint32{"v1": 90, "v2": 10}}}},
+			Spec: crd.TrafficRouteSpec{Service: "reviews", Split: &crd.Split{Weights: map[string]int{"v1": 90, "v2": 10}}}},
 		&crd.FaultInjection{TypeMeta: crd.TypeMeta{Kind: crd.KindFaultInjection}, Metadata: crd.ObjectMeta{Name: "ratings", Namespace: "default"},
 			Spec: crd.FaultInjectionSpec{Service: "ratings", Rules: []crd.FaultRule{{Name: "all", Abort: &crd.FaultAbort{HTTPStatus: 503, Percentage: new(100.0)}}}}},
 		&crd.Telemetry{TypeMeta: crd.TypeMeta{Kind: crd.KindTelemetry}, Metadata: crd.ObjectMeta{Name: "mesh", Namespace: "default"}},
@@ -68,7 +68,7 @@ func TestBuildGraph(t *testing.T) {
 	fe, rr := g.Edges[0], g.Edges[1]
 	require.Equal(t, "frontend:v1->reviews:v1", fe.ID)
 	require.Equal(t, HealthHealthy, fe.Health)
-	require.Equal(t, uint32(90), *fe.Weight)
+	require.Equal(t, 90, *fe.Weight)
 	require.True(t, fe.MTLS)
 	require.Equal(t, []crd.Key{key(crd.KindTelemetry, "mesh"), key(crd.KindTrafficRoute, "reviews")}, fe.Resources)
 	require.Equal(t, HealthFailing, rr.Health)

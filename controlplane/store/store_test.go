@@ -25,7 +25,7 @@ func service(name string, versions ...string) *crd.Service {
 	return s
 }
 
-func route(svc string, weights map[string]uint32) *crd.TrafficRoute {
+func route(svc string, weights map[string]int) *crd.TrafficRoute {
 	return &crd.TrafficRoute{
 		TypeMeta: crd.TypeMeta{APIVersion: crd.APIVersion, Kind: crd.KindTrafficRoute},
 		Metadata: crd.ObjectMeta{Name: svc},
@@ -54,7 +54,7 @@ func actions(rs []Result) []Action {
 func TestApplyGenerationsAndRevisions(t *testing.T) {
 	s := open(t, t.TempDir())
 
-	rs, err := s.Apply([]crd.Object{service("reviews", "v1", "v2"), route("reviews", map[string]uint32{"v1": 90, "v2": 10})}, nil)
+	rs, err := s.Apply([]crd.Object{service("reviews", "v1", "v2"), route("reviews", map[string]int{"v1": 90, "v2": 10})}, nil)
 	require.NoError(t, err)
 	require.Equal(t, []Result{
 		{Key: crd.Key{Kind: crd.KindService, Namespace: "default", Name: "reviews"}, Action: Created, Generation: 1, ResourceVersion: 1},
@@ -62,7 +62,7 @@ func TestApplyGenerationsAndRevisions(t *testing.T) {
 	}, rs)
 
 	// Same content: nothing changes, not even the revision.
-	rs, err = s.Apply([]crd.Object{service("reviews", "v1", "v2"), route("reviews", map[string]uint32{"v1": 90, "v2": 10})}, nil)
+	rs, err = s.Apply([]crd.Object{service("reviews", "v1", "v2"), route("reviews", map[string]int{"v1": 90, "v2": 10})}, nil)
 	require.NoError(t, err)
 	require.Equal(t, []Action{Unchanged, Unchanged}, actions(rs))
 	rev, err := s.Revision()
@@ -72,7 +72,7 @@ func TestApplyGenerationsAndRevisions(t *testing.T) {
 	// A spec change bumps the generation; a label change does not.
 	labelled := service("reviews", "v1", "v2")
 	labelled.Metadata.Labels = map[string]string{"team": "books"}
-	rs, err = s.Apply([]crd.Object{labelled, route("reviews", map[string]uint32{"v1": 50, "v2": 50})}, nil)
+	rs, err = s.Apply([]crd.Object{labelled, route("reviews", map[string]int{"v1": 50, "v2": 50})}, nil)
 	require.NoError(t, err)
 	require.Equal(t, []Result{
 		{Key: crd.Key{Kind: crd.KindService, Namespace: "default", Name: "reviews"}, Action: Configured, Generation: 1, ResourceVersion: 2},
@@ -82,7 +82,7 @@ func TestApplyGenerationsAndRevisions(t *testing.T) {
 	got, err := s.Get(crd.Key{Kind: crd.KindTrafficRoute, Namespace: "default", Name: "reviews"})
 	require.NoError(t, err)
 	require.Equal(t, crd.ObjectMeta{Name: "reviews", Namespace: "default", Generation: 2, ResourceVersion: 2, CreationTimestamp: &fixed}, *got.Meta())
-	require.Equal(t, map[string]uint32{"v1": 50, "v2": 50}, got.(*crd.TrafficRoute).Spec.Split.Weights)
+	require.Equal(t, map[string]int{"v1": 50, "v2": 50}, got.(*crd.TrafficRoute).Spec.Split.Weights)
 
 	_, err = s.Get(crd.Key{Kind: crd.KindTrafficRoute, Namespace: "default", Name: "ratings"})
 	require.ErrorIs(t, err, ErrNotFound)
@@ -114,7 +114,7 @@ func TestSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir, Options{Now: func() time.Time { return fixed }})
 	require.NoError(t, err)
-	_, err = s.Apply([]crd.Object{service("reviews", "v1"), route("reviews", map[string]uint32{"v1": 100})}, nil)
+	_, err = s.Apply([]crd.Object{service("reviews", "v1"), route("reviews", map[string]int{"v1": 100})}, nil)
 	require.NoError(t, err)
 	_, err = s.Delete(crd.Key{Kind: crd.KindTrafficRoute, Namespace: "default", Name: "reviews"}, nil)
 	require.NoError(t, err)
@@ -230,8 +230,8 @@ func BenchmarkApply(b *testing.B) {
 	require.NoError(b, err)
 	b.ResetTimer()
 	for i := range b.N {
-		w := uint32(i % 101)
-		_, err := s.Apply([]crd.Object{route("reviews", map[string]uint32{"v1": 100 - w, "v2": w})}, nil)
+		w := i % 101
+		_, err := s.Apply([]crd.Object{route("reviews", map[string]int{"v1": 100 - w, "v2": w})}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/wasmesh/wasmesh/controlplane/crd"
+	"github.com/wasmesh/wasmesh/filters/canary"
+	"github.com/wasmesh/wasmesh/sdk/match"
 )
 
 // benchSet returns n Services (three versions each) with a TrafficRoute (rules, split,
@@ -22,9 +24,9 @@ func benchSet(n int) *crd.Set {
 				{Name: "v3", Endpoints: []string{fmt.Sprintf("10.2.%d.%d:15006", i/250, i%250+1)}},
 			}}},
 			&crd.TrafficRoute{Metadata: crd.ObjectMeta{Name: name, Generation: 1}, Spec: crd.TrafficRouteSpec{Service: name,
-				Rules: []crd.RouteRule{{Name: "preview", Match: crd.Match{Headers: []crd.HeaderMatch{{Name: "x-user", Regex: "^tester-"}}},
+				Rules: []crd.RouteRule{{Name: "preview", Match: crd.Match{Headers: []match.HeaderSpec{{Name: "x-user", Regex: new("^tester-")}}},
 					Destination: &crd.Destination{Version: "v3"}}},
-				Split:   &crd.Split{Weights: map[string]uint32{"v1": 90, "v2": 10}, Sticky: &crd.Sticky{Header: "x-user"}},
+				Split:   &crd.Split{Weights: map[string]int{"v1": 90, "v2": 10}, Sticky: &canary.Sticky{Header: "x-user"}},
 				Retries: &crd.Retries{Attempts: new(uint32(2))}}},
 		)
 		if i%2 == 0 {

@@ -2,8 +2,6 @@ package translate
 
 import (
 	"cmp"
-	"encoding/json"
-	"fmt"
 	"slices"
 
 	cluster "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
@@ -15,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/wasmesh/wasmesh/controlplane/crd"
+	"github.com/wasmesh/wasmesh/controlplane/ir"
 )
 
 // Security resource names (docs/security.md).
@@ -25,14 +24,14 @@ const (
 	// SecretCA is the SDS secret holding the mesh CA bundle peers are verified against.
 	SecretCA = "wasmesh.ca"
 	// FilterAuthz is the authorization filter on every sidecar's inbound listener.
-	FilterAuthz = "authz"
+	FilterAuthz = ir.FilterAuthz
 	// AuthzFile is the standalone authz module's file name among the built-in modules.
 	AuthzFile = "authz.wasm"
 	// Inbound filter chain names.
 	ChainMTLS      = "mtls"
 	ChainPlaintext = "plaintext"
 	// DefaultTrustDomain is the SPIFFE trust domain unless Options.TrustDomain says otherwise.
-	DefaultTrustDomain = "wasmesh.local"
+	DefaultTrustDomain = ir.DefaultTrustDomain
 )
 
 // Namespace returns the namespace of a Service of the mesh (DefaultNamespace when unknown).
@@ -60,7 +59,7 @@ func (r *Resources) WithSecrets(secrets []*tlsv3.Secret) *Resources {
 
 // SPIFFEID returns the SPIFFE ID of a Service's sidecars.
 func SPIFFEID(trustDomain, namespace, service string) string {
-	return "spiffe://" + trustDomain + "/ns/" + namespace + "/sa/" + service
+	return ir.SPIFFEID(trustDomain, namespace, service)
 }
 
 func (o Options) trustDomain() string {
@@ -174,74 +173,16 @@ func IdentitySecrets(certPEM, keyPEM, bundlePEM []byte) []*tlsv3.Secret {
 	}
 }
 
-// The authz filter's configuration (filters/authz, docs/filters.md): per local Service, its
-// policies in order.
-type authzConfig struct {
-	Services map[string]authzService `json:"services"`
-}
-
-type authzService struct {
-	Policies []authzPolicy `json:"policies,omitempty"`
-}
-
-type authzPolicy struct {
-	Name   string      `json:"name"`
-	Action string      `json:"action"`
-	Rules  []authzRule `json:"rules"`
-}
-
-type authzRule struct {
-	Principals []authzPrincipal `json:"principals,omitempty"`
-	Match      *crd.Match       `json:"match,omitempty"`
-}
-
-type authzPrincipal struct {
-	Exact  string `json:"exact,omitempty"`
-	Prefix string `json:"prefix,omitempty"`
-}
-
-// AuthzConfig returns the authz filter's JSON configuration for the resources: every Service
-// with the AuthorizationPolicies selecting it (`{}` for a Service none selects: all
-// allowed), callers resolved to SPIFFE IDs (a Service: exact; a namespace: the prefix of its
-// IDs). The output is deterministic.
+// AuthzConfig returns the authz filter's JSON configuration for the resources, built through
+// the IR: every Service with the AuthorizationPolicies selecting it (`{}` for a Service none
+// selects: all allowed), callers resolved to SPIFFE IDs (a Service: exact; a namespace: the
+// prefix of its IDs). The output is deterministic.
 func AuthzConfig(set *crd.Set, opts Options) ([]byte, error) {
-	cfg := authzConfig{Services: map[string]authzService{}}
-	for _, s := range set.Services {
-		cfg.Services[s.Metadata.Name] = authzService{}
-	}
-	td := opts.trustDomain()
-	for _, a := range set.AuthorizationPolicies {
-		key := crd.KeyOf(a)
-		p := authzPolicy{Name: key.Namespace + "/" + key.Name, Action: a.Spec.Action}
-		for _, r := range a.Spec.Rules {
-			rule := authzRule{Match: r.Match}
-			for _, c := range r.From {
-				switch {
-				case c.SPIFFEID != "":
-					rule.Principals = append(rule.Principals, authzPrincipal{Exact: c.SPIFFEID})
-				case c.Service != "":
-					ns := c.Namespace
-					if ns == "" {
-						ns = key.Namespace
-					}
-					rule.Principals = append(rule.Principals, authzPrincipal{Exact: SPIFFEID(td, ns, c.Service)})
-				default:
-					rule.Principals = append(rule.Principals, authzPrincipal{Prefix: "spiffe://" + td + "/ns/" + c.Namespace + "/sa/"})
-				}
-			}
-			p.Rules = append(p.Rules, rule)
-		}
-		for _, svc := range policyTargets(set, a) {
-			e := cfg.Services[svc]
-			e.Policies = append(e.Policies, p)
-			cfg.Services[svc] = e
-		}
-	}
-	b, err := json.Marshal(cfg)
+	m, err := ir.Build(set, ir.Options{TrustDomain: opts.trustDomain()})
 	if err != nil {
-		return nil, fmt.Errorf("authz filter config: %w", err)
+		return nil, err
 	}
-	return b, nil
+	return m.AuthzConfig()
 }
 
 // AuthzServices returns, per Service, the AuthorizationPolicies that select it (by its
@@ -250,24 +191,8 @@ func AuthzConfig(set *crd.Set, opts Options) ([]byte, error) {
 func AuthzServices(set *crd.Set) map[string][]*crd.AuthorizationPolicy {
 	out := map[string][]*crd.AuthorizationPolicy{}
 	for _, a := range set.AuthorizationPolicies {
-		for _, svc := range policyTargets(set, a) {
+		for _, svc := range ir.PolicyTargets(set, a) {
 			out[svc] = append(out[svc], a)
-		}
-	}
-	return out
-}
-
-// policyTargets are the Services an AuthorizationPolicy selects: its spec.services, or every
-// Service of its namespace.
-func policyTargets(set *crd.Set, a *crd.AuthorizationPolicy) []string {
-	if len(a.Spec.Services) > 0 {
-		return a.Spec.Services
-	}
-	var out []string
-	ns := crd.KeyOf(a).Namespace
-	for _, s := range set.Services {
-		if crd.KeyOf(s).Namespace == ns {
-			out = append(out, s.Metadata.Name)
 		}
 	}
 	return out

@@ -36,6 +36,7 @@ import (
 
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/filters/chain"
+	"github.com/wasmesh/wasmesh/sdk"
 )
 
 // Resource names (docs/conventions.md).
@@ -758,13 +759,13 @@ func virtualHost(s *crd.Service, tr *crd.TrafficRoute) *route.VirtualHost {
 		return target
 	}
 	routed := func() *route.RouteAction {
-		return &route.RouteAction{ClusterSpecifier: &route.RouteAction_ClusterHeader{ClusterHeader: crd.RoutingHeader}}
+		return &route.RouteAction{ClusterSpecifier: &route.RouteAction_ClusterHeader{ClusterHeader: sdk.RoutingHeader}}
 	}
 	def := func() *route.RouteAction {
 		return &route.RouteAction{ClusterSpecifier: &route.RouteAction_Cluster{Cluster: VersionCluster(name, s.EffectiveDefaultVersion())}}
 	}
 	present := &route.HeaderMatcher{
-		Name:                 crd.RoutingHeader,
+		Name:                 sdk.RoutingHeader,
 		HeaderMatchSpecifier: &route.HeaderMatcher_PresentMatch{PresentMatch: true},
 	}
 	var routes []*route.Route

@@ -60,7 +60,7 @@ func benchSet(n int) *crd.Set {
 				{Name: "v2", Endpoints: []string{fmt.Sprintf("10.1.%d.%d:15006", i/250, i%250+1)}},
 			}}},
 			&crd.TrafficRoute{Metadata: crd.ObjectMeta{Name: name, Generation: 1}, Spec: crd.TrafficRouteSpec{Service: name,
-				Split: &crd.Split{Weights: map[string]uint32{"v1": 90, "v2": 10}}}},
+				Split: &crd.Split{Weights: map[string]int{"v1": 90, "v2": 10}}}},
 		)
 	}
 	return crd.NewSet(objs...)

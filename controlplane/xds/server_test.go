@@ -64,7 +64,7 @@ func startServer(t testing.TB, opts ...func(*xds.Config)) (*xds.Server, string) 
 
 // mesh returns the resources: frontend and reviews (v1, v2) with a 90/10 split on reviews,
 // plus the extra objects.
-func mesh(t testing.TB, v1, v2 uint32, extra ...crd.Object) *crd.Set {
+func mesh(t testing.TB, v1, v2 int, extra ...crd.Object) *crd.Set {
 	t.Helper()
 	objs := []crd.Object{
 		&crd.Service{Metadata: crd.ObjectMeta{Name: "frontend", Generation: 1}, Spec: crd.ServiceSpec{Port: 9080,
@@ -72,7 +72,7 @@ func mesh(t testing.TB, v1, v2 uint32, extra ...crd.Object) *crd.Set {
 		&crd.Service{Metadata: crd.ObjectMeta{Name: "reviews", Generation: 1}, Spec: crd.ServiceSpec{Port: 9080,
 			Versions: []crd.ServiceVersion{{Name: "v1", Endpoints: []string{"127.0.0.1:15101"}}, {Name: "v2", Endpoints: []string{"127.0.0.1:15102"}}}}},
 		&crd.TrafficRoute{Metadata: crd.ObjectMeta{Name: "reviews", Generation: int64(v2 + 1)}, Spec: crd.TrafficRouteSpec{Service: "reviews",
-			Split: &crd.Split{Weights: map[string]uint32{"v1": v1, "v2": v2}}}},
+			Split: &crd.Split{Weights: map[string]int{"v1": v1, "v2": v2}}}},
 	}
 	for _, o := range append(objs, extra...) {
 		require.Empty(t, crd.Validate(o), "%s", crd.KeyOf(o))

@@ -20,7 +20,7 @@ const (
 // per-service map keyed by the sidecar's own Service (node metadata).
 type Config struct {
 	Policy
-	Services map[string]Policy `json:"services,omitempty"`
+	Services map[string]Policy `json:"services,omitzero"`
 }
 
 // Policy is the authorization of one Service: its policies, in order.
@@ -56,6 +56,18 @@ func ParseConfig(data []byte) (Config, error) {
 	var err error
 	cfg.Policy, cfg.Services, err = config.ParseServices(data, decodePolicy)
 	return cfg, err
+}
+
+// ParsePolicySpec parses one policy (an element of `policies`) strictly; its problems carry
+// their paths inside the policy. The control plane checks each AuthorizationPolicy with it.
+func ParsePolicySpec(data []byte) (PolicySpec, error) {
+	var errs config.Errors
+	v, ok := config.ParseValue(data, &errs)
+	if !ok {
+		return PolicySpec{}, errs.Err()
+	}
+	s := decodeSpec(v)
+	return s, errs.Err()
 }
 
 func decodePolicy(o config.Object) Policy {

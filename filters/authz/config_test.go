@@ -21,7 +21,7 @@ func TestParseConfig(t *testing.T) {
 				"policies[0].rules[0].principals[0]: want exactly one of exact, prefix\n" +
 				"policies[0].rules[0].principals[1]: want exactly one of exact, prefix\n" +
 				"policies[0].rules[0].principals[2]: a principal is a SPIFFE ID (spiffe://...)\n" +
-				"policies[0].rules[0].match.path.regex: missing closing )\n" +
+				"policies[0].rules[0].match.path.regex: invalid regex \"(\": missing closing )\n" +
 				"policies[1]: name: must not be empty\n" +
 				"policies[1]: rules: at least one rule is required\n" +
 				"policies[2]: action: required (ALLOW or DENY)\n" +

@@ -13,7 +13,7 @@ const RootID = "canary"
 // Config is the canary's configuration: one Policy for every request, or a per-service map.
 type Config struct {
 	Policy
-	Services map[string]Policy `json:"services,omitempty"`
+	Services map[string]Policy `json:"services,omitzero"`
 }
 
 // Policy is the split of one service.

@@ -25,7 +25,7 @@ func TestParseConfig(t *testing.T) {
 		{name: "sticky both", in: `{"sticky":{"header":"x-user","cookie":"c"}}`, wantErr: "sticky: want exactly one of header, cookie"},
 		{name: "sticky typo", in: `{"sticky":{"headr":"x-user"}}`, wantErr: "sticky: want exactly one of header, cookie\nsticky.headr: unknown key"},
 		{name: "bad regex", in: `{"weights":{"v1":100},"overrides":[{"match":{"path":{"regex":"a)"}},"version":"v1"}]}`,
-			wantErr: "overrides[0].match.path.regex: unexpected )"},
+			wantErr: "overrides[0].match.path.regex: invalid regex \"a)\": unexpected )"},
 		{name: "response header", in: `{"responseHeader":"X-Version"}`, wantErr: `responseHeader: header name "X-Version" must be lowercase`},
 	}
 	for _, tt := range tests {

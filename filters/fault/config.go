@@ -25,7 +25,7 @@ const DefaultTriggerMaxDelay = time.Second
 // map.
 type Config struct {
 	Policy
-	Services map[string]Policy `json:"services,omitempty"`
+	Services map[string]Policy `json:"services,omitzero"`
 }
 
 // Policy is the fault policy of one service.
@@ -38,7 +38,7 @@ type Policy struct {
 // Rule injects a delay, an abort or both into the requests its Match selects.
 type Rule struct {
 	Name  string     `json:"name,omitempty"`
-	Match match.Spec `json:"match"`
+	Match match.Spec `json:"match,omitzero"`
 	Delay *Delay     `json:"delay,omitempty"`
 	Abort *Abort     `json:"abort,omitempty"`
 }

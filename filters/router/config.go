@@ -13,7 +13,7 @@ const RootID = "router"
 // Config is the router's configuration: one Policy for every request, or a per-service map.
 type Config struct {
 	Policy
-	Services map[string]Policy `json:"services,omitempty"`
+	Services map[string]Policy `json:"services,omitzero"`
 }
 
 // Policy is the routing policy of one service.
@@ -25,7 +25,7 @@ type Policy struct {
 // Rule is one routing rule; the first whose Match holds applies.
 type Rule struct {
 	Name           string       `json:"name,omitempty"`
-	Match          match.Spec   `json:"match"`
+	Match          match.Spec   `json:"match,omitzero"`
 	Destination    *Destination `json:"destination,omitempty"`
 	RequestHeaders *HeaderEdits `json:"requestHeaders,omitempty"`
 	Rewrite        *Rewrite     `json:"rewrite,omitempty"`
@@ -120,7 +120,7 @@ func decodeRule(v config.Value) Rule {
 			if s, ok := pv.String(); ok {
 				r.Rewrite.PathPrefix = s
 				if !strings.HasPrefix(s, "/") {
-					pv.Errorf("must start with /")
+					pv.Errorf("must start with /, got %q", s)
 				}
 			}
 		} else {

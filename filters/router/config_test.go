@@ -32,13 +32,13 @@ func TestParseConfig(t *testing.T) {
 		{name: "unknown key", in: `{"rulez":[]}`, wantErr: "rulez: unknown key"},
 		{name: "services mixed", in: `{"services":{},"rules":[]}`, wantErr: `rules: unknown key (a config with "services" holds nothing else)`},
 		{name: "bad regex", in: `{"services":{"reviews":{"rules":[{},{},{"match":{"headers":[{"name":"x","regex":"(a"}]}}]}}}`,
-			wantErr: "services.reviews.rules[2].match.headers[0].regex: missing closing )"},
+			wantErr: "services.reviews.rules[2].match.headers[0].regex: invalid regex \"(a\": missing closing )"},
 		{name: "every problem", in: `{"rules":[{"match":{"path":{"prefix":"api","exact":"/x"},"method":"get"},"destination":{},"rewrite":{"pathPrefix":"v2"}}],"defaultVersion":5}`,
-			wantErr: "rules[0].match.path.prefix: must start with /\n" +
+			wantErr: "rules[0].match.path.prefix: must start with /, got \"api\"\n" +
 				"rules[0].match.path: want exactly one of exact, prefix, regex\n" +
 				"rules[0].match.method: want an uppercase HTTP method such as GET, got \"get\"\n" +
 				"rules[0].destination: version: required\n" +
-				"rules[0].rewrite.pathPrefix: must start with /\n" +
+				"rules[0].rewrite.pathPrefix: must start with /, got \"v2\"\n" +
 				"defaultVersion: want a string, got a number"},
 	}
 	for _, tt := range tests {

@@ -41,5 +41,5 @@ func TestPluginRefusesNative(t *testing.T) {
 	host, reset := proxytest.NewHostEmulator(opt)
 	defer reset()
 	require.Equal(t, types.OnPluginStartStatusFailed, host.StartPlugin())
-	require.Equal(t, []string{"router: invalid configuration: rules[0].match.path.regex: missing closing ); x: unknown key"}, host.GetCriticalLogs())
+	require.Equal(t, []string{"router: invalid configuration: rules[0].match.path.regex: invalid regex \"(a\": missing closing ); x: unknown key"}, host.GetCriticalLogs())
 }

@@ -35,7 +35,7 @@ var AllFields = []string{"time", "method", "path", "authority", "status", "durat
 // per-service map.
 type Config struct {
 	Policy
-	Services map[string]Policy `json:"services,omitempty"`
+	Services map[string]Policy `json:"services,omitzero"`
 }
 
 // Policy is the telemetry of one service. Absent sections take their defaults (everything on).
@@ -47,15 +47,15 @@ type Policy struct {
 
 // Metrics configures the request metrics.
 type Metrics struct {
-	Enabled    *bool    `json:"enabled,omitempty"` // default true
-	Dimensions []string `json:"dimensions"`        // default (nil, JSON null or absent) DefaultDimensions
+	Enabled    *bool    `json:"enabled,omitempty"`   // default true
+	Dimensions []string `json:"dimensions,omitzero"` // default (nil, JSON null or absent) DefaultDimensions
 }
 
 // AccessLog configures the JSON access-log line.
 type AccessLog struct {
 	Enabled  *bool    `json:"enabled,omitempty"`  // default true
 	Sampling *float64 `json:"sampling,omitempty"` // percent, default 100
-	Fields   []string `json:"fields"`             // default (nil, JSON null or absent) AllFields
+	Fields   []string `json:"fields,omitzero"`    // default (nil, JSON null or absent) AllFields
 }
 
 // Tracing configures trace-context propagation.

@@ -121,6 +121,18 @@ func Parse(data []byte, errs *Errors) (Object, bool) {
 	return Value{n: &root, errs: errs}.Object()
 }
 
+// ParseValue validates data as JSON and returns its root value, whatever its type: a parser
+// of one embedded piece (a match, a policy) runs on it directly. ok is false (with the
+// problem recorded) when data is not JSON.
+func ParseValue(data []byte, errs *Errors) (Value, bool) {
+	root, err := parseJSON(data)
+	if err != nil {
+		errs.Add("", err)
+		return Value{}, false
+	}
+	return Value{n: &root, errs: errs}, true
+}
+
 // Object returns v as an object; a wrong type is recorded and ok is false. Duplicate keys are
 // errors.
 func (v Value) Object() (Object, bool) {

@@ -50,6 +50,19 @@ func (s Spec) IsEmpty() bool {
 	return s.Path == nil && s.Method == "" && len(s.Headers) == 0 && len(s.Query) == 0
 }
 
+// Parse reads a match from its JSON strictly: the one validator of the match schema, used by
+// every filter and by the control plane's resources. Every problem carries its path inside the
+// match, joined with errors.Join.
+func Parse(data []byte) (Spec, error) {
+	var errs config.Errors
+	v, ok := config.ParseValue(data, &errs)
+	if !ok {
+		return Spec{}, errs.Err()
+	}
+	s := Decode(v)
+	return s, errs.Err()
+}
+
 // Decode reads a match object strictly, recording every problem in the value's Errors.
 func Decode(v config.Value) Spec {
 	var s Spec
@@ -63,13 +76,13 @@ func Decode(v config.Value) Spec {
 		if po.String("exact", &p.Exact) {
 			n++
 			if !strings.HasPrefix(p.Exact, "/") {
-				po.ErrorfAt("exact", "must start with /")
+				po.ErrorfAt("exact", "must start with /, got %q", p.Exact)
 			}
 		}
 		if po.String("prefix", &p.Prefix) {
 			n++
 			if !strings.HasPrefix(p.Prefix, "/") {
-				po.ErrorfAt("prefix", "must start with /")
+				po.ErrorfAt("prefix", "must start with /, got %q", p.Prefix)
 			}
 		}
 		if rv, ok := po.Get("regex"); ok {
@@ -203,7 +216,7 @@ func optTrue(o config.Object, key string, n int) (bool, int) {
 // checkRegex records the RE2 syntax problem of re at v's path ("missing closing )").
 func checkRegex(v config.Value, re string) {
 	if _, err := regexp.Compile(re); err != nil {
-		v.Errorf("%s", RegexProblem(err))
+		v.Errorf("invalid regex %q: %s", re, RegexProblem(err))
 	}
 }
 

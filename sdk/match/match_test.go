@@ -61,7 +61,7 @@ func TestMatches(t *testing.T) {
 
 func TestDecodeErrors(t *testing.T) {
 	tests := []struct{ match, want string }{
-		{`{"path":{"regex":"(a"}}`, "match.path.regex: missing closing )"},
+		{`{"path":{"regex":"(a"}}`, "match.path.regex: invalid regex \"(a\": missing closing )"},
 		{`{"path":{}}`, "match.path: want exactly one of exact, prefix, regex"},
 		{`{"path":{"regex":""}}`, "match.path.regex: must not be empty"},
 		{`{"headers":[{"name":"x","exact":"a","prefix":"b"}]}`, "match.headers[0]: want exactly one of exact, prefix, regex, present, absent"},

@@ -140,9 +140,6 @@ func TestReplayerRoutesByHeader(t *testing.T) {
 
 func writeFile(p, s string) error { return os.WriteFile(p, []byte(s), 0o644) }
 
-// The mesh's CA issues the certificates of mTLS replays.
-var _ CertIssuer = (*ca.CA)(nil)
-
 // testCA is a mesh CA for the mTLS replay cases (CaseOptions.Certs).
 func testCA(t testing.TB) *ca.CA {
 	t.Helper()

@@ -10,7 +10,7 @@ import (
 // Filter is one plugin in a chain.
 type Filter struct {
 	Name     string // plugin_name (logs and errors name the filter by it)
-	Module   []byte // the compiled filter (.wasm), compiled once per Runtime
+	Module   []byte // the .wasm binary (not modified); a Runtime compiles each content once
 	Config   []byte // plugin configuration, handed over as-is (JSON usually)
 	VMConfig []byte // vm configuration
 	RootID   string

@@ -20,6 +20,7 @@ import (
 	"github.com/wasmesh/wasmesh/controlplane/store"
 	"github.com/wasmesh/wasmesh/controlplane/ui"
 	"github.com/wasmesh/wasmesh/controlplane/xds"
+	"github.com/wasmesh/wasmesh/testenv"
 )
 
 // Config configures Start. Zero values take the documented defaults.
@@ -168,7 +169,10 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 
 	checkers := append([]crd.Checker{}, x.checkers...)
 	if cfg.DryRunner == nil {
-		r := dryrun.New()
+		r, err := dryrun.New(ctx, testenv.DefaultCacheDir())
+		if err != nil {
+			return nil, err
+		}
 		cp.closers = append(cp.closers, func() error { return r.Close(context.Background()) })
 		cfg.DryRunner = r
 	}

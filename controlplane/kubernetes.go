@@ -27,6 +27,7 @@ import (
 	"github.com/wasmesh/wasmesh/controlplane/kube"
 	"github.com/wasmesh/wasmesh/controlplane/translate"
 	"github.com/wasmesh/wasmesh/controlplane/xds"
+	"github.com/wasmesh/wasmesh/testenv"
 )
 
 // KubernetesConfig configures StartKubernetes (docs/kubernetes.md). Zero values take the
@@ -181,7 +182,10 @@ func StartKubernetes(ctx context.Context, cfg KubernetesConfig) (*KubernetesCont
 	srv := xds.New(xds.Config{Options: translate.Options{ModulesURL: cfg.ModulesURL, Builtins: mods.Builtins()}, Log: cfg.Log, Auth: creds})
 	cp.XDS = srv
 
-	runner := dryrun.New()
+	runner, err := dryrun.New(ctx, testenv.DefaultCacheDir())
+	if err != nil {
+		return nil, err
+	}
 	cp.closers = append(cp.closers, func() error { return runner.Close(context.Background()) })
 	cp.Admission = &kube.Admission{
 		Current: src.Set,

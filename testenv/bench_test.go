@@ -4,7 +4,6 @@ package testenv
 
 import (
 	"context"
-	"os"
 	"testing"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/proxytest"
@@ -14,7 +13,7 @@ import (
 // BenchmarkStream is one full exchange through a header-modifying filter (build/hello.wasm:
 // adds a request and a response header, logs once) on the real clock.
 func BenchmarkStream(b *testing.B) {
-	env := New(b, []Filter{{Wasm: module(b, "hello")}}, WithRealClock())
+	env := newEnv(b, []Filter{filter(b, "hello")}, WithRealClock())
 	req := Request{Authority: "svc", Headers: Headers{{"x-user", "u1"}}}
 	for b.Loop() {
 		if res := env.Do(req); res.Err != nil {
@@ -26,14 +25,15 @@ func BenchmarkStream(b *testing.B) {
 // BenchmarkLoadWarm loads and starts a module whose compilation is cached (in process and on
 // disk): instantiate, _initialize, vm start, configure.
 func BenchmarkLoadWarm(b *testing.B) {
-	filters := []Filter{{Wasm: module(b, "hello")}}
-	e, err := Start(filters)
+	filters := []Filter{filter(b, "hello")}
+	rt := testRuntime(b)
+	e, err := rt.Start(filters)
 	if err != nil {
 		b.Fatal(err)
 	}
 	_ = e.Close()
 	for b.Loop() {
-		e, err := Start(filters)
+		e, err := rt.Start(filters)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -45,33 +45,31 @@ func BenchmarkLoadWarm(b *testing.B) {
 // cache: a fresh wazero runtime (host modules), the module compiled from the cache, then
 // instantiate, _initialize, vm start and configure.
 func BenchmarkLoadWarmDisk(b *testing.B) {
-	filters := []Filter{{Wasm: module(b, "hello")}}
-	if e, err := Start(filters); err != nil { // fills the disk cache
+	filters := []Filter{filter(b, "hello")}
+	dir := DefaultCacheDir()
+	if e, err := testRuntime(b).Start(filters); err != nil { // fills the disk cache
 		b.Fatal(err)
 	} else {
 		_ = e.Close()
 	}
 	for b.Loop() {
-		rt, err := newRuntime()
+		rt, err := NewRuntime(context.Background(), RuntimeConfig{CacheDir: dir})
 		if err != nil {
 			b.Fatal(err)
 		}
-		e, err := start(rt, filters, nil, nil, nil)
+		e, err := rt.Start(filters)
 		if err != nil {
 			b.Fatal(err)
 		}
 		_ = e.Close()
-		_ = rt.rt.Close(context.Background())
+		_ = rt.Close(context.Background())
 	}
 }
 
 // BenchmarkProxytestWasm is the SDK's proxytest running the same hello.wasm (its wasm mode,
 // proxytest.NewWasmVMContext, on its own wazero host) through the same exchange, for comparison.
 func BenchmarkProxytestWasm(b *testing.B) {
-	wasm, err := os.ReadFile(module(b, "hello"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	wasm := module(b, "hello")
 	vm, err := proxytest.NewWasmVMContext(wasm)
 	if err != nil {
 		b.Fatal(err)

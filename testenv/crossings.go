@@ -9,9 +9,14 @@ type Crossings struct {
 	Callbacks map[string]int // calls into the modules, by export name (Env.Callbacks)
 }
 
-// AllocCallbacks are the exports the host calls to allocate guest memory for a value it hands
-// over (one per host call that returns data).
-var AllocCallbacks = []string{"malloc", "proxy_on_memory_allocate"}
+// AllocCallbacks returns the exports the host calls to allocate guest memory for a value it
+// hands over (one per host call that returns data).
+func AllocCallbacks() []string { return []string{allocMalloc, allocProxy} }
+
+const (
+	allocMalloc = "malloc"
+	allocProxy  = "proxy_on_memory_allocate"
+)
 
 // Crossings returns the counts since the Env started; subtract two with Since.
 func (e *Env) Crossings() Crossings {
@@ -30,7 +35,7 @@ func (c Crossings) Totals() (hostCalls, events, allocs int) {
 		hostCalls += n
 	}
 	for name, n := range c.Callbacks {
-		if name == AllocCallbacks[0] || name == AllocCallbacks[1] {
+		if name == allocMalloc || name == allocProxy {
 			allocs += n
 		} else {
 			events += n

@@ -3,8 +3,10 @@
 //
 // What it models (proxy-wasm-cpp-host as Envoy 1.40 pins it, and Envoy's wasm context):
 //
-//   - Loading: a module is compiled once per process (wazero compilation cache on disk in
-//     $WASMESH_CACHE_DIR, else <user cache dir>/wasmesh/wazero) and instantiated per VM. The
+//   - Loading: a Runtime, which the caller makes with NewRuntime and closes, compiles each
+//     module (the bytes of a .wasm) once, keeping wazero's compilation cache on disk when
+//     RuntimeConfig.CacheDir names a directory (DefaultCacheDir: $WASMESH_CACHE_DIR, else
+//     <user cache dir>/wasmesh/wazero); Runtime.Start instantiates it per VM. The
 //     ABI version comes from the proxy_abi_version_* export (0.2.1 and 0.2.0 run; the Go SDK
 //     emits 0.2.0). A module importing anything Envoy does not provide for its ABI version, or
 //     with another signature, is refused at load with every offending import listed (Inspect
@@ -62,4 +64,13 @@
 //
 // An Env is single-threaded like an Envoy worker; a Pool runs several Envs for parallel streams
 // (metrics and shared data shared, as Envoy shares them process-wide).
+//
+// The package has no package-level mutable state and does not import testing: Go tests use
+// testenv/testenvtest (a Runtime shared by the test binary, helpers that take a testing.TB),
+// programs make their own Runtime:
+//
+//	rt, err := testenv.NewRuntime(ctx, testenv.RuntimeConfig{CacheDir: testenv.DefaultCacheDir()})
+//	...
+//	defer rt.Close(ctx)
+//	env, err := rt.Start([]testenv.Filter{{Name: "hello", Module: wasm}}, testenv.WithUpstream(h))
 package testenv

@@ -3,10 +3,8 @@ package testenv
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -16,7 +14,7 @@ import (
 type Env struct {
 	mu      sync.Mutex
 	opts    options
-	rt      *runtime
+	rt      *Runtime
 	vms     []*vm
 	plugins []*plugin
 
@@ -72,34 +70,23 @@ var (
 	ErrConfigureRefused = errors.New("proxy_on_configure refused the plugin configuration")
 )
 
-// New loads and starts the chain (VM start and plugin configure for each filter) and fails the
-// test with the plugins' logs if anything refuses. Close is registered with t.Cleanup.
-func New(t testing.TB, filters []Filter, opts ...Option) *Env {
-	t.Helper()
-	e, err := Start(filters, opts...)
-	if err != nil {
-		t.Fatalf("testenv: %v", err)
-	}
-	t.Cleanup(func() { _ = e.Close() })
-	return e
+// Start loads the filters' modules on r and starts the chain (VM start and plugin configure
+// for each filter, in order). The error quotes the refusing plugin's error and critical log
+// lines. Close the Env when done (testenvtest.New does it for a test).
+func (r *Runtime) Start(filters []Filter, opts ...Option) (*Env, error) {
+	return start(r, filters, nil, nil, opts)
 }
 
-// Start is New for non-test callers.
-func Start(filters []Filter, opts ...Option) (*Env, error) {
-	rt, err := getRuntime(interruptible(opts))
-	if err != nil {
-		return nil, err
-	}
-	return start(rt, filters, nil, nil, opts)
-}
-
-func start(rt *runtime, filters []Filter, metrics *metricStore, shared *sharedStore, opts []Option) (*Env, error) {
+func start(rt *Runtime, filters []Filter, metrics *metricStore, shared *sharedStore, opts []Option) (*Env, error) {
 	if len(filters) == 0 {
 		return nil, errors.New("no filters")
 	}
 	o := options{defaultCluster: "default", nodeID: "testenv", start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), maxWait: 10 * time.Minute}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if o.ctx != nil && !rt.interruptible {
+		return nil, errors.New("WithContext needs a Runtime made with RuntimeConfig.Interruptible")
 	}
 	if metrics == nil {
 		metrics = newMetricStore()
@@ -113,17 +100,14 @@ func start(rt *runtime, filters []Filter, metrics *metricStore, shared *sharedSt
 	vms := map[string]*vm{}
 	for i, f := range filters {
 		name := f.Name
-		if name == "" {
-			name = strings.TrimSuffix(filepath.Base(f.Wasm), filepath.Ext(f.Wasm))
-		}
-		c, err := rt.load(f.Wasm)
+		c, err := rt.load(f.Module)
 		if err != nil {
 			e.Close()
 			return nil, fmt.Errorf("filter %q: %w", name, err)
 		}
 		p := &plugin{index: i, name: name, rootID: f.RootID, config: f.Config}
 		e.plugins = append(e.plugins, p)
-		key := f.Wasm + "\x00" + c.info.SHA256 + "\x00" + f.VMID + "\x00" + string(f.VMConfig)
+		key := c.info.SHA256 + "\x00" + f.VMID + "\x00" + string(f.VMConfig)
 		v := vms[key]
 		if v == nil {
 			if v, err = newVM(e, c, key, f.VMID, f.VMConfig); err != nil {

@@ -1,14 +1,29 @@
 package testenv_test
 
 import (
+	"context"
 	"fmt"
+	"os"
 
 	"github.com/wasmesh/wasmesh/testenv"
 )
 
-// A filter's test loads the compiled module and sends a request through it.
+// A program loads the compiled module on a Runtime it owns and sends a request through it
+// (a test does the same in one line with testenvtest.New).
 func Example() {
-	env, err := testenv.Start([]testenv.Filter{{Wasm: "../build/hello.wasm"}},
+	ctx := context.Background()
+	rt, err := testenv.NewRuntime(ctx, testenv.RuntimeConfig{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer rt.Close(ctx)
+	module, err := os.ReadFile("../build/hello.wasm")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	env, err := rt.Start([]testenv.Filter{{Name: "hello", Module: module}},
 		testenv.WithUpstream(func(r *testenv.UpstreamRequest) *testenv.Response {
 			return &testenv.Response{Status: 200, Body: []byte("hello " + r.Headers.Get("x-hello"))}
 		}))

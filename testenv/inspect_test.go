@@ -1,8 +1,6 @@
 package testenv
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -115,9 +113,7 @@ func TestInspectProblems(t *testing.T) {
 			require.Equal(t, tt.problems, info.Problems)
 			require.Equal(t, len(b), info.Size)
 			if len(tt.problems) > 0 {
-				p := filepath.Join(t.TempDir(), "m.wasm")
-				require.NoError(t, os.WriteFile(p, b, 0o644))
-				_, err := Start([]Filter{{Wasm: p}})
+				_, err := startEnv(t, []Filter{{Module: b}})
 				require.ErrorIs(t, err, ErrRefused)
 				for _, pr := range tt.problems {
 					require.ErrorContains(t, err, pr)

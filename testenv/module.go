@@ -3,7 +3,6 @@ package testenv
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -15,16 +14,21 @@ import (
 	"github.com/tetratelabs/wazero/api"
 )
 
-// runtime is the process-wide wazero runtime: host modules are instantiated once, compiled
-// modules are shared by every Env, and each VM is an anonymous instance of its compiled module.
-type runtime struct {
-	rt wazero.Runtime
+// Runtime is a wazero runtime with the host modules Envoy provides (every proxy_* function,
+// wasi_unstable and wasi_snapshot_preview1): it compiles each module once, by content, and
+// instantiates one anonymous instance of it per VM. The caller owns it: make one with
+// NewRuntime, start any number of Envs and Pools on it (it is safe for concurrent use), and
+// Close it after them.
+type Runtime struct {
+	rt            wazero.Runtime
+	interruptible bool
 
 	mu       sync.Mutex
-	compiled map[string]*compiled // by path + "@" + sha256
+	compiled map[[sha256.Size]byte]*compiled
+	closed   bool
 }
 
-// compiled is one module compiled once per process.
+// compiled is one module compiled once per Runtime.
 type compiled struct {
 	once sync.Once
 	mod  wazero.CompiledModule
@@ -32,58 +36,45 @@ type compiled struct {
 	err  error
 }
 
-// The process-wide runtimes: [0] plain, [1] interruptible (WithContext: compiled code checks
-// for the context's end, which costs some speed).
-var (
-	rtOnce [2]sync.Once
-	rtVal  [2]*runtime
-	rtErr  [2]error
-)
+// RuntimeConfig configures a Runtime. The zero value compiles in memory only and cannot bound
+// calls by a context.
+type RuntimeConfig struct {
+	// CacheDir is the directory of wazero's compilation cache on disk, shared by every Runtime
+	// (and process) that names it; "" keeps compiled code in memory only. DefaultCacheDir is
+	// the project's usual choice.
+	CacheDir string
+	// Interruptible makes the compiled code check whether the context of the running call has
+	// ended (somewhat slower): an Env started with WithContext needs it, so that a plugin that
+	// never returns is stopped (the control plane's dry run); benchmarks and tests do not.
+	Interruptible bool
+}
 
-// CacheDir is the directory of wazero's compilation cache: $WASMESH_CACHE_DIR if set, else
-// <user cache dir>/wasmesh/wazero.
-func CacheDir() (string, error) {
+// DefaultCacheDir is the project's directory for wazero's compilation cache: $WASMESH_CACHE_DIR
+// if set, else <user cache dir>/wasmesh/wazero; "" (in memory only) when the user has no cache
+// directory.
+func DefaultCacheDir() string {
 	if d := os.Getenv("WASMESH_CACHE_DIR"); d != "" {
-		return d, nil
+		return d
 	}
 	d, err := os.UserCacheDir()
 	if err != nil {
-		return "", fmt.Errorf("compilation cache: %w (set WASMESH_CACHE_DIR)", err)
+		return ""
 	}
-	return filepath.Join(d, "wasmesh", "wazero"), nil
+	return filepath.Join(d, "wasmesh", "wazero")
 }
 
-func getRuntime(interruptible bool) (*runtime, error) {
-	i := 0
-	if interruptible {
-		i = 1
-	}
-	rtOnce[i].Do(func() { rtVal[i], rtErr[i] = newRuntimeWith(interruptible) })
-	return rtVal[i], rtErr[i]
-}
-
-// interruptible reports whether opts bound the VMs by a context (WithContext).
-func interruptible(opts []Option) bool {
-	var o options
-	for _, opt := range opts {
-		opt(&o)
-	}
-	return o.ctx != nil
-}
-
-// newRuntime makes a runtime with the on-disk compilation cache and the host modules.
-func newRuntime() (*runtime, error) { return newRuntimeWith(false) }
-
-// newRuntimeWith is newRuntime; an interruptible runtime's calls end when their context does.
-func newRuntimeWith(interruptible bool) (*runtime, error) {
-	ctx := context.Background()
-	cfg := wazero.NewRuntimeConfig().WithCloseOnContextDone(interruptible)
-	if dir, err := CacheDir(); err == nil {
-		if cache, err := wazero.NewCompilationCacheWithDir(dir); err == nil {
-			cfg = cfg.WithCompilationCache(cache)
+// NewRuntime makes a Runtime: a wazero runtime (with the compilation cache cfg names) and the
+// host modules.
+func NewRuntime(ctx context.Context, cfg RuntimeConfig) (*Runtime, error) {
+	wcfg := wazero.NewRuntimeConfig().WithCloseOnContextDone(cfg.Interruptible)
+	if cfg.CacheDir != "" {
+		cache, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("compilation cache: %w", err)
 		}
+		wcfg = wcfg.WithCompilationCache(cache)
 	}
-	r := &runtime{rt: wazero.NewRuntimeWithConfig(ctx, cfg), compiled: map[string]*compiled{}}
+	r := &Runtime{rt: wazero.NewRuntimeWithConfig(ctx, wcfg), interruptible: cfg.Interruptible, compiled: map[[sha256.Size]byte]*compiled{}}
 	if err := r.instantiateHost(ctx); err != nil {
 		_ = r.rt.Close(ctx)
 		return nil, fmt.Errorf("instantiate host modules: %w", err)
@@ -91,10 +82,19 @@ func newRuntimeWith(interruptible bool) (*runtime, error) {
 	return r, nil
 }
 
+// Close frees the Runtime: its compiled modules and the instances of every Env started on it
+// (close those first; their VMs stop working).
+func (r *Runtime) Close(ctx context.Context) error {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	return r.rt.Close(ctx)
+}
+
 // instantiateHost defines env (every proxy_* function of every ABI version: a module is checked
 // against its own version's set before it is instantiated), wasi_unstable and
 // wasi_snapshot_preview1.
-func (r *runtime) instantiateHost(ctx context.Context) error {
+func (r *Runtime) instantiateHost(ctx context.Context) error {
 	env := r.rt.NewHostModuleBuilder("env")
 	defined := map[string]bool{}
 	define := func(b wazero.HostModuleBuilder, module, name, signature string) error {
@@ -154,39 +154,41 @@ func (r *runtime) instantiateHost(ctx context.Context) error {
 // ErrRefused is wrapped by load errors for modules stock Envoy would not load.
 var ErrRefused = errors.New("stock Envoy 1.40 would refuse this module")
 
-// load reads and compiles path once per process (per content).
-func (r *runtime) load(path string) (*compiled, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read module: %w", err)
-	}
-	sum := sha256.Sum256(b)
-	key := path + "@" + hex.EncodeToString(sum[:])
+// errRuntimeClosed is the error of a Start on a closed Runtime.
+var errRuntimeClosed = errors.New("the testenv Runtime is closed")
+
+// load compiles module once per Runtime (per content).
+func (r *Runtime) load(module []byte) (*compiled, error) {
+	sum := sha256.Sum256(module)
 	r.mu.Lock()
-	c, ok := r.compiled[key]
+	if r.closed {
+		r.mu.Unlock()
+		return nil, errRuntimeClosed
+	}
+	c, ok := r.compiled[sum]
 	if !ok {
 		c = &compiled{}
-		r.compiled[key] = c
+		r.compiled[sum] = c
 	}
 	r.mu.Unlock()
 	c.once.Do(func() {
-		info, err := Inspect(b)
+		info, err := Inspect(module)
 		if err != nil {
-			c.err = fmt.Errorf("%s: %w", path, err)
+			c.err = err
 			return
 		}
 		c.info = info
 		if len(info.Problems) > 0 {
-			c.err = fmt.Errorf("%s: %w:\n  %s", path, ErrRefused, strings.Join(info.Problems, "\n  "))
+			c.err = fmt.Errorf("%w:\n  %s", ErrRefused, strings.Join(info.Problems, "\n  "))
 			return
 		}
 		if info.ABIVersion == abi010 {
-			c.err = fmt.Errorf("%s: proxy-wasm ABI 0.1.0 modules are not supported by testenv (Envoy loads them; rebuild with a 0.2.x SDK)", path)
+			c.err = errors.New("proxy-wasm ABI 0.1.0 modules are not supported by testenv (Envoy loads them; rebuild with a 0.2.x SDK)")
 			return
 		}
-		c.mod, c.err = r.rt.CompileModule(context.Background(), b)
+		c.mod, c.err = r.rt.CompileModule(context.Background(), module)
 		if c.err != nil {
-			c.err = fmt.Errorf("%s: compile: %w", path, c.err)
+			c.err = fmt.Errorf("compile: %w", c.err)
 		}
 	})
 	return c, c.err

@@ -12,7 +12,7 @@ import (
 // request fails that request only (500, naming the stage); the VM keeps serving and counts
 // the panic.
 func TestSDKPanicCostsOneRequest(t *testing.T) {
-	env := New(t, []Filter{{Wasm: module(t, "sdkpanic")}})
+	env := newEnv(t, []Filter{filter(t, "sdkpanic")})
 	res := env.Do(Request{Path: "/", Authority: "reviews", Headers: Headers{{"x-trap", "1"}}})
 	require.NoError(t, res.Err)
 	require.Equal(t, 500, res.Response.Status)

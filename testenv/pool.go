@@ -1,9 +1,6 @@
 package testenv
 
-import (
-	"errors"
-	"testing"
-)
+import "errors"
 
 // Pool serves parallel streams with several Envs running the same chain, like Envoy's worker
 // threads: each Env has its own VMs and clock; metrics and shared data are shared by all of
@@ -13,31 +10,16 @@ type Pool struct {
 	idle chan *Env
 }
 
-// NewPool starts size Envs (at least 1) and fails the test if any refuses; Close is registered
-// with t.Cleanup.
-func NewPool(t testing.TB, size int, filters []Filter, opts ...Option) *Pool {
-	t.Helper()
-	p, err := StartPool(size, filters, opts...)
-	if err != nil {
-		t.Fatalf("testenv: %v", err)
-	}
-	t.Cleanup(func() { _ = p.Close() })
-	return p
-}
-
-// StartPool is NewPool for non-test callers.
-func StartPool(size int, filters []Filter, opts ...Option) (*Pool, error) {
+// StartPool starts size Envs (at least 1) on r, each running the chain; the error is the first
+// Env's that refuses. Close the Pool when done (testenvtest.NewPool does it for a test).
+func (r *Runtime) StartPool(size int, filters []Filter, opts ...Option) (*Pool, error) {
 	if size < 1 {
 		size = 1
-	}
-	rt, err := getRuntime(interruptible(opts))
-	if err != nil {
-		return nil, err
 	}
 	metrics, shared := newMetricStore(), newSharedStore()
 	p := &Pool{idle: make(chan *Env, size)}
 	for range size {
-		e, err := start(rt, filters, metrics, shared, opts)
+		e, err := start(r, filters, metrics, shared, opts)
 		if err != nil {
 			_ = p.Close()
 			return nil, err

@@ -2,7 +2,6 @@ package testenv_test
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/wasmesh/wasmesh/testenv"
+	"github.com/wasmesh/wasmesh/testenv/testenvtest"
 )
 
 // The proxy-wasm Go SDK's examples, written anew as testdata/plugins/sdkex_* (the originals are
@@ -19,13 +19,9 @@ import (
 // the behaviour each example's README describes.
 
 // sdkex returns build/sdkex_<name>.wasm and fails the test when it is missing.
-func sdkex(t *testing.T, name string) string {
+func sdkex(t *testing.T, name string) []byte {
 	t.Helper()
-	p := filepath.Join("..", "build", "sdkex_"+name+".wasm")
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("%s missing: run make build (%v)", p, err)
-	}
-	return p
+	return testenvtest.Module(t, filepath.Join("..", "build", "sdkex_"+name+".wasm"))
 }
 
 // messages are the plugin log lines so far.
@@ -46,7 +42,7 @@ func ok(t *testing.T, res *testenv.Result) *testenv.Result {
 // http_headers: "test: best" on the request, the configured header and the example header on
 // the response, every header logged, "<id> finished" at the end of the stream.
 func TestSDKExampleHTTPHeaders(t *testing.T) {
-	env := testenv.New(t, []testenv.Filter{{Wasm: sdkex(t, "http_headers"), Config: []byte(`{"header": "x-wasm-header", "value": "demo-wasm"}`)}},
+	env := testenvtest.New(t, []testenv.Filter{{Module: sdkex(t, "http_headers"), Config: []byte(`{"header": "x-wasm-header", "value": "demo-wasm"}`)}},
 		testenv.WithUpstream(func(*testenv.UpstreamRequest) *testenv.Response {
 			return &testenv.Response{Status: 200, Headers: testenv.Headers{{"content-type", "text/plain"}}, Body: []byte("ok")}
 		}))
@@ -66,11 +62,11 @@ func TestSDKExampleHTTPHeaders(t *testing.T) {
 	require.Regexp(t, `^[0-9]+ finished$`, logs[len(logs)-1])
 
 	// Without configuration only the example header is added; half a configuration is refused.
-	env = testenv.New(t, []testenv.Filter{{Wasm: sdkex(t, "http_headers")}})
+	env = testenvtest.New(t, []testenv.Filter{{Module: sdkex(t, "http_headers")}})
 	res = ok(t, env.Do(testenv.Request{}))
 	require.Equal(t, "http_headers", res.Response.Headers.Get("x-proxy-wasm-go-sdk-example"))
 	require.Empty(t, res.Response.Headers.Values("x-wasm-header"))
-	_, err := testenv.Start([]testenv.Filter{{Wasm: sdkex(t, "http_headers"), Config: []byte(`{"header": "x-a"}`)}})
+	_, err := testenvtest.Start(t, []testenv.Filter{{Module: sdkex(t, "http_headers"), Config: []byte(`{"header": "x-a"}`)}})
 	require.ErrorContains(t, err, `configuration: want {"header": "<name>", "value": "<value>"}`)
 }
 
@@ -80,7 +76,7 @@ func TestSDKExampleHTTPBody(t *testing.T) {
 	echoUpstream := testenv.WithUpstream(func(r *testenv.UpstreamRequest) *testenv.Response {
 		return &testenv.Response{Status: 200, Body: append([]byte("upstream saw "), r.Body...)}
 	})
-	env := testenv.New(t, []testenv.Filter{{Wasm: sdkex(t, "http_body")}}, echoUpstream)
+	env := testenvtest.New(t, []testenv.Filter{{Module: sdkex(t, "http_body")}}, echoUpstream)
 	const initial = "[initial body]"
 	tests := []struct {
 		name, op, at string
@@ -121,7 +117,7 @@ func TestSDKExampleHTTPBody(t *testing.T) {
 	require.Equal(t, 400, res.Response.Status)
 	require.Equal(t, "content must be provided", string(res.Response.Body))
 
-	echo := testenv.New(t, []testenv.Filter{{Wasm: sdkex(t, "http_body"), Config: []byte("echo")}}, echoUpstream)
+	echo := testenvtest.New(t, []testenv.Filter{{Module: sdkex(t, "http_body"), Config: []byte("echo")}}, echoUpstream)
 	res = ok(t, echo.Do(testenv.Request{Method: "POST", BodyChunks: [][]byte{[]byte("hello "), []byte("echo")}}))
 	require.True(t, res.LocalReply)
 	if res.Upstream != nil { // as in Envoy, the headers went on before the body was answered
@@ -134,13 +130,13 @@ func TestSDKExampleHTTPBody(t *testing.T) {
 // http_routing: about half of the requests go to the canary ("-canary" appended to :authority).
 func TestSDKExampleHTTPRouting(t *testing.T) {
 	for dice, want := range map[string]string{"2": "reviews-canary", "7": "reviews"} {
-		env := testenv.New(t, []testenv.Filter{{Wasm: sdkex(t, "http_routing"), Config: []byte(`{"dice": ` + dice + `}`)}})
+		env := testenvtest.New(t, []testenv.Filter{{Module: sdkex(t, "http_routing"), Config: []byte(`{"dice": ` + dice + `}`)}})
 		res := ok(t, env.Do(testenv.Request{Authority: "reviews"}))
 		require.Equal(t, want, res.Upstream.Authority, "dice %s", dice)
 		require.Contains(t, messages(env), "dice: "+dice)
 	}
 
-	env := testenv.New(t, []testenv.Filter{{Wasm: sdkex(t, "http_routing")}})
+	env := testenvtest.New(t, []testenv.Filter{{Module: sdkex(t, "http_routing")}})
 	seen := map[string]int{}
 	for range 64 {
 		seen[ok(t, env.Do(testenv.Request{Authority: "reviews"})).Upstream.Authority]++
@@ -148,13 +144,13 @@ func TestSDKExampleHTTPRouting(t *testing.T) {
 	require.Len(t, seen, 2, "a random coin sends requests both ways: %v", seen)
 	require.Equal(t, 64, seen["reviews"]+seen["reviews-canary"])
 
-	_, err := testenv.Start([]testenv.Filter{{Wasm: sdkex(t, "http_routing"), Config: []byte(`{"dice": -1}`)}})
+	_, err := testenvtest.Start(t, []testenv.Filter{{Module: sdkex(t, "http_routing"), Config: []byte(`{"dice": -1}`)}})
 	require.ErrorContains(t, err, `configuration: want {"dice": <unsigned integer>}`)
 }
 
 // json_validation: JSON bodies with every required key pass; anything else gets 403.
 func TestSDKExampleJSONValidation(t *testing.T) {
-	env := testenv.New(t, []testenv.Filter{{Wasm: sdkex(t, "json_validation"), Config: []byte(`{"requiredKeys": ["id", "token"]}`)}})
+	env := testenvtest.New(t, []testenv.Filter{{Module: sdkex(t, "json_validation"), Config: []byte(`{"requiredKeys": ["id", "token"]}`)}})
 	tests := []struct {
 		name, contentType, body string
 		status                  int
@@ -184,13 +180,13 @@ func TestSDKExampleJSONValidation(t *testing.T) {
 			require.Equal(t, tt.reply, string(res.Response.Body))
 		})
 	}
-	_, err := testenv.Start([]testenv.Filter{{Wasm: sdkex(t, "json_validation"), Config: []byte(`{"requiredKeys": [1]}`)}})
+	_, err := testenvtest.Start(t, []testenv.Filter{{Module: sdkex(t, "json_validation"), Config: []byte(`{"requiredKeys": [1]}`)}})
 	require.ErrorContains(t, err, "configuration: requiredKeys[0]: want a string, got 1")
 }
 
 // metrics: one counter per value of my-custom-header.
 func TestSDKExampleMetrics(t *testing.T) {
-	env := testenv.New(t, []testenv.Filter{{Wasm: sdkex(t, "metrics")}})
+	env := testenvtest.New(t, []testenv.Filter{{Module: sdkex(t, "metrics")}})
 	for _, v := range []string{"foo", "foo", "bar", "", "foo"} {
 		req := testenv.Request{}
 		if v != "" {
@@ -209,7 +205,7 @@ func TestSDKExampleMetrics(t *testing.T) {
 // properties: the route metadata names the header a request must carry, else 401.
 func TestSDKExampleProperties(t *testing.T) {
 	auth := []string{"route_metadata", "filter_metadata", "envoy.filters.http.wasm", "auth"}
-	env := testenv.New(t, []testenv.Filter{{Wasm: sdkex(t, "properties")}}, testenv.WithProperty(auth, []byte("cookie")))
+	env := testenvtest.New(t, []testenv.Filter{{Module: sdkex(t, "properties")}}, testenv.WithProperty(auth, []byte("cookie")))
 	res := ok(t, env.Do(testenv.Request{Path: "/one"}))
 	require.Equal(t, 401, res.Response.Status)
 	require.Nil(t, res.Upstream)
@@ -218,7 +214,7 @@ func TestSDKExampleProperties(t *testing.T) {
 	require.NotNil(t, res.Upstream)
 	require.Contains(t, messages(env), `auth header is "cookie"`)
 
-	open := testenv.New(t, []testenv.Filter{{Wasm: sdkex(t, "properties")}})
+	open := testenvtest.New(t, []testenv.Filter{{Module: sdkex(t, "properties")}})
 	res = ok(t, open.Do(testenv.Request{Path: "/three"}))
 	require.Equal(t, 200, res.Response.Status)
 	require.Contains(t, messages(open), "no auth header for route")
@@ -226,14 +222,14 @@ func TestSDKExampleProperties(t *testing.T) {
 
 // shared_data: each request increments one counter in the host's shared data, through CAS.
 func TestSDKExampleSharedData(t *testing.T) {
-	env := testenv.New(t, []testenv.Filter{{Wasm: sdkex(t, "shared_data")}})
+	env := testenvtest.New(t, []testenv.Filter{{Module: sdkex(t, "shared_data")}})
 	for range 3 {
 		ok(t, env.Do(testenv.Request{}))
 	}
 	require.Equal(t, []string{"shared value: 1", "shared value: 2", "shared value: 3"}, messages(env))
 
 	// Two filters, two VMs, one store: every request counts twice.
-	env = testenv.New(t, []testenv.Filter{{Name: "a", Wasm: sdkex(t, "shared_data")}, {Name: "b", Wasm: sdkex(t, "shared_data")}})
+	env = testenvtest.New(t, []testenv.Filter{{Name: "a", Module: sdkex(t, "shared_data")}, {Name: "b", Module: sdkex(t, "shared_data")}})
 	for range 2 {
 		ok(t, env.Do(testenv.Request{}))
 	}
@@ -247,7 +243,7 @@ func TestSDKExampleSharedData(t *testing.T) {
 // shared_data under parallel streams (a Pool of 4 Envs, like 4 Envoy workers sharing one
 // store): the CAS loop loses no increment.
 func TestSDKExampleSharedDataParallel(t *testing.T) {
-	pool := testenv.NewPool(t, 4, []testenv.Filter{{Wasm: sdkex(t, "shared_data")}})
+	pool := testenvtest.NewPool(t, 4, []testenv.Filter{{Module: sdkex(t, "shared_data")}})
 	const workers, each = 4, 25
 	var wg sync.WaitGroup
 	for range workers {
@@ -279,10 +275,10 @@ func TestSDKExampleSharedDataParallel(t *testing.T) {
 // receiver VM registered; the receiver is told and dequeues each item, in order.
 func TestSDKExampleSharedQueue(t *testing.T) {
 	w := sdkex(t, "shared_queue")
-	env := testenv.New(t, []testenv.Filter{
-		{Name: "requests", Wasm: w, RootID: "receiver", VMID: "receiver", Config: []byte("http_request_headers")},
-		{Name: "responses", Wasm: w, RootID: "receiver", VMID: "receiver", Config: []byte("http_response_headers")},
-		{Name: "sender", Wasm: w, RootID: "sender", VMID: "sender", Config: []byte("receiver")},
+	env := testenvtest.New(t, []testenv.Filter{
+		{Name: "requests", Module: w, RootID: "receiver", VMID: "receiver", Config: []byte("http_request_headers")},
+		{Name: "responses", Module: w, RootID: "receiver", VMID: "receiver", Config: []byte("http_response_headers")},
+		{Name: "sender", Module: w, RootID: "sender", VMID: "sender", Config: []byte("receiver")},
 	}, testenv.WithUpstream(func(*testenv.UpstreamRequest) *testenv.Response {
 		return &testenv.Response{Status: 200, Headers: testenv.Headers{{"content-type", "text/plain"}}}
 	}))
@@ -310,14 +306,14 @@ func TestSDKExampleSharedQueue(t *testing.T) {
 	require.Equal(t, sent, received, "every item arrives once, in order")
 
 	// A sender whose receiver VM registered no queue refuses to start.
-	_, err := testenv.Start([]testenv.Filter{{Name: "sender", Wasm: w, RootID: "sender", VMID: "sender", Config: []byte("nobody")}})
+	_, err := testenvtest.Start(t, []testenv.Filter{{Name: "sender", Module: w, RootID: "sender", VMID: "sender", Config: []byte("nobody")}})
 	require.ErrorContains(t, err, "resolving nobody/http_request_headers")
 }
 
 // dispatch_call_on_tick: every 100 ms an HTTP call to web_service, each answer logged.
 func TestSDKExampleDispatchCallOnTick(t *testing.T) {
 	var paths []string
-	env := testenv.New(t, []testenv.Filter{{Wasm: sdkex(t, "dispatch_call_on_tick")}},
+	env := testenvtest.New(t, []testenv.Filter{{Module: sdkex(t, "dispatch_call_on_tick")}},
 		testenv.WithCluster("web_service", func(r *testenv.UpstreamRequest) *testenv.Response {
 			paths = append(paths, r.Path)
 			require.Equal(t, "some_authority", r.Authority)
@@ -351,7 +347,7 @@ func countPrefix(lines []string, prefix string) int {
 // multiple_dispatches: the response waits for 10 calls to httpbin, then gets total-dispatched.
 func TestSDKExampleMultipleDispatches(t *testing.T) {
 	calls := 0
-	env := testenv.New(t, []testenv.Filter{{Wasm: sdkex(t, "multiple_dispatches")}},
+	env := testenvtest.New(t, []testenv.Filter{{Module: sdkex(t, "multiple_dispatches")}},
 		testenv.WithCluster("httpbin", func(r *testenv.UpstreamRequest) *testenv.Response {
 			calls++
 			require.Equal(t, "/", r.Path)
@@ -370,7 +366,7 @@ func TestSDKExampleMultipleDispatches(t *testing.T) {
 
 // postpone_requests: each request waits for the next one-second tick, then goes on.
 func TestSDKExamplePostponeRequests(t *testing.T) {
-	env := testenv.New(t, []testenv.Filter{{Wasm: sdkex(t, "postpone_requests")}})
+	env := testenvtest.New(t, []testenv.Filter{{Module: sdkex(t, "postpone_requests")}})
 	env.Advance(300 * time.Millisecond)
 	before := env.Now()
 	res := ok(t, env.Do(testenv.Request{Path: "/a"}))
@@ -390,8 +386,8 @@ func TestSDKExamplePostponeRequests(t *testing.T) {
 
 // vm_plugin_configuration: both configurations are read and logged at start.
 func TestSDKExampleVMPluginConfiguration(t *testing.T) {
-	env := testenv.New(t, []testenv.Filter{{
-		Wasm:     sdkex(t, "vm_plugin_configuration"),
+	env := testenvtest.New(t, []testenv.Filter{{
+		Module:   sdkex(t, "vm_plugin_configuration"),
 		VMConfig: []byte(`{"name": "vm configuration"}`),
 		Config:   []byte(`{"name": "plugin configuration"}`),
 	}})

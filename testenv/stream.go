@@ -188,7 +188,9 @@ func (s *stream) route() (cluster, name string) {
 	return s.routeCluster, s.routeName
 }
 
-// RoutingHeader names the upstream cluster (docs/conventions.md).
+// RoutingHeader names the upstream cluster (docs/conventions.md): the header the router and
+// canary filters set and Envoy's route reads (cluster_header). sdk.RoutingHeader is the guest's
+// copy; testenv does not import the SDK, which would pull proxy-wasm into every host.
 const RoutingHeader = "x-wasmesh-cluster"
 
 // pump delivers frames until nothing can move.

@@ -10,7 +10,7 @@ import (
 // Several streams are open at once: each pauses, Advance drives them all, Wait ends some.
 func TestConcurrentStreams(t *testing.T) {
 	t.Run("paused by a filter, resumed by one tick", func(t *testing.T) {
-		env := New(t, []Filter{allFilter(t, "tick=100")})
+		env := newEnv(t, []Filter{allFilter(t, "tick=100")})
 		a, b := env.Begin(op("pause")), env.Begin(op("pause"))
 		require.False(t, a.Done())
 		require.False(t, b.Done())
@@ -32,7 +32,7 @@ func TestConcurrentStreams(t *testing.T) {
 		require.Equal(t, 1.0, env.Metrics()["tenv_ticks"], "one tick resumed both")
 	})
 	t.Run("upstream latency: Wait moves the clock for all", func(t *testing.T) {
-		env := New(t, []Filter{allFilter(t, "")}, WithLatency("default", 200*time.Millisecond))
+		env := newEnv(t, []Filter{allFilter(t, "")}, WithLatency("default", 200*time.Millisecond))
 		a := env.Begin(op(""))
 		env.Advance(50 * time.Millisecond)
 		b := env.Begin(op(""))
@@ -46,7 +46,7 @@ func TestConcurrentStreams(t *testing.T) {
 		require.Equal(t, 200, env.Do(op("")).Response.Status, "Do still runs one exchange to its end")
 	})
 	t.Run("stuck and closed", func(t *testing.T) {
-		env := New(t, []Filter{allFilter(t, "")})
+		env := newEnv(t, []Filter{allFilter(t, "")})
 		a := env.Begin(op("pause")) // no tick: nothing resumes it
 		b := env.Begin(op("pause"))
 		env.Wait(a)
@@ -61,7 +61,7 @@ func TestConcurrentStreams(t *testing.T) {
 
 // HostCalls counts every host function the plugins call, by name.
 func TestHostCallCounts(t *testing.T) {
-	env := New(t, []Filter{{Wasm: module(t, "hello")}})
+	env := newEnv(t, []Filter{filter(t, "hello")})
 	before := env.HostCalls()
 	require.NotEmpty(t, before, "VM start and configure call the host")
 	const n = 3

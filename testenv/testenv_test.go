@@ -1,8 +1,7 @@
 package testenv
 
 import (
-	"os"
-	"path/filepath"
+	"context"
 	"strings"
 	"sync"
 	"testing"
@@ -11,18 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// module returns build/<name>.wasm, failing the test when it is missing.
-func module(t testing.TB, name string) string {
-	t.Helper()
-	p := filepath.Join("..", "build", name+".wasm")
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("%s is missing: run make build", p)
-	}
-	return p
-}
-
 func allFilter(t testing.TB, config string) Filter {
-	return Filter{Wasm: module(t, "tenv_all"), Config: []byte(config), RootID: "root-a"}
+	return Filter{Name: "tenv_all", Module: module(t, "tenv_all"), Config: []byte(config), RootID: "root-a"}
 }
 
 func op(ops string, extra ...[2]string) Request {
@@ -151,7 +140,7 @@ func TestHostCalls(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := New(t, []Filter{allFilter(t, "")}, auth, upstream, WithNodeMetadata(map[string]string{"service": "productpage"}),
+			env := newEnv(t, []Filter{allFilter(t, "")}, auth, upstream, WithNodeMetadata(map[string]string{"service": "productpage"}),
 				WithProperty([]string{"custom", "thing"}, []byte("custom-value")))
 			res := env.Do(tt.req)
 			if !strings.Contains(tt.name, "stuck") {
@@ -163,7 +152,7 @@ func TestHostCalls(t *testing.T) {
 }
 
 func TestTicksResumeAndAdvance(t *testing.T) {
-	env := New(t, []Filter{allFilter(t, "tick=100")})
+	env := newEnv(t, []Filter{allFilter(t, "tick=100")})
 	start := env.Now()
 	res := env.Do(op("pause"))
 	require.NoError(t, res.Err)
@@ -176,7 +165,7 @@ func TestTicksResumeAndAdvance(t *testing.T) {
 }
 
 func TestSharedQueue(t *testing.T) {
-	env := New(t, []Filter{allFilter(t, "queue")})
+	env := newEnv(t, []Filter{allFilter(t, "queue")})
 	res := env.Do(op("queue", [2]string{"x-item", "item-1"}))
 	require.NoError(t, res.Err)
 	require.Empty(t, res.Response.Headers.Get("x-queue-err"))
@@ -188,8 +177,8 @@ func TestChain(t *testing.T) {
 	// response; header changes of the first reach the second.
 	a := allFilter(t, "")
 	a.Name = "first"
-	b := Filter{Name: "second", Wasm: module(t, "hello")}
-	env := New(t, []Filter{a, b})
+	b := Filter{Name: "second", Module: module(t, "hello")}
+	env := newEnv(t, []Filter{a, b})
 	res := env.Do(op("reply"))
 	require.True(t, res.LocalReply)
 	require.Equal(t, "world", res.Response.Headers.Get("x-hello"), "the later filter saw the local reply")
@@ -201,7 +190,7 @@ func TestChain(t *testing.T) {
 	require.Equal(t, "1", res.Upstream.Headers.Get("x-added"))
 
 	// A paused first filter holds the chain: the second runs only once the first resumes.
-	env = New(t, []Filter{a, b}, WithCluster("auth", func(*UpstreamRequest) *Response { return &Response{Status: 204} }))
+	env = newEnv(t, []Filter{a, b}, WithCluster("auth", func(*UpstreamRequest) *Response { return &Response{Status: 204} }))
 	res = env.Do(op("call"))
 	require.NoError(t, res.Err)
 	require.Equal(t, "204 ", res.Upstream.Headers.Get("x-call"))
@@ -226,7 +215,7 @@ func TestRouteCache(t *testing.T) {
 			if tt.strict {
 				opts = append(opts, WithStrictRouteCache())
 			}
-			env := New(t, []Filter{allFilter(t, "")}, opts...)
+			env := newEnv(t, []Filter{allFilter(t, "")}, opts...)
 			res := env.Do(op("route", tt.headers...))
 			require.NoError(t, res.Err)
 			require.Equal(t, tt.want, res.Upstream.Cluster)
@@ -236,18 +225,18 @@ func TestRouteCache(t *testing.T) {
 
 func TestBadModules(t *testing.T) {
 	t.Run("unknown imports are all named", func(t *testing.T) {
-		_, err := Start([]Filter{{Wasm: module(t, "tenv_badimport")}})
+		_, err := startEnv(t, []Filter{filter(t, "tenv_badimport")})
 		require.ErrorIs(t, err, ErrRefused)
 		require.ErrorContains(t, err, "missing import: env.something_unknown")
 		require.ErrorContains(t, err, "missing import: made_up_module.do_it")
 	})
 	t.Run("configuration refused", func(t *testing.T) {
-		_, err := Start([]Filter{allFilter(t, "refuse")})
+		_, err := startEnv(t, []Filter{allFilter(t, "refuse")})
 		require.ErrorContains(t, err, "proxy_on_configure refused")
 		require.ErrorContains(t, err, "[critical] tenv_all: config: refusing on purpose")
 	})
 	t.Run("trap fails the stream and the plugin", func(t *testing.T) {
-		env := New(t, []Filter{allFilter(t, "")})
+		env := newEnv(t, []Filter{allFilter(t, "")})
 		res := env.Do(op("panic"))
 		require.Error(t, res.Err)
 		require.ErrorContains(t, res.Err, "proxy_on_request_headers trapped")
@@ -260,20 +249,19 @@ func TestBadModules(t *testing.T) {
 	})
 	t.Run("host call outside Envoy's start-up allowlist", func(t *testing.T) {
 		var logs strings.Builder
-		_, err := Start([]Filter{{Wasm: module(t, "tenv_initcall")}}, WithLogOutput(&logs))
+		_, err := startEnv(t, []Filter{filter(t, "tenv_initcall")}, WithLogOutput(&logs))
 		require.ErrorContains(t, err, "_initialize")
 		require.ErrorContains(t, err, "restricted_callback: env.proxy_get_property")
 		require.Contains(t, logs.String(), "tenv_initcall: logging is allowed during start")
 	})
-	t.Run("missing file", func(t *testing.T) {
-		_, err := Start([]Filter{{Wasm: "nope.wasm"}})
-		require.ErrorContains(t, err, "nope.wasm")
+	t.Run("not a module", func(t *testing.T) {
+		_, err := startEnv(t, []Filter{{Name: "garbage", Module: []byte("not wasm")}})
+		require.ErrorContains(t, err, `filter "garbage": `)
 	})
 }
 
 func TestInspect(t *testing.T) {
-	b, err := os.ReadFile(module(t, "hello"))
-	require.NoError(t, err)
+	b := module(t, "hello")
 	info, err := Inspect(b)
 	require.NoError(t, err)
 	require.Equal(t, "0.2.0", info.ABIVersion)
@@ -282,8 +270,7 @@ func TestInspect(t *testing.T) {
 	require.Contains(t, info.Imports, Import{Module: "env", Name: "proxy_log"})
 	require.Contains(t, info.Exports, "proxy_on_memory_allocate")
 
-	b, err = os.ReadFile(module(t, "tenv_badimport"))
-	require.NoError(t, err)
+	b = module(t, "tenv_badimport")
 	info, err = Inspect(b)
 	require.NoError(t, err)
 	require.Equal(t, []string{"missing import: env.something_unknown", "missing import: made_up_module.do_it"}, info.Problems)
@@ -293,7 +280,7 @@ func TestInspect(t *testing.T) {
 }
 
 func TestPoolParallel(t *testing.T) {
-	pool := NewPool(t, 2, []Filter{allFilter(t, "")})
+	pool := newPool(t, 2, []Filter{allFilter(t, "")})
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Add(1)
@@ -326,11 +313,39 @@ func TestLatency(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := New(t, []Filter{allFilter(t, "")}, append(tt.opts, auth)...)
+			env := newEnv(t, []Filter{allFilter(t, "")}, append(tt.opts, auth)...)
 			res := env.Do(tt.req)
 			require.NoError(t, res.Err)
 			require.Equal(t, tt.wantCall, res.Upstream.Headers.Get("x-call"))
 			require.Equal(t, tt.wantElapsed, res.Elapsed)
 		})
 	}
+}
+
+// TestRuntime: a Runtime is the caller's: WithContext needs an interruptible one, and a closed
+// one starts nothing (the Envs of another Runtime carry on).
+func TestRuntime(t *testing.T) {
+	ctx := context.Background()
+	t.Run("WithContext needs an interruptible runtime", func(t *testing.T) {
+		_, err := startEnv(t, []Filter{filter(t, "hello")}, WithContext(ctx))
+		require.EqualError(t, err, "WithContext needs a Runtime made with RuntimeConfig.Interruptible")
+
+		rt, err := NewRuntime(ctx, RuntimeConfig{Interruptible: true})
+		require.NoError(t, err)
+		defer rt.Close(ctx)
+		env, err := rt.Start([]Filter{filter(t, "hello")}, WithContext(ctx))
+		require.NoError(t, err)
+		require.NoError(t, env.Do(Request{}).Err)
+		require.NoError(t, env.Close())
+	})
+	t.Run("a closed runtime starts nothing", func(t *testing.T) {
+		rt, err := NewRuntime(ctx, RuntimeConfig{})
+		require.NoError(t, err)
+		require.NoError(t, rt.Close(ctx))
+		_, err = rt.Start([]Filter{filter(t, "hello")})
+		require.EqualError(t, err, `filter "hello": the testenv Runtime is closed`)
+		_, err = rt.StartPool(2, []Filter{filter(t, "hello")})
+		require.ErrorContains(t, err, "the testenv Runtime is closed")
+		require.NoError(t, newEnv(t, []Filter{filter(t, "hello")}).Do(Request{}).Err)
+	})
 }

@@ -9,8 +9,8 @@ import (
 
 // Filter is one plugin in a chain.
 type Filter struct {
-	Name     string // plugin_name; default: the .wasm base name without extension
-	Wasm     string // path to the .wasm file
+	Name     string // plugin_name (logs and errors name the filter by it)
+	Module   []byte // the .wasm binary (not modified); a Runtime compiles each content once
 	Config   []byte // plugin configuration, handed over as-is (JSON usually)
 	VMConfig []byte // vm configuration
 	RootID   string
@@ -275,9 +275,9 @@ func WithMaxWait(d time.Duration) Option { return func(o *options) { o.maxWait =
 
 // WithContext bounds every plugin call of the Env by ctx: once ctx ends, the running call traps
 // (even a loop that never calls the host) and its VM fails, so Start returns an error instead
-// of hanging on a plugin that never returns. Such Envs run on a second runtime whose compiled
-// code checks for the context's end (somewhat slower; for control-plane dry runs, not
-// benchmarks).
+// of hanging on a plugin that never returns. It needs a Runtime whose compiled code checks for
+// the context's end (RuntimeConfig.Interruptible: somewhat slower; for control-plane dry runs,
+// not benchmarks); on another Runtime, Start fails.
 func WithContext(ctx context.Context) Option { return func(o *options) { o.ctx = ctx } }
 
 func itoa(i int) string {

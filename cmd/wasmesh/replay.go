@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 
+	"github.com/wasmesh/wasmesh/testenv"
 	"github.com/wasmesh/wasmesh/testenv/replay"
 )
 
@@ -72,9 +74,14 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 	if *envoy {
 		return runReplayEnvoy(parsed, opts, stdout, stderr)
 	}
+	rt, err := newRuntime()
+	if err != nil {
+		return &exitError{code: replayCannotGo, err: err}
+	}
+	defer rt.Close(context.Background())
 	failed, total := 0, 0
 	for _, f := range parsed {
-		results, err := replay.Run(f)
+		results, err := replay.Run(rt, f)
 		if err != nil {
 			return &exitError{code: replayCannotGo, err: err}
 		}
@@ -93,4 +100,10 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 		return errCasesFailed
 	}
 	return nil
+}
+
+// newRuntime is the testenv Runtime of one replay: wazero's compilation cache in testenv's usual
+// directory (in memory only when there is none), so a second replay of a module starts fast.
+func newRuntime() (*testenv.Runtime, error) {
+	return testenv.NewRuntime(context.Background(), testenv.RuntimeConfig{CacheDir: testenv.DefaultCacheDir()})
 }

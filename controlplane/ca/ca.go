@@ -321,6 +321,16 @@ func (c *CA) IssueFor(id, cn string) (*Leaf, error) {
 	}, nil
 }
 
+// IssuePEM is IssueFor returning only what a TLS configuration takes: the certificate (then
+// its chain) and the key, in PEM (testenv/e2e.CertIssuer: the mTLS replays of the harness).
+func (c *CA) IssuePEM(id, cn string) (certPEM, keyPEM []byte, err error) {
+	l, err := c.IssueFor(id, cn)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l.CertPEM, l.KeyPEM, nil
+}
+
 // RotateAt returns when a leaf is due for rotation: at its half-life, earlier by up to
 // Jitter of the TTL (r in [0,1) picks how much), so sidecars issued together do not rotate
 // together.

@@ -9,6 +9,7 @@ import (
 	"github.com/wasmesh/wasmesh/filters/authz"
 	"github.com/wasmesh/wasmesh/filters/internal/filtertest"
 	"github.com/wasmesh/wasmesh/testenv"
+	"github.com/wasmesh/wasmesh/testenv/testenvtest"
 )
 
 // TestAuthzWasm runs the compiled filter (standalone and bundle) in the ratings sidecar: the
@@ -44,7 +45,7 @@ func TestAuthzWasm(t *testing.T) {
 		t.Run(v.Name, func(t *testing.T) {
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
-					env := testenv.New(t, []testenv.Filter{v.Filter(string(cfg))}, testenv.WithNodeMetadata(map[string]string{"service": "ratings", "version": "v1"}))
+					env := testenvtest.New(t, []testenv.Filter{v.Filter(string(cfg))}, testenv.WithNodeMetadata(map[string]string{"service": "ratings", "version": "v1"}))
 					res := env.Do(tt.req)
 					require.NoError(t, res.Err)
 					require.Equal(t, tt.wantStatus, res.Response.Status)

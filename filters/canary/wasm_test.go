@@ -9,6 +9,7 @@ import (
 	"github.com/wasmesh/wasmesh/filters/canary"
 	"github.com/wasmesh/wasmesh/filters/internal/filtertest"
 	"github.com/wasmesh/wasmesh/testenv"
+	"github.com/wasmesh/wasmesh/testenv/testenvtest"
 )
 
 const canaryConfig = `{"services": {"reviews": {
@@ -28,7 +29,7 @@ func TestCanaryWasm(t *testing.T) {
 	for _, v := range filtertest.Variants(t, canary.RootID) {
 		t.Run(v.Name, func(t *testing.T) {
 			newEnv := func(t *testing.T) *testenv.Env {
-				return testenv.New(t, []testenv.Filter{v.Filter(canaryConfig)}, testenv.WithStrictRouteCache())
+				return testenvtest.New(t, []testenv.Filter{v.Filter(canaryConfig)}, testenv.WithStrictRouteCache())
 			}
 			t.Run("overrides", func(t *testing.T) {
 				env := newEnv(t)
@@ -98,17 +99,17 @@ func TestCanaryLeavesRouterChoice(t *testing.T) {
 	bundle := filtertest.Module(t, "wasmesh")
 	chains := map[string][]testenv.Filter{
 		"standalone": {
-			{Name: "router", Wasm: filtertest.Module(t, "router"), Config: []byte(routerConfig)},
-			{Name: "canary", Wasm: filtertest.Module(t, "canary"), Config: []byte(canaryConfig)},
+			{Name: "router", Module: filtertest.Module(t, "router"), Config: []byte(routerConfig)},
+			{Name: "canary", Module: filtertest.Module(t, "canary"), Config: []byte(canaryConfig)},
 		},
 		"bundle": {
-			{Name: "router", Wasm: bundle, RootID: "router", Config: []byte(routerConfig)},
-			{Name: "canary", Wasm: bundle, RootID: "canary", Config: []byte(canaryConfig)},
+			{Name: "router", Module: bundle, RootID: "router", Config: []byte(routerConfig)},
+			{Name: "canary", Module: bundle, RootID: "canary", Config: []byte(canaryConfig)},
 		},
 	}
 	for name, chain := range chains {
 		t.Run(name, func(t *testing.T) {
-			env := testenv.New(t, chain, testenv.WithStrictRouteCache())
+			env := testenvtest.New(t, chain, testenv.WithStrictRouteCache())
 			res := env.Do(testenv.Request{Authority: "reviews", Headers: testenv.Headers{{"x-user", "jason"}, {"x-canary", "always"}}})
 			require.NoError(t, res.Err)
 			require.Equal(t, "reviews|v3", res.Upstream.Cluster)
@@ -138,7 +139,7 @@ func TestCanaryRefusesBadConfig(t *testing.T) {
 func BenchmarkCanaryStream(b *testing.B) {
 	for _, v := range filtertest.Variants(b, canary.RootID) {
 		b.Run(v.Name, func(b *testing.B) {
-			env := testenv.New(b, []testenv.Filter{v.Filter(canaryConfig)}, testenv.WithRealClock())
+			env := testenvtest.New(b, []testenv.Filter{v.Filter(canaryConfig)}, testenv.WithRealClock())
 			req := testenv.Request{Authority: "reviews", Headers: testenv.Headers{{"x-user", "user-1"}}}
 			for b.Loop() {
 				if res := env.Do(req); res.Err != nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/wasmesh/wasmesh/filters/internal/filtertest"
 	"github.com/wasmesh/wasmesh/testenv"
+	"github.com/wasmesh/wasmesh/testenv/testenvtest"
 )
 
 // The crossing budget of the pipeline (issue: "one pass through one VM"): a GET through the
@@ -22,7 +23,7 @@ import (
 // the documented contract (envoy PR #36671) says header writes no longer clear the cache.
 func TestPipelineCrossingBudget(t *testing.T) {
 	body := &testenv.Response{Status: 200, Body: []byte(`{"reviews":[]}`)}
-	env := testenv.New(t, budgetChain(t), testenv.WithStrictRouteCache(),
+	env := testenvtest.New(t, budgetChain(t), testenv.WithStrictRouteCache(),
 		testenv.WithUpstream(func(*testenv.UpstreamRequest) *testenv.Response { return body }))
 	req := testenv.Request{Method: "GET", Path: "/reviews/1", Authority: "reviews",
 		Headers: testenv.Headers{{"x-request-id", "7f1b6c1e-2d4a-4d5e-9c1a-3b2e1f0a9d8c"}, {"x-user", "bob"}}} // sticky: one version, one tag set
@@ -57,7 +58,7 @@ func TestStandaloneCrossings(t *testing.T) {
 	req := testenv.Request{Method: "GET", Path: "/reviews/1", Authority: "reviews", Headers: testenv.Headers{{"x-user", "bob"}}}
 	for _, c := range chainConfigs {
 		t.Run(c.name, func(t *testing.T) {
-			env := testenv.New(t, []testenv.Filter{{Name: c.name, Wasm: filtertest.Module(t, c.name), Config: []byte(c.config)}}, testenv.WithStrictRouteCache())
+			env := testenvtest.New(t, []testenv.Filter{{Name: c.name, Module: filtertest.Module(t, c.name), Config: []byte(c.config)}}, testenv.WithStrictRouteCache())
 			filtertest.Measure(t, env, req)
 			got := filtertest.Measure(t, env, req)
 			t.Logf("%s: %d host calls %v, %d event callbacks", c.name, got.HostCalls, got.HostByName, got.Events)

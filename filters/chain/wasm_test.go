@@ -9,6 +9,7 @@ import (
 	chainpkg "github.com/wasmesh/wasmesh/filters/chain"
 	"github.com/wasmesh/wasmesh/filters/internal/filtertest"
 	"github.com/wasmesh/wasmesh/testenv"
+	"github.com/wasmesh/wasmesh/testenv/testenvtest"
 )
 
 // Outbound chain configs (docs/conventions.md order: telemetry → fault → router → canary).
@@ -30,15 +31,15 @@ func chain(t testing.TB, form string) []testenv.Filter {
 		for _, c := range chainConfigs {
 			stages = append(stages, chainpkg.StageConfig{Filter: c.name, Config: []byte(c.config)})
 		}
-		return []testenv.Filter{{Name: "chain", Wasm: filtertest.Module(t, "wasmesh"), RootID: chainpkg.RootID, Config: chainpkg.Marshal(stages)}}
+		return []testenv.Filter{{Name: "chain", Module: filtertest.Module(t, "wasmesh"), RootID: chainpkg.RootID, Config: chainpkg.Marshal(stages)}}
 	}
 	var out []testenv.Filter
 	for _, c := range chainConfigs {
 		f := testenv.Filter{Name: c.name, Config: []byte(c.config)}
 		if form == "bundle" {
-			f.Wasm, f.RootID = filtertest.Module(t, "wasmesh"), c.name
+			f.Module, f.RootID = filtertest.Module(t, "wasmesh"), c.name
 		} else {
-			f.Wasm = filtertest.Module(t, c.name)
+			f.Module = filtertest.Module(t, c.name)
 		}
 		out = append(out, f)
 	}
@@ -61,7 +62,7 @@ func TestChainWasm(t *testing.T) {
 	}
 	for _, form := range forms {
 		t.Run(form, func(t *testing.T) {
-			env := testenv.New(t, chain(t, form), testenv.WithStrictRouteCache())
+			env := testenvtest.New(t, chain(t, form), testenv.WithStrictRouteCache())
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
 					res := env.Do(tt.req)
@@ -87,7 +88,7 @@ func TestBundleRefusesUnknownRootID(t *testing.T) {
 	for _, root := range []string{"routr", ""} {
 		t.Run(root, func(t *testing.T) {
 			var logs strings.Builder
-			env, err := testenv.Start([]testenv.Filter{{Name: "x", Wasm: filtertest.Module(t, "wasmesh"), RootID: root}}, testenv.WithLogOutput(&logs))
+			env, err := testenvtest.Start(t, []testenv.Filter{{Name: "x", Module: filtertest.Module(t, "wasmesh"), RootID: root}}, testenv.WithLogOutput(&logs))
 			if env != nil {
 				env.Close()
 			}
@@ -101,7 +102,7 @@ func TestBundleRefusesUnknownRootID(t *testing.T) {
 func BenchmarkChainStream(b *testing.B) {
 	for _, form := range forms {
 		b.Run(form, func(b *testing.B) {
-			env := testenv.New(b, chain(b, form), testenv.WithRealClock())
+			env := testenvtest.New(b, chain(b, form), testenv.WithRealClock())
 			req := testenv.Request{Authority: "reviews", Headers: testenv.Headers{{"x-user", "user-1"}}}
 			for b.Loop() {
 				if res := env.Do(req); res.Err != nil {
@@ -119,14 +120,14 @@ func BenchmarkChainMemory(b *testing.B) {
 		b.Run(form, func(b *testing.B) {
 			filters := chain(b, form)
 			// Warm the compilation cache so only instances are measured.
-			warm := testenv.New(b, filters)
+			warm := testenvtest.New(b, filters)
 			warm.Close()
 			var total float64
 			for b.Loop() {
 				var before, after runtime.MemStats
 				runtime.GC()
 				runtime.ReadMemStats(&before)
-				env, err := testenv.Start(filters)
+				env, err := testenvtest.Runtime(b).Start(filters)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -8,6 +8,7 @@ import (
 	"github.com/wasmesh/wasmesh/filters/fault"
 	"github.com/wasmesh/wasmesh/filters/internal/filtertest"
 	"github.com/wasmesh/wasmesh/testenv"
+	"github.com/wasmesh/wasmesh/testenv/testenvtest"
 )
 
 const faultConfig = `{"services": {
@@ -68,7 +69,7 @@ func TestFaultWasm(t *testing.T) {
 		t.Run(v.Name, func(t *testing.T) {
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
-					env := testenv.New(t, []testenv.Filter{v.Filter(faultConfig)})
+					env := testenvtest.New(t, []testenv.Filter{v.Filter(faultConfig)})
 					res := env.Do(tt.req)
 					require.NoError(t, res.Err)
 					require.Equal(t, tt.wantStatus, res.Response.Status)
@@ -96,7 +97,7 @@ func TestFaultWasm(t *testing.T) {
 func TestFaultWasmRates(t *testing.T) {
 	for _, v := range filtertest.Variants(t, fault.RootID) {
 		t.Run(v.Name, func(t *testing.T) {
-			env := testenv.New(t, []testenv.Filter{v.Filter(faultConfig)})
+			env := testenvtest.New(t, []testenv.Filter{v.Filter(faultConfig)})
 			const n = 2000
 			aborted := 0
 			for range n {
@@ -128,7 +129,7 @@ func TestFaultWasmMaxActiveDelays(t *testing.T) {
 	req := testenv.Request{Path: "/", Authority: "reviews"}
 	for _, v := range filtertest.Variants(t, fault.RootID) {
 		t.Run(v.Name, func(t *testing.T) {
-			env := testenv.New(t, []testenv.Filter{v.Filter(cfg)})
+			env := testenvtest.New(t, []testenv.Filter{v.Filter(cfg)})
 			a, b, c := env.Begin(req), env.Begin(req), env.Begin(req)
 			require.False(t, a.Done(), "delayed")
 			require.False(t, b.Done(), "delayed")
@@ -181,7 +182,7 @@ func TestFaultRefusesBadConfig(t *testing.T) {
 func BenchmarkFaultStream(b *testing.B) {
 	for _, v := range filtertest.Variants(b, fault.RootID) {
 		b.Run(v.Name, func(b *testing.B) {
-			env := testenv.New(b, []testenv.Filter{v.Filter(faultConfig)}, testenv.WithRealClock())
+			env := testenvtest.New(b, []testenv.Filter{v.Filter(faultConfig)}, testenv.WithRealClock())
 			req := testenv.Request{Path: "/", Authority: "reviews"}
 			for b.Loop() {
 				if res := env.Do(req); res.Err != nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/wasmesh/wasmesh/filters/internal/filtertest"
 	"github.com/wasmesh/wasmesh/filters/router"
 	"github.com/wasmesh/wasmesh/testenv"
+	"github.com/wasmesh/wasmesh/testenv/testenvtest"
 )
 
 const routerConfig = `{"services": {"reviews": {"rules": [
@@ -49,7 +50,7 @@ func TestRouterWasm(t *testing.T) {
 		t.Run(v.Name, func(t *testing.T) {
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
-					env := testenv.New(t, []testenv.Filter{v.Filter(routerConfig)}, testenv.WithStrictRouteCache())
+					env := testenvtest.New(t, []testenv.Filter{v.Filter(routerConfig)}, testenv.WithStrictRouteCache())
 					res := env.Do(tt.req)
 					require.NoError(t, res.Err)
 					require.NotNil(t, res.Upstream)
@@ -89,7 +90,7 @@ func TestRouterRefusesBadConfig(t *testing.T) {
 func BenchmarkRouterStream(b *testing.B) {
 	for _, v := range filtertest.Variants(b, router.RootID) {
 		b.Run(v.Name, func(b *testing.B) {
-			env := testenv.New(b, []testenv.Filter{v.Filter(routerConfig)}, testenv.WithRealClock())
+			env := testenvtest.New(b, []testenv.Filter{v.Filter(routerConfig)}, testenv.WithRealClock())
 			req := testenv.Request{Path: "/r/1", Authority: "reviews", Headers: testenv.Headers{{"x-user", "jason"}}}
 			for b.Loop() {
 				if res := env.Do(req); res.Err != nil {

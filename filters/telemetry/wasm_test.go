@@ -11,6 +11,7 @@ import (
 	"github.com/wasmesh/wasmesh/filters/telemetry"
 	"github.com/wasmesh/wasmesh/sdk/tracecontext"
 	"github.com/wasmesh/wasmesh/testenv"
+	"github.com/wasmesh/wasmesh/testenv/testenvtest"
 )
 
 const telemetryConfig = `{"services": {"reviews": {
@@ -48,10 +49,10 @@ func TestTelemetryWasmMetricsAndLog(t *testing.T) {
 			const routerCfg = `{"rules": [{"destination": {"version": "v2"}}]}`
 			chain := []testenv.Filter{
 				v.Filter(telemetryConfig),
-				{Name: "fault", Wasm: filtertest.Module(t, "fault"), Config: []byte(faultCfg)},
-				{Name: "router", Wasm: filtertest.Module(t, "router"), Config: []byte(routerCfg)},
+				{Name: "fault", Module: filtertest.Module(t, "fault"), Config: []byte(faultCfg)},
+				{Name: "router", Module: filtertest.Module(t, "router"), Config: []byte(routerCfg)},
 			}
-			env := testenv.New(t, chain, upstream, testenv.WithNodeMetadata(node), testenv.WithStrictRouteCache())
+			env := testenvtest.New(t, chain, upstream, testenv.WithNodeMetadata(node), testenv.WithStrictRouteCache())
 			for range 2 {
 				res := env.Do(testenv.Request{Method: "POST", Path: "/t/0?x=1", Authority: "reviews:9080", Body: []byte("hello")})
 				require.NoError(t, res.Err)
@@ -93,7 +94,7 @@ func TestTelemetryWasmTracing(t *testing.T) {
 	for _, v := range filtertest.Variants(t, telemetry.RootID) {
 		t.Run(v.Name, func(t *testing.T) {
 			// Without the connection manager's x-request-id, so the filter's own is what shows.
-			env := testenv.New(t, []testenv.Filter{v.Filter(telemetryConfig)}, testenv.WithNodeMetadata(node), testenv.WithoutRequestID())
+			env := testenvtest.New(t, []testenv.Filter{v.Filter(telemetryConfig)}, testenv.WithNodeMetadata(node), testenv.WithoutRequestID())
 			t.Run("continues an incoming trace", func(t *testing.T) {
 				res := env.Do(testenv.Request{Authority: "reviews", Headers: testenv.Headers{{"traceparent", incoming}, {"tracestate", "vendor=1"}, {"x-request-id", "rid-1"}}})
 				out, ok := tracecontext.Parse(res.Upstream.Headers.Get("traceparent"))
@@ -137,7 +138,7 @@ func TestTelemetryWasmTracing(t *testing.T) {
 func TestTelemetryWasmSamplingAndDisabled(t *testing.T) {
 	for _, v := range filtertest.Variants(t, telemetry.RootID) {
 		t.Run(v.Name, func(t *testing.T) {
-			env := testenv.New(t, []testenv.Filter{v.Filter(telemetryConfig)}, testenv.WithNodeMetadata(node))
+			env := testenvtest.New(t, []testenv.Filter{v.Filter(telemetryConfig)}, testenv.WithNodeMetadata(node))
 			for range 20 {
 				env.Do(testenv.Request{Authority: "details"})
 				env.Do(testenv.Request{Authority: "ratings"})
@@ -175,7 +176,7 @@ func TestTelemetryRefusesBadConfig(t *testing.T) {
 func BenchmarkTelemetryStream(b *testing.B) {
 	for _, v := range filtertest.Variants(b, telemetry.RootID) {
 		b.Run(v.Name, func(b *testing.B) {
-			env := testenv.New(b, []testenv.Filter{v.Filter(telemetryConfig)}, testenv.WithRealClock(), testenv.WithNodeMetadata(node))
+			env := testenvtest.New(b, []testenv.Filter{v.Filter(telemetryConfig)}, testenv.WithRealClock(), testenv.WithNodeMetadata(node))
 			req := testenv.Request{Authority: "reviews", Headers: testenv.Headers{{"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}}
 			for b.Loop() {
 				if res := env.Do(req); res.Err != nil {
@@ -197,7 +198,7 @@ func BenchmarkTelemetryStreamParts(b *testing.B) {
 	}
 	for _, p := range parts {
 		b.Run(p.name, func(b *testing.B) {
-			env := testenv.New(b, []testenv.Filter{{Wasm: filtertest.Module(b, "telemetry"), Config: []byte(p.config)}}, testenv.WithRealClock())
+			env := testenvtest.New(b, []testenv.Filter{{Module: filtertest.Module(b, "telemetry"), Config: []byte(p.config)}}, testenv.WithRealClock())
 			req := testenv.Request{Authority: "reviews"}
 			for b.Loop() {
 				if res := env.Do(req); res.Err != nil {

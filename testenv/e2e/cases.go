@@ -20,6 +20,9 @@ type CaseOptions struct {
 	// Dir receives Envoy's config, log (envoy.log) and access log (access.log), and is left in
 	// place; "" = a temporary directory removed when the run ends.
 	Dir string
+	// Certs issues the certificates of the cases with an mTLS connection (required when there
+	// is one; see ReplayOptions.Certs).
+	Certs CertIssuer
 }
 
 // RunCaseFile runs every case of f, in order, through one Envoy: the file's filters in order,
@@ -33,11 +36,16 @@ func RunCaseFile(ctx context.Context, f *replay.File, opts CaseOptions) ([]repla
 		filters[i] = WasmFilter{Name: f.PluginName(i), File: fl.Wasm, RootID: fl.RootID,
 			VMID: fmt.Sprintf("replay.%d", i), Config: string(fl.Config)}
 	}
-	mtls := false
+	var certs CertIssuer
 	for _, c := range f.Cases {
-		mtls = mtls || (c.Connection != nil && c.Connection.MTLS)
+		if c.Connection != nil && c.Connection.MTLS {
+			if opts.Certs == nil {
+				return nil, fmt.Errorf("%s: case %q has an mTLS connection: CaseOptions.Certs is required", f.Path, c.Name)
+			}
+			certs = opts.Certs
+		}
 	}
-	r, err := StartReplayer(ctx, ReplayOptions{Filters: filters, Clusters: f.Clusters(), Binary: opts.Binary, Dir: opts.Dir, MTLS: mtls})
+	r, err := StartReplayer(ctx, ReplayOptions{Filters: filters, Clusters: f.Clusters(), Binary: opts.Binary, Dir: opts.Dir, Certs: certs})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", f.Path, err)
 	}

@@ -112,3 +112,12 @@ func TestRunCaseFileLogsPerCase(t *testing.T) {
 		require.Contains(t, access[0], `"path":"`+f.Cases[i].Request.Path+`"`)
 	}
 }
+
+// A file with an mTLS case needs certificates: RunCaseFile says so before it starts Envoy.
+func TestRunCaseFileNeedsCerts(t *testing.T) {
+	wasm(t, "authz")
+	f, err := ReadCaseFile(filepath.Join(repoRoot(t), "filters", "authz", "testdata", "authz-mtls.yaml"))
+	require.NoError(t, err)
+	_, err = RunCaseFile(t.Context(), f, CaseOptions{Binary: "/nonexistent/envoy"})
+	require.ErrorContains(t, err, "has an mTLS connection: CaseOptions.Certs is required")
+}

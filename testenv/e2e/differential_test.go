@@ -56,7 +56,7 @@ func TestDifferential(t *testing.T) {
 			}
 			for _, form := range slices.Sorted(maps.Keys(forms)) {
 				dir := t.TempDir()
-				res, err := RunCaseFile(t.Context(), forms[form], CaseOptions{Binary: envoyBin(t), Dir: dir})
+				res, err := RunCaseFile(t.Context(), forms[form], CaseOptions{Binary: envoyBin(t), Dir: dir, Certs: testCA(t)})
 				if err != nil {
 					t.Fatalf("%s (%s): %v\n%s", rel, form, err, dirLogs(dir))
 				}

@@ -9,9 +9,13 @@ import (
 	"runtime"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/wasmesh/wasmesh/controlplane/ca"
 	"github.com/wasmesh/wasmesh/internal/envoybin"
+	"github.com/wasmesh/wasmesh/testenv"
 )
 
 // repoRoot is the repository root (this file is testenv/e2e/harness_test.go).
@@ -62,7 +66,7 @@ func TestHarnessEnvoyUpstream(t *testing.T) {
 
 	req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:"+itoa(ports[0])+"/hi", nil)
 	req.Host = "reviews"
-	req.Header.Set(RoutingHeader, "reviews|v2")
+	req.Header.Set(testenv.RoutingHeader, "reviews|v2")
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	body, _ := io.ReadAll(resp.Body)
@@ -112,7 +116,7 @@ func TestReplayerRoutesByHeader(t *testing.T) {
 	})
 	require.NoError(t, err)
 	t.Cleanup(r.Stop)
-	res, err := r.Do(t.Context(), ReplayRequest{Method: "POST", Path: "/p", Headers: map[string]string{"host": "reviews", RoutingHeader: "reviews|v2"}, Body: "hi"},
+	res, err := r.Do(t.Context(), ReplayRequest{Method: "POST", Path: "/p", Headers: map[string]string{"host": "reviews", testenv.RoutingHeader: "reviews|v2"}, Body: "hi"},
 		Answer{Status: 201, Header: map[string]string{"x-a": "b"}, Body: "ok"})
 	require.NoError(t, err)
 	require.Equal(t, 201, res.Status)
@@ -135,3 +139,11 @@ func TestReplayerRoutesByHeader(t *testing.T) {
 }
 
 func writeFile(p, s string) error { return os.WriteFile(p, []byte(s), 0o644) }
+
+// testCA is a mesh CA for the mTLS replay cases (CaseOptions.Certs).
+func testCA(t testing.TB) *ca.CA {
+	t.Helper()
+	c, err := ca.Load(t.TempDir(), ca.Options{TTL: time.Hour})
+	require.NoError(t, err)
+	return c
+}

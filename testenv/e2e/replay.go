@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wasmesh/wasmesh/controlplane/ca"
 	"github.com/wasmesh/wasmesh/testenv/replay"
 )
 
@@ -31,10 +30,21 @@ type ReplayOptions struct {
 	// Dir holds Envoy's config, its log (envoy.log) and its access log (access.log); default a
 	// temporary directory removed by Stop.
 	Dir string
-	// MTLS makes Envoy's listener accept mTLS as well as plaintext (a PERMISSIVE sidecar
-	// inbound, certificates from a CA of the Replayer's own), so a request's Connection can
-	// present a client certificate.
-	MTLS bool
+	// Certs, when set, makes Envoy's listener accept mTLS as well as plaintext (a PERMISSIVE
+	// sidecar inbound, certificates issued by Certs), so a request's Connection can present a
+	// client certificate.
+	Certs CertIssuer
+}
+
+// CertIssuer issues the certificates of an mTLS replay: the listener's, and a client's whose
+// only URI SAN is the request's PeerURISAN. The mesh's CA (controlplane/ca.CA) is one; the
+// harness takes it as an interface so that testenv never imports the control plane.
+type CertIssuer interface {
+	// BundlePEM is the trust anchors the listener verifies client certificates against.
+	BundlePEM() []byte
+	// IssuePEM issues a certificate (then its chain) and its key, in PEM, whose only URI SAN
+	// is uriSAN (none when empty), with common name cn.
+	IssuePEM(uriSAN, cn string) (certPEM, keyPEM []byte, err error)
 }
 
 // ReplayRequest is a request a Replayer sends through Envoy.
@@ -44,7 +54,7 @@ type ReplayRequest struct {
 	Headers map[string]string // "host" sets :authority
 	Body    string
 	// Connection, when it says mTLS, sends the request over a new TLS connection with a
-	// client certificate whose URI SAN is PeerURISAN (ReplayOptions.MTLS is required).
+	// client certificate whose URI SAN is PeerURISAN (ReplayOptions.Certs is required).
 	Connection *replay.Connection
 }
 
@@ -79,6 +89,10 @@ type UpstreamRequest struct {
 	Reset bool
 }
 
+// replayServerID is the URI SAN of the listener's certificate (the SPIFFE ID the mesh's CA gives
+// service "replay" in namespace "default"; clients do not verify it).
+const replayServerID = "spiffe://wasmesh.local/ns/default/sa/replay"
+
 // replayIDHeader tags each request a Replayer sends, so that a request which reaches an
 // upstream late (Envoy forwards the headers of a request a filter later refuses on its body)
 // is never counted for the next case. It is removed from what Do reports.
@@ -100,7 +114,7 @@ type Replayer struct {
 	logOffset   int64
 	ownDir      string // removed by Stop
 	barrierPort int
-	ca          *ca.CA // with ReplayOptions.MTLS
+	certs       CertIssuer // ReplayOptions.Certs
 }
 
 // StartReplayer starts the upstreams and Envoy.
@@ -148,15 +162,12 @@ func StartReplayer(ctx context.Context, opts ReplayOptions) (_ *Replayer, err er
 	r.accessLog = filepath.Join(dir, "access.log")
 	sc := StaticConfig{ListenPort: r.port, Filters: opts.Filters, Clusters: clusters, DefaultCluster: opts.DefaultCluster,
 		AccessLog: r.accessLog, AccessLogFormat: accessLogFormat, BarrierPort: r.barrierPort}
-	if opts.MTLS {
-		if r.ca, err = ca.Load(filepath.Join(dir, "ca"), ca.Options{TTL: time.Hour}); err != nil {
-			return nil, err
-		}
-		server, err := r.ca.Issue("default", "replay")
+	if r.certs = opts.Certs; r.certs != nil {
+		cert, key, err := r.certs.IssuePEM(replayServerID, "replay")
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("listener certificate: %w", err)
 		}
-		sc.MTLS = &ListenerTLS{Cert: server.CertPEM, Key: server.KeyPEM, CA: r.ca.BundlePEM()}
+		sc.MTLS = &ListenerTLS{Cert: cert, Key: key, CA: r.certs.BundlePEM()}
 	}
 	cfg, err := sc.YAML()
 	if err != nil {
@@ -195,14 +206,14 @@ func (r *Replayer) Do(ctx context.Context, req ReplayRequest, ans Answer) (Repla
 	}
 	client, base := r.client, r.URL()
 	if c := req.Connection; c != nil && c.MTLS {
-		if r.ca == nil {
-			return ReplayResult{}, errors.New("a request with an mTLS connection needs ReplayOptions.MTLS")
+		if r.certs == nil {
+			return ReplayResult{}, errors.New("a request with an mTLS connection needs ReplayOptions.Certs")
 		}
-		leaf, err := r.ca.IssueFor(c.PeerURISAN, "replay client")
+		cert, key, err := r.certs.IssuePEM(c.PeerURISAN, "replay client")
 		if err != nil {
 			return ReplayResult{}, fmt.Errorf("client certificate: %w", err)
 		}
-		pair, err := tls.X509KeyPair(leaf.CertPEM, leaf.KeyPEM)
+		pair, err := tls.X509KeyPair(cert, key)
 		if err != nil {
 			return ReplayResult{}, fmt.Errorf("client certificate: %w", err)
 		}

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/wasmesh/wasmesh/testenv"
 )
 
 // What stock Envoy 1.40 does when a Wasm filter sets the routing header after the route was
@@ -25,7 +27,7 @@ func TestEnvoyRouteCache(t *testing.T) {
 		{"no routing header: default route", nil, "reviews-v1", "default"},
 		{"header set, clear_route_cache called", map[string]string{"x-want": "reviews|v2", "x-clear": "1"}, "reviews-v2", "default"},
 		{"header set, clear_route_cache not called", map[string]string{"x-want": "reviews|v2"}, "reviews-v2", "default"},
-		{"header present from the client", map[string]string{RoutingHeader: "reviews|v2"}, "reviews-v2", "routing-header"},
+		{"header present from the client", map[string]string{testenv.RoutingHeader: "reviews|v2"}, "reviews-v2", "routing-header"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,11 +8,8 @@ import (
 	"strconv"
 
 	"github.com/wasmesh/wasmesh/internal/bootstrap"
+	"github.com/wasmesh/wasmesh/testenv"
 )
-
-// RoutingHeader is the header the router and canary filters set and the route's cluster_header
-// reads (docs/conventions.md).
-const RoutingHeader = "x-wasmesh-cluster"
 
 // WasmFilter is one proxy-wasm HTTP filter in a static chain.
 type WasmFilter struct {
@@ -35,7 +32,7 @@ type Cluster struct {
 
 // StaticConfig describes a self-contained Envoy bootstrap: admin on 127.0.0.1 (port 0 unless
 // AdminPort is set), one HTTP listener on 127.0.0.1:ListenPort running Filters in order and
-// then envoy.filters.http.router, a route that sends requests carrying RoutingHeader to the
+// then envoy.filters.http.router, a route that sends requests carrying testenv.RoutingHeader to the
 // cluster it names and the rest to DefaultCluster, and the metric tag rules of the sidecar
 // bootstrap. The two routes are named "routing-header" and "default".
 type StaticConfig struct {
@@ -146,8 +143,8 @@ func (c StaticConfig) YAML() ([]byte, error) {
 	to := strconv.Itoa(timeout) + "s"
 	routes := []any{obj{
 		"name":  "routing-header",
-		"match": obj{"prefix": "/", "headers": []any{obj{"name": RoutingHeader, "present_match": true}}},
-		"route": obj{"cluster_header": RoutingHeader, "timeout": to},
+		"match": obj{"prefix": "/", "headers": []any{obj{"name": testenv.RoutingHeader, "present_match": true}}},
+		"route": obj{"cluster_header": testenv.RoutingHeader, "timeout": to},
 	}}
 	if c.DefaultCluster != "" {
 		routes = append(routes, obj{"name": "default", "match": obj{"prefix": "/"}, "route": obj{"cluster": c.DefaultCluster, "timeout": to}})

@@ -19,9 +19,11 @@ const (
 	HeaderServedBy = "x-served-by"
 )
 
-// Forwarded are the request headers an upstream copies to its onward call (trace context,
+// Forwarded returns the request headers an upstream copies to its onward call (trace context,
 // request id and the headers the mesh acts on), like the sandbox's demo apps.
-var Forwarded = []string{"traceparent", "tracestate", "x-request-id", "x-canary", "x-wasmesh-fault", "x-user"}
+func Forwarded() []string {
+	return []string{"traceparent", "tracestate", "x-request-id", "x-canary", "x-wasmesh-fault", "x-user"}
+}
 
 // Received is one request as it reached an upstream.
 type Received struct {
@@ -209,7 +211,7 @@ func (u *Upstream) callNext(r *http.Request) *NextResult {
 		return &NextResult{Error: err.Error()}
 	}
 	req.Host = u.opts.NextHost
-	for _, h := range Forwarded {
+	for _, h := range Forwarded() {
 		if v := r.Header.Get(h); v != "" {
 			req.Header.Set(h, v)
 		}

@@ -31,7 +31,9 @@ type Filter struct {
 	Line   int // where the filter starts in the file
 }
 
-// Headers are header pairs in file order; names are lowercase.
+// Headers are header pairs in file order; names are lowercase. It is not testenv.Headers (the
+// same pairs) on purpose: a file's Get tells an absent header from an empty one, and Map is
+// what the Envoy runner sends; run.go converts at the one place a case meets testenv.
 type Headers [][2]string
 
 // Get returns the value of the first header called name, and whether there is one.

@@ -2,6 +2,7 @@ package replay
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -10,19 +11,23 @@ import (
 	"github.com/wasmesh/wasmesh/testenv"
 )
 
-// Run runs every case of f, in order, through one testenv chain of f's filters (so metrics and
-// plugin state carry over from case to case, as in one Envoy). The clusters of f.Clusters()
+// Run runs every case of f, in order, through one testenv chain of f's filters on rt (so metrics
+// and plugin state carry over from case to case, as in one Envoy). The clusters of f.Clusters()
 // and the default cluster exist (testenv.WithOnlyClusters, as in the Envoy runner's config);
 // each answers with the case's upstream answer after `advance` of simulated time (ticks fire
 // meanwhile). Each Result carries the case's wall-clock duration, its simulated duration and
 // the plugins' log lines. opts are passed to testenv (e.g. testenv.WithLogOutput). The error
 // is for a chain that does not start.
-func Run(f *File, opts ...testenv.Option) ([]Result, error) {
+func Run(rt *testenv.Runtime, f *File, opts ...testenv.Option) ([]Result, error) {
 	filters := make([]testenv.Filter, len(f.Filters))
 	for i, fl := range f.Filters {
+		module, err := os.ReadFile(fl.Wasm)
+		if err != nil {
+			return nil, fmt.Errorf("%s: filter %q: read module: %w", f.Path, pluginName(fl, i), err)
+		}
 		filters[i] = testenv.Filter{
 			Name:   pluginName(fl, i),
-			Wasm:   fl.Wasm,
+			Module: module,
 			Config: fl.Config,
 			RootID: fl.RootID,
 		}
@@ -33,7 +38,7 @@ func Run(f *File, opts ...testenv.Option) ([]Result, error) {
 	for _, c := range f.Clusters() {
 		all = append(all, testenv.WithCluster(c, answer))
 	}
-	env, err := testenv.Start(filters, append(all, opts...)...)
+	env, err := rt.Start(filters, append(all, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", f.Path, err)
 	}

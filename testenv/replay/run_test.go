@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/wasmesh/wasmesh/testenv/testenvtest"
 )
 
 // module returns build/<name>.wasm (absolute) and fails the test when it is missing.
@@ -36,7 +38,7 @@ func TestRunReplayFiles(t *testing.T) {
 		t.Run(path, func(t *testing.T) {
 			f, err := ReadFile(path)
 			require.NoError(t, err, "run make build if a module is missing")
-			res, err := Run(f)
+			res, err := Run(testenvtest.Runtime(t), f)
 			require.NoError(t, err)
 			var out bytes.Buffer
 			require.Zero(t, Report(&out, res), out.String())
@@ -79,7 +81,7 @@ cases:
 `), 0o644))
 	f, err := ReadFile(p)
 	require.NoError(t, err)
-	res, err := Run(f)
+	res, err := Run(testenvtest.Runtime(t), f)
 	require.NoError(t, err)
 	var out bytes.Buffer
 	require.Equal(t, 3, Report(&out, res))
@@ -114,7 +116,7 @@ cases:
 `), 0o644))
 	f, err := ReadFile(p)
 	require.NoError(t, err)
-	res, err := Run(f)
+	res, err := Run(testenvtest.Runtime(t), f)
 	require.NoError(t, err)
 	var got []time.Duration
 	for _, r := range res {
@@ -133,7 +135,7 @@ cases:
 func TestRunRefusedConfig(t *testing.T) {
 	f := &File{Path: "cases.yaml", Filters: []Filter{{Wasm: module(t, "sdkex_http_headers"), Config: []byte(`{"header": "x"}`)}},
 		Cases: []Case{{Name: "a", Request: Request{Method: "GET", Path: "/"}, Upstream: Upstream{Status: 200}}}}
-	_, err := Run(f)
+	_, err := Run(testenvtest.Runtime(t), f)
 	require.ErrorContains(t, err, "cases.yaml: ")
 	require.ErrorContains(t, err, `configuration: want {"header": "<name>", "value": "<value>"}`)
 }
@@ -167,7 +169,7 @@ cases:
 `), 0o644))
 	f, err := ReadFile(p)
 	require.NoError(t, err)
-	res, err := Run(f)
+	res, err := Run(testenvtest.Runtime(t), f)
 	require.NoError(t, err)
 	var out bytes.Buffer
 	require.Equal(t, 1, Report(&out, res))

@@ -4,8 +4,9 @@
 // and started under testenv — VM start, then plugin start with the plugin configuration — so a
 // plugin that refuses its configuration, or traps, fails the apply with its own log lines.
 //
-// Compiled code is cached per module sha256 (testenv compiles a module once per process, and
-// keeps wazero's compilation cache on disk), so applying a new configuration for a known
-// module costs one VM instantiation. A dry run is bounded by a time limit: a plugin that never
-// returns from a start callback is interrupted (testenv.WithContext).
+// A Runner owns its testenv Runtime and hands it the module's bytes. Compiled code is cached per
+// module content (the Runtime compiles a module once; wazero's compilation cache on disk
+// outlives the process), so applying a new configuration for a known module costs one VM
+// instantiation. A dry run is bounded by a time limit: the Runtime is interruptible, and a
+// plugin that never returns from a start callback is interrupted (testenv.WithContext).
 package dryrun

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -26,64 +24,40 @@ const PluginName = "dry-run"
 // a dry run from a sidecar.
 const NodeID = "wasmesh-dry-run"
 
-// Runner dry-runs modules on testenv. Modules are kept as files named by their sha256 in a
-// private folder, so testenv's per-process compiled-module cache serves every later run of the
-// same module. It is safe for concurrent use.
+// Runner dry-runs modules on its own testenv Runtime (interruptible, so a time limit stops a
+// plugin that never returns), which compiles each module once by content: a later dry run of
+// the same module costs one VM instantiation. It is safe for concurrent use.
 type Runner struct {
-	mu      sync.Mutex
-	dir     string
-	dirErr  error
-	written map[string]bool
-	closed  bool
+	rt *testenv.Runtime
+
+	mu     sync.RWMutex // held for reading by a dry run, for writing by Close
+	closed bool
 }
 
 var _ cpapi.DryRunner = (*Runner)(nil)
 
-// New returns a Runner. Its module folder is created at the first dry run.
-func New() *Runner { return &Runner{written: map[string]bool{}} }
-
-// Close removes the Runner's module folder.
-func (r *Runner) Close(context.Context) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.closed = true
-	if r.dir == "" {
-		return nil
+// New returns a Runner whose Runtime keeps wazero's compilation cache in cacheDir ("": in
+// memory only; testenv.DefaultCacheDir is the usual choice). Close it when done.
+func New(ctx context.Context, cacheDir string) (*Runner, error) {
+	rt, err := testenv.NewRuntime(ctx, testenv.RuntimeConfig{CacheDir: cacheDir, Interruptible: true})
+	if err != nil {
+		return nil, fmt.Errorf("dry run: %w", err)
 	}
-	dir := r.dir
-	r.dir, r.written = "", map[string]bool{}
-	if err := os.RemoveAll(dir); err != nil {
-		return fmt.Errorf("dry run: remove module folder: %w", err)
-	}
-	return nil
+	return &Runner{rt: rt}, nil
 }
 
-// file returns the path of module (sha256 sum) in the module folder, writing it the first time.
-func (r *Runner) file(sum string, module []byte) (string, error) {
+// Close waits for the dry runs in progress and frees the Runner's Runtime; later dry runs fail.
+func (r *Runner) Close(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
-		return "", errors.New("dry run: the runner is closed")
+		return nil
 	}
-	if r.dir == "" && r.dirErr == nil {
-		r.dir, r.dirErr = os.MkdirTemp("", "wasmesh-dryrun-")
+	r.closed = true
+	if err := r.rt.Close(ctx); err != nil {
+		return fmt.Errorf("dry run: %w", err)
 	}
-	if r.dirErr != nil {
-		return "", fmt.Errorf("dry run: module folder: %w", r.dirErr)
-	}
-	path := filepath.Join(r.dir, sum+".wasm")
-	if r.written[sum] {
-		return path, nil
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, module, 0o600); err != nil {
-		return "", fmt.Errorf("dry run: write module: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return "", fmt.Errorf("dry run: write module: %w", err)
-	}
-	r.written[sum] = true
-	return path, nil
+	return nil
 }
 
 // DryRun loads module as stock Envoy 1.40 would, then starts it under testenv: _initialize,
@@ -99,27 +73,28 @@ func (r *Runner) DryRun(ctx context.Context, module []byte, rootID string, confi
 	if len(info.Problems) > 0 {
 		return nil, fmt.Errorf("%w:\n  %s", cpapi.ErrModuleRefused, strings.Join(info.Problems, "\n  "))
 	}
-	path, err := r.file(info.SHA256, module)
-	if err != nil {
-		return nil, err
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.closed {
+		return nil, errors.New("dry run: the runner is closed")
 	}
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
 	logs := &logLines{}
-	env, err := testenv.Start([]testenv.Filter{{Name: PluginName, Wasm: path, Config: config, RootID: rootID}},
+	env, err := r.rt.Start([]testenv.Filter{{Name: PluginName, Module: module, Config: config, RootID: rootID}},
 		testenv.WithContext(ctx), testenv.WithLogOutput(logs), testenv.WithNodeID(NodeID),
 		testenv.WithStartTime(time.Now().UTC()))
 	if err == nil {
 		_ = env.Close()
 		return logs.lines, nil
 	}
-	return logs.lines, explain(ctx, err, filepath.Dir(path)+string(filepath.Separator))
+	return logs.lines, explain(ctx, err)
 }
 
 // explain turns testenv's start error into the dry run's: a refusal wraps api.ErrPluginRefused,
 // an interrupted run says so; the plugin's log lines are left to the caller (DryRun returns
-// them), and the private module folder is left out of messages.
-func explain(ctx context.Context, err error, dir string) error {
+// them).
+func explain(ctx context.Context, err error) error {
 	switch {
 	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return fmt.Errorf("the plugin did not finish starting within the dry run's time limit: %w", ctx.Err())
@@ -135,7 +110,6 @@ func explain(ctx context.Context, err error, dir string) error {
 		msg = msg[:i]
 	}
 	msg = strings.ReplaceAll(msg, fmt.Sprintf("filter %q: ", PluginName), "")
-	msg = strings.ReplaceAll(msg, dir, "")
 	if errors.Is(err, testenv.ErrRefused) {
 		return &cleanError{msg: msg, err: cpapi.ErrModuleRefused}
 	}

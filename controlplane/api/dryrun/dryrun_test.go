@@ -2,8 +2,6 @@ package dryrun
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,7 +10,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	cpapi "github.com/wasmesh/wasmesh/controlplane/api"
+	"github.com/wasmesh/wasmesh/testenv"
 )
+
+// newRunner is a Runner on the usual compilation cache, closed in t.Cleanup.
+func newRunner(t testing.TB) *Runner {
+	t.Helper()
+	r, err := New(context.Background(), testenv.DefaultCacheDir())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = r.Close(context.Background()) })
+	return r
+}
 
 func module(t testing.TB, name string) []byte {
 	t.Helper()
@@ -121,8 +129,7 @@ func bytesOf(b []byte) [][]byte {
 }
 
 func TestDryRun(t *testing.T) {
-	r := New()
-	defer func() { require.NoError(t, r.Close(context.Background())) }()
+	r := newRunner(t)
 	check := module(t, "configcheck")
 	refusedErr := "the plugin refused its configuration (proxy_on_configure returned false)"
 	tests := []struct {
@@ -205,8 +212,7 @@ func TestDryRun(t *testing.T) {
 }
 
 func TestDryRunGarbage(t *testing.T) {
-	r := New()
-	defer r.Close(context.Background())
+	r := newRunner(t)
 	_, err := r.DryRun(context.Background(), []byte("hello"), "", nil)
 	require.ErrorIs(t, err, cpapi.ErrModuleRefused)
 	require.ErrorContains(t, err, "load module: ")
@@ -215,8 +221,7 @@ func TestDryRunGarbage(t *testing.T) {
 // TestDryRunTimeout: a plugin that never returns from proxy_on_configure is interrupted when
 // the context ends, and the Runner keeps working.
 func TestDryRunTimeout(t *testing.T) {
-	r := New()
-	defer r.Close(context.Background())
+	r := newRunner(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	logs, err := r.DryRun(ctx, tiny("tiny: spinning", ret1, append(logCritical("tiny: spinning"), spin...)), "", nil)
@@ -228,32 +233,21 @@ func TestDryRunTimeout(t *testing.T) {
 	require.NoError(t, err)
 }
 
-// TestDryRunCache: a module is written once per Runner, under its sha256, and Close removes it.
-func TestDryRunCache(t *testing.T) {
-	r := New()
-	check := module(t, "configcheck")
-	for _, cfg := range []string{`{"header":"a"}`, `{"header":"b"}`, `{"header":""}`} {
-		_, _ = r.DryRun(context.Background(), check, "", []byte(cfg))
-	}
-	sum := sha256.Sum256(check)
-	entries, err := os.ReadDir(r.dir)
+// TestDryRunClose: Close frees the Runner's Runtime; a later dry run fails with a message.
+func TestDryRunClose(t *testing.T) {
+	r := newRunner(t)
+	_, err := r.DryRun(context.Background(), module(t, "configcheck"), "", []byte(`{"header":"a"}`))
 	require.NoError(t, err)
-	require.Len(t, entries, 1)
-	require.Equal(t, hex.EncodeToString(sum[:])+".wasm", entries[0].Name())
-	require.Len(t, r.written, 1)
-	dir := r.dir
 	require.NoError(t, r.Close(context.Background()))
-	_, err = os.Stat(dir)
-	require.ErrorIs(t, err, os.ErrNotExist)
-	_, err = r.DryRun(context.Background(), check, "", nil)
+	require.NoError(t, r.Close(context.Background()), "a second Close is a no-op")
+	_, err = r.DryRun(context.Background(), module(t, "configcheck"), "", nil)
 	require.EqualError(t, err, "dry run: the runner is closed")
 }
 
 // BenchmarkDryRun measures a repeated apply of a known module (compiled code cached): one VM
 // instantiation, _initialize, VM start and configure.
 func BenchmarkDryRun(b *testing.B) {
-	r := New()
-	defer r.Close(context.Background())
+	r := newRunner(b)
 	check := module(b, "configcheck")
 	if _, err := r.DryRun(context.Background(), check, "", []byte(`{"header":"h"}`)); err != nil {
 		b.Fatal(err)

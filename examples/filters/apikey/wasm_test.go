@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,22 +9,19 @@ import (
 	"github.com/wasmesh/wasmesh/examples/filters/apikey/apikey"
 	"github.com/wasmesh/wasmesh/testenv"
 	"github.com/wasmesh/wasmesh/testenv/replay"
+	"github.com/wasmesh/wasmesh/testenv/testenvtest"
 )
 
 const config = `{"keys": [{"name": "team-a", "key": "s3cr3t-a1"}, {"name": "team-b", "key": "s3cr3t-b2"}], "exempt": {"path": {"prefix": "/healthz"}}}`
 
 // module returns build/apikey.wasm; a missing module fails the test.
-func module(t testing.TB) string {
+func module(t testing.TB) []byte {
 	t.Helper()
-	p := filepath.Join("..", "..", "..", "build", "apikey.wasm")
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("%s is missing: run make build", p)
-	}
-	return p
+	return testenvtest.Module(t, filepath.Join("..", "..", "..", "build", "apikey.wasm"))
 }
 
 func TestAPIKeyWasm(t *testing.T) {
-	env := testenv.New(t, []testenv.Filter{{Wasm: module(t), Config: []byte(config)}})
+	env := testenvtest.New(t, []testenv.Filter{{Name: "apikey", Module: module(t), Config: []byte(config)}})
 	tests := []struct {
 		name       string
 		req        testenv.Request
@@ -61,10 +57,7 @@ func TestAPIKeyRefusesBadConfig(t *testing.T) {
 	_, perr := apikey.ParseConfig([]byte(bad))
 	require.Error(t, perr)
 	var logs strings.Builder
-	env, err := testenv.Start([]testenv.Filter{{Wasm: module(t), Config: []byte(bad)}}, testenv.WithLogOutput(&logs))
-	if env != nil {
-		env.Close()
-	}
+	_, err := testenvtest.Start(t, []testenv.Filter{{Name: "apikey", Module: module(t), Config: []byte(bad)}}, testenv.WithLogOutput(&logs))
 	require.Error(t, err)
 	for _, line := range strings.Split(perr.Error(), "\n") {
 		require.Contains(t, logs.String()+err.Error(), line)
@@ -75,7 +68,7 @@ func TestAPIKeyRefusesBadConfig(t *testing.T) {
 func TestReplay(t *testing.T) {
 	f, err := replay.ReadFile("testdata/apikey.yaml")
 	require.NoError(t, err, "run make build if the module is missing")
-	results, err := replay.Run(f)
+	results, err := replay.Run(testenvtest.Runtime(t), f)
 	require.NoError(t, err)
 	var report strings.Builder
 	require.Zero(t, replay.Report(&report, results), "%s", report.String())

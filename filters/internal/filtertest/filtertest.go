@@ -1,7 +1,6 @@
 package filtertest
 
 import (
-	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -11,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/wasmesh/wasmesh/testenv"
 	"github.com/wasmesh/wasmesh/testenv/replay"
+	"github.com/wasmesh/wasmesh/testenv/testenvtest"
 )
 
 // BuildDir is the repository's build directory (where `make build` writes the modules).
@@ -19,14 +19,10 @@ func BuildDir() string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "..", "build")
 }
 
-// Module returns the path of build/<name>.wasm, failing the test when it is missing.
-func Module(t testing.TB, name string) string {
+// Module returns build/<name>.wasm, failing the test when it is missing.
+func Module(t testing.TB, name string) []byte {
 	t.Helper()
-	p := filepath.Join(BuildDir(), name+".wasm")
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("%s is missing: run make build", p)
-	}
-	return p
+	return testenvtest.Module(t, filepath.Join(BuildDir(), name+".wasm"))
 }
 
 // Variant is one way to load a filter.
@@ -41,24 +37,21 @@ func Variants(t testing.TB, name string) []Variant {
 	standalone, bundle := Module(t, name), Module(t, "wasmesh")
 	return []Variant{
 		{Name: "standalone", Filter: func(cfg string) testenv.Filter {
-			return testenv.Filter{Name: name, Wasm: standalone, Config: []byte(cfg)}
+			return testenv.Filter{Name: name, Module: standalone, Config: []byte(cfg)}
 		}},
 		{Name: "bundle", Filter: func(cfg string) testenv.Filter {
-			return testenv.Filter{Name: name, Wasm: bundle, RootID: name, Config: []byte(cfg)}
+			return testenv.Filter{Name: name, Module: bundle, RootID: name, Config: []byte(cfg)}
 		}},
 	}
 }
 
-// Refuses checks that the filter refuses config at plugin start: testenv.Start fails, and the
+// Refuses checks that the filter refuses config at plugin start: the chain does not start, and the
 // plugin's critical log line names every problem ParseConfig reports (parseErr).
 func Refuses(t *testing.T, f testenv.Filter, parseErr error) {
 	t.Helper()
 	require.Error(t, parseErr, "the config under test must be invalid")
 	var logs strings.Builder
-	env, err := testenv.Start([]testenv.Filter{f}, testenv.WithLogOutput(&logs))
-	if env != nil {
-		env.Close()
-	}
+	_, err := testenvtest.Start(t, []testenv.Filter{f}, testenv.WithLogOutput(&logs))
 	require.Error(t, err, "the plugin started with an invalid configuration")
 	// One critical line (testenv.WithLogOutput writes "[critical] <plugin>: <message>") holds
 	// every problem the parser reports, each with its JSON path.
@@ -94,7 +87,7 @@ func Replay(t *testing.T, pattern string) {
 				forms = append(forms, p)
 			}
 			for _, form := range forms {
-				results, err := replay.Run(form, testenv.WithStrictRouteCache())
+				results, err := replay.Run(testenvtest.Runtime(t), form, testenv.WithStrictRouteCache())
 				require.NoError(t, err)
 				var report strings.Builder
 				failed := replay.Report(&report, results)

@@ -1,12 +1,16 @@
 package crd
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/wasmesh/wasmesh/internal/yamlstrict"
 )
 
 // Object is any wasmesh resource: *Service, *TrafficRoute, *FaultInjection, *Telemetry or
@@ -245,24 +249,44 @@ func kindIndex(k Kind) int {
 // Marshal renders a resource as JSON.
 func Marshal(o Object) ([]byte, error) { return json.Marshal(o) }
 
-// Unmarshal reads a resource from JSON (as stored or sent over the API), strictly: unknown
-// fields are refused.
+// Unmarshal reads a resource from JSON (as stored or sent over the API), strictly, with the
+// decoder of Decode: unknown fields and duplicate keys are refused, every problem a
+// *FieldError naming its path, joined. Server-set fields (metadata.generation, status, ...)
+// are kept.
 func Unmarshal(data []byte) (Object, error) {
-	var tm TypeMeta
-	if err := json.Unmarshal(data, &tm); err != nil {
+	roots, err := yamlstrict.Documents(data)
+	switch {
+	case err != nil:
 		return nil, fmt.Errorf("decode resource: %w", err)
+	case len(roots) != 1:
+		return nil, fmt.Errorf("decode resource: expected one resource, got %d documents", len(roots))
 	}
-	if tm.APIVersion != APIVersion {
-		return nil, fmt.Errorf("decode resource: apiVersion %q is not %q", tm.APIVersion, APIVersion)
+	var tm struct{ apiVersion, kind string }
+	if root := roots[0]; root.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(root.Content); i += 2 {
+			switch v := yamlstrict.Resolve(root.Content[i+1]).Value; root.Content[i].Value {
+			case "apiVersion":
+				tm.apiVersion = v
+			case "kind":
+				tm.kind = v
+			}
+		}
 	}
-	o, err := New(tm.Kind)
+	if tm.apiVersion != APIVersion {
+		return nil, fmt.Errorf("decode resource: apiVersion %q is not %q", tm.apiVersion, APIVersion)
+	}
+	o, err := New(Kind(tm.kind))
 	if err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(o); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", tm.Kind, err)
+	w := newWalker()
+	w.Decode(roots[0], "", o)
+	var errs []error
+	for _, fe := range fieldErrors(w.Errors()) {
+		errs = append(errs, fe)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return o, nil
 }

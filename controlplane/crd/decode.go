@@ -418,4 +418,3 @@ func pathWithin(path, parent string) bool {
 	}
 	return strings.HasPrefix(path, parent) && (path[len(parent)] == '.' || path[len(parent)] == '[')
 }
-

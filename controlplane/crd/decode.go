@@ -1,6 +1,7 @@
 package crd
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -243,16 +244,25 @@ func Decode(source string, data []byte) ([]Document, error) {
 
 // DecodeObject decodes one resource as the API receives it, JSON (or YAML), exactly as
 // Decode decodes a document of a file, so that every problem reads the same. where names the
-// document (Source, Index, Line); its Lines, when the client sent those of its file, place
-// the problems on the file's lines, otherwise lines count from where.Line in data. Every
-// problem is a *DocError, joined.
+// document (Source, Index, Line). The lines of problems are those of where.Lines when the
+// client sent the lines of its file; otherwise, when data spans several lines (the document
+// as written), its own lines counted from where.Line; otherwise where.Line. Every problem is
+// a *DocError, joined.
 func DecodeObject(where Document, data []byte) (Document, error) {
 	where.Object = nil
+	ownLines := where.Lines == nil && bytes.ContainsRune(bytes.TrimSpace(data), '\n')
+	if where.Lines == nil && !ownLines {
+		where.Lines = map[string]int{} // a one-line object: its line says nothing
+	}
 	roots, err := yamlstrict.Documents(data)
 	var se *yamlstrict.SyntaxError
 	switch {
 	case errors.As(err, &se):
-		return where, &DocError{Source: where.Source, Index: where.Index, Line: where.lineIn(se.Line), Err: se}
+		line := where.Line
+		if ownLines {
+			line = where.lineIn(se.Line)
+		}
+		return where, &DocError{Source: where.Source, Index: where.Index, Line: line, Err: se}
 	case err != nil:
 		return where, where.Wrap(err)
 	case len(roots) != 1:

@@ -79,6 +79,18 @@ func TestDecodeErrors(t *testing.T) {
 			want: []string{`t.yaml:1: document 1: invalid YAML: did not find expected node content`},
 		},
 		{
+			// yaml.v3 names the line before: its parser counts lines from 0 for this problem.
+			name: "indentation error on line 5",
+			yaml: head + "kind: Service\nmetadata:\n  name: x\n spec: {}\n",
+			want: []string{`t.yaml:5: document 1: invalid YAML: did not find expected key`},
+		},
+		{
+			// and names where the enclosing block starts when that is not the first line.
+			name: "indentation error in a nested block of the second document",
+			yaml: svcReviews + "---\n" + head + "kind: Service\nmetadata: {name: ratings}\nspec:\n  versions:\n    - v1\n    port: 1\n",
+			want: []string{`t.yaml:16: document 2: invalid YAML: did not find expected '-' indicator`},
+		},
+		{
 			name: "not a mapping",
 			yaml: "- a\n",
 			want: []string{`t.yaml:1: document 1: expected a resource (a mapping with apiVersion, kind, metadata, spec), got a list`},

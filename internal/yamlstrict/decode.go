@@ -67,17 +67,14 @@ func (w *Walker) value(n *yaml.Node, v reflect.Value, path string) {
 	case reflect.Struct:
 		w.structure(n, v, path)
 	case reflect.Map:
-		es, ok := w.entries(n, path, nil)
-		if !ok {
-			return
-		}
 		m := reflect.MakeMap(v.Type())
-		for _, en := range es {
+		if w.entries(n, path, nil, func(en Entry) {
 			e := reflect.New(v.Type().Elem()).Elem()
 			w.value(en.Value, e, en.Path)
 			m.SetMapIndex(reflect.ValueOf(en.Key).Convert(v.Type().Key()), e)
+		}) {
+			v.Set(m)
 		}
-		v.Set(m)
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
 			w.Errorf(n, path, "expected a list, got %s", Describe(n))
@@ -178,14 +175,10 @@ func (w *Walker) structure(n *yaml.Node, v reflect.Value, path string) {
 	for i, f := range fs {
 		names[i] = f.name
 	}
-	es, ok := w.entries(n, path, names)
-	if !ok {
-		return
-	}
-	for _, e := range es {
+	w.entries(n, path, names, func(e Entry) {
 		f := fs[slices.Index(names, e.Key)]
 		w.value(e.Value, v.FieldByIndex(f.index), e.Path)
-	}
+	})
 }
 
 // JSON returns any value as JSON, mapping key order kept, or reports what JSON cannot hold.

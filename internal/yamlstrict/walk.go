@@ -170,7 +170,8 @@ func (w *Walker) Entries(n *yaml.Node, path string) ([]Entry, bool) {
 	if !w.visit(n, path) {
 		return nil, false
 	}
-	return w.entries(n, path, nil)
+	var out []Entry
+	return out, w.entries(n, path, nil, func(e Entry) { out = append(out, e) })
 }
 
 // Mapping returns the values of a mapping whose keys are fields (a struct) by field name; it
@@ -181,28 +182,25 @@ func (w *Walker) Mapping(n *yaml.Node, path string, known ...string) (map[string
 	if !w.visit(n, path) {
 		return nil, false
 	}
-	es, ok := w.entries(n, path, known)
-	if !ok {
+	m := map[string]*yaml.Node{}
+	if !w.entries(n, path, known, func(e Entry) { m[e.Key] = e.Value }) {
 		return nil, false
-	}
-	m := make(map[string]*yaml.Node, len(es))
-	for _, e := range es {
-		m[e.Key] = e.Value
 	}
 	return m, true
 }
 
-// entries is Entries (known nil) or Mapping on a node already visited.
-func (w *Walker) entries(n *yaml.Node, path string, known []string) ([]Entry, bool) {
+// entries is Entries (known nil) or Mapping on a node already visited: it calls fn for each
+// entry in order, so that problems are found in the order written; false when n is not a
+// mapping.
+func (w *Walker) entries(n *yaml.Node, path string, known []string, fn func(Entry)) bool {
 	if n.Kind != yaml.MappingNode {
 		w.Errorf(n, path, "expected a mapping, got %s", Describe(n))
-		return nil, false
+		return false
 	}
 	what := "key"
 	if known != nil {
 		what = "field"
 	}
-	var out []Entry
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := Resolve(n.Content[i]), Resolve(n.Content[i+1])
@@ -225,9 +223,9 @@ func (w *Walker) entries(n *yaml.Node, path string, known []string) ([]Entry, bo
 			}
 			continue
 		}
-		out = append(out, Entry{Key: k.Value, Path: p, Node: k, Value: v})
+		fn(Entry{Key: k.Value, Path: p, Node: k, Value: v})
 	}
-	return out, true
+	return true
 }
 
 // Sequence returns the elements of a list (aliases resolved), or reports a value that is not

@@ -67,6 +67,23 @@ func TestDecodeValid(t *testing.T) {
 	}
 }
 
+// Unmarshal's problems read as Decode's: field paths, the house phrasing, no "json:".
+func TestUnmarshalErrors(t *testing.T) {
+	_, err := Unmarshal([]byte(`{"apiVersion": "wasmesh.io/v1alpha1", "kind": "Service", "metadata": {"name": "x"},
+	  "spec": {"port": "80", "colour": 1, "versions": [{"name": "v1", "endpoints": "h:1"}]}}`))
+	require.EqualError(t, err, `spec.port: expected an integer from 0 to 4294967295, got "80"`+"\n"+
+		`spec.colour: unknown field (known: port, versions, defaultVersion, trafficPolicy)`+"\n"+
+		`spec.versions[0].endpoints: expected a list, got "h:1"`)
+	var fe *FieldError
+	require.ErrorAs(t, err, &fe)
+	require.Equal(t, "spec.port", fe.Path)
+
+	_, err = Unmarshal([]byte(`{"apiVersion": "v1", "kind": "Service"}`))
+	require.EqualError(t, err, `decode resource: apiVersion "v1" is not "wasmesh.io/v1alpha1"`)
+	_, err = Unmarshal([]byte(`{"apiVersion": `))
+	require.EqualError(t, err, `decode resource: invalid YAML: did not find expected node content`)
+}
+
 func TestDecodeErrors(t *testing.T) {
 	tests := []struct {
 		name string

@@ -2,6 +2,7 @@ package yamlstrict
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"regexp"
@@ -22,6 +23,7 @@ func (e *SyntaxError) Error() string { return "invalid YAML: " + e.Problem }
 // documents (a trailing ---, a file of comments) are left out. A syntax error ends the
 // stream: the documents before it are returned with a *SyntaxError.
 func Documents(data []byte) ([]*yaml.Node, error) {
+	data = unescapeSolidus(data)
 	roots, err := parse(data)
 	if err == nil {
 		return roots, nil
@@ -31,6 +33,32 @@ func Documents(data []byte) ([]*yaml.Node, error) {
 		se.Line = problemLine(data, se)
 	}
 	return roots, se
+}
+
+// unescapeSolidus rewrites JSON's `\/` (an escaped /, which some encoders write) as `/`: the
+// one escape of JSON that YAML's double-quoted strings lack. Only valid JSON is touched.
+func unescapeSolidus(data []byte) []byte {
+	if !bytes.Contains(data, []byte(`\/`)) || !json.Valid(data) {
+		return data
+	}
+	out := make([]byte, 0, len(data))
+	inString, escaped := false, false
+	for _, c := range data {
+		switch {
+		case escaped:
+			escaped = false
+			if c == '/' {
+				out[len(out)-1] = '/' // replaces the backslash
+				continue
+			}
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 func parse(data []byte) ([]*yaml.Node, error) {

@@ -56,6 +56,21 @@ func TestDocuments(t *testing.T) {
 	require.Error(t, err)
 }
 
+// JSON is YAML but for the escape \/ (an escaped /), which Documents reads as JSON does.
+func TestDocumentsJSON(t *testing.T) {
+	roots, err := Documents([]byte(`{"a\/b": "c\/d\\/e", "f": "\\"}`))
+	require.NoError(t, err)
+	w := New(0)
+	m, ok := w.Mapping(roots[0], "", "a/b", "f")
+	require.True(t, ok)
+	require.Equal(t, `c/d\/e`, m["a/b"].Value)
+	require.Equal(t, `\`, m["f"].Value)
+	require.Empty(t, w.Errors())
+
+	_, err = Documents([]byte("a: \"\\/\"\nb: [\n"))
+	require.EqualError(t, err, "invalid YAML: found unknown escape character", "YAML that is not JSON is not touched")
+}
+
 type spec struct {
 	Name    string            `json:"name"`
 	Port    uint32            `json:"port,omitempty"`

@@ -617,6 +617,13 @@ func FuzzDecode(f *testing.F) {
 			b2, err := json.Marshal(o)
 			require.NoError(t, err)
 			require.Equal(t, string(b), string(b2))
+			// The strict walker reads it as encoding/json does, and so does the server.
+			strict, err := unmarshalStrict(b)
+			require.NoError(t, err)
+			require.Equal(t, o, strict)
+			sd, err := DecodeObject(Document{Source: "fuzz.yaml", Index: d.Index, Line: d.Line, Lines: d.Lines}, b)
+			require.NoError(t, err)
+			require.Equal(t, d.Object, sd.Object)
 		}
 	})
 }

@@ -29,7 +29,7 @@ func Documents(data []byte) ([]*yaml.Node, error) {
 		return roots, nil
 	}
 	se := syntaxError(err)
-	if parserProblems[se.Problem] && se.Line > 0 {
+	if parserProblems[se.Problem] {
 		se.Line = problemLine(data, se)
 	}
 	return roots, se
@@ -113,7 +113,8 @@ var parserProblems = map[string]bool{
 
 // problemLine finds the line of a parser error: the first line after the one yaml.v3 names
 // whose prefix of data (that line included) fails with the same problem. Both marks yaml.v3
-// may name are 0-based and at or before the problem, so the search starts one line below.
+// may name are 0-based and at or before the problem, so the search starts one line below (on
+// line 1 when it names none: both marks are on the first line).
 // Prefixes are tried at growing distances, then halved (O(log n) parses of the prefix).
 func problemLine(data []byte, se *SyntaxError) int {
 	ends := lineEnds(data)

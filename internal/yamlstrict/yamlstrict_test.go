@@ -25,6 +25,7 @@ func TestDocumentsSyntaxLines(t *testing.T) {
 		{"second document", "a: 1\n---\nc: 1\nd:\n  e: 1\n f: 2\n", 6, "did not find expected key"},
 		{"JSON missing comma", "{\n \"a\": 1,\n \"b\": 2\n \"c\": 3\n}\n", 4, "did not find expected ',' or '}'"},
 		{"unclosed flow list", "a: 1\nb: [1,\nc: 2\n", 3, "did not find expected ',' or ']'"},
+		{"first line, no line named", `{"a": 1`, 1, "did not find expected ',' or '}'"},
 		{"no trailing newline", "a: 1\nb:\n  c: 1\n d: 2", 4, "did not find expected key"},
 		// The scanner's problems: yaml.v3 names the line.
 		{"tab", "a:\n\tb: 1\n", 2, "found character that cannot start any token"},

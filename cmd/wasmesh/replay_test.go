@@ -92,10 +92,10 @@ func TestReplayErrors(t *testing.T) {
 		{"bad flag", []string{"replay", "--nope", badKey}, 2, "", []string{"flag provided but not defined: -nope"}},
 		// Exit 3: the cases could not run (distinct from 1, cases that ran and failed).
 		{"missing file", []string{"replay", filepath.Join(dir, "nope.yaml")}, 3, "wasmesh replay: open " + filepath.Join(dir, "nope.yaml") + ": no such file or directory\n", nil},
-		{"bad yaml", []string{"replay", badYAML}, 3, "wasmesh replay: " + badYAML + ":3: did not find expected ',' or '}'\n", nil},
-		{"unknown key", []string{"replay", badKey}, 3, "wasmesh replay: " + badKey + ":4: cases[0].expect.response.staus: unknown key (known: status, headers, body)\n", nil},
+		{"bad yaml", []string{"replay", badYAML}, 3, "wasmesh replay: " + badYAML + ":3: invalid YAML: did not find expected ',' or '}'\n", nil},
+		{"unknown key", []string{"replay", badKey}, 3, "wasmesh replay: " + badKey + ":4: cases[0].expect.response.staus: unknown field (did you mean \"status\"?)\n", nil},
 		{"missing module", []string{"replay", noModule}, 3, "wasmesh replay: " + noModule + ":1: filters[0].wasm: ../nope/x.wasm: no such module (run make build or wasmesh build)\n", nil},
-		{"every file is checked first", []string{"replay", badKey, noModule}, 3, "wasmesh replay: " + badKey + ":4: cases[0].expect.response.staus: unknown key (known: status, headers, body)\n" +
+		{"every file is checked first", []string{"replay", badKey, noModule}, 3, "wasmesh replay: " + badKey + ":4: cases[0].expect.response.staus: unknown field (did you mean \"status\"?)\n" +
 			noModule + ":1: filters[0].wasm: ../nope/x.wasm: no such module (run make build or wasmesh build)\n", nil},
 		{"envoy: every file is checked first", []string{"replay", "--envoy", noModule}, 3, "wasmesh replay: " + noModule + ":1: filters[0].wasm: ../nope/x.wasm: no such module (run make build or wasmesh build)\n", nil},
 		{"plugin refuses its config", []string{"replay", refused}, 3, "", []string{"wasmesh replay: " + refused + ": ", `want {"header": "<name>", "value": "<value>"}`}},

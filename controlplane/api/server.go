@@ -17,6 +17,7 @@ import (
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/controlplane/observe"
 	"github.com/wasmesh/wasmesh/controlplane/store"
+	"github.com/wasmesh/wasmesh/internal/yamlstrict"
 )
 
 // MaxRequestBytes bounds an API request body (an apply; a module upload is bounded by
@@ -164,10 +165,8 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 func (s *Server) apply(w http.ResponseWriter, r *http.Request) {
 	var req ApplyRequest
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		s.fail(w, r, http.StatusBadRequest, fmt.Errorf("decode apply request: %w", err))
+	if err := decodeRequest(r.Body, &req); err != nil {
+		s.fail(w, r, http.StatusBadRequest, fmt.Errorf("apply request: %w", err))
 		return
 	}
 	if len(req.Documents) == 0 {
@@ -256,24 +255,49 @@ func dryResults(stored *crd.Set, objs []crd.Object, rev uint64) []store.Result {
 	return out
 }
 
+// decodeRequest decodes a request body (JSON) strictly into v with the decoder of resources,
+// so that its problems read as the CLI's: `documents[0].objet: unknown field (did you mean
+// "object"?)`. Every node of a body without aliases is at least one byte of it, so a budget
+// of its size refuses only alias expansion.
+func decodeRequest(body io.Reader, v any) error {
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return err
+	}
+	roots, err := yamlstrict.Documents(data)
+	var se *yamlstrict.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Errorf("invalid JSON: %s", se.Problem) // the body is one line or few: no line
+	case err != nil:
+		return err
+	case len(roots) != 1:
+		return fmt.Errorf("expected one JSON object, got %d documents", len(roots))
+	}
+	w := yamlstrict.New(len(data) + 1)
+	w.Decode(roots[0], "", v)
+	var errs []error
+	for _, e := range w.Errors() {
+		errs = append(errs, e)
+	}
+	return errors.Join(errs...)
+}
+
 // documents turns wire documents into crd documents: strict decoding and structure
-// validation again (the client may not be ours), every problem with its document.
+// validation again (the client may not be ours), with the decoder of `wasmesh apply`, so that
+// every problem reads as the CLI's and, with the lines the client sent, names the same line.
 func (s *Server) documents(in []Document) ([]crd.Document, error) {
 	var errs []error
 	docs := make([]crd.Document, 0, len(in))
 	for _, w := range in {
-		d := crd.Document{Source: w.Source, Index: w.Index, Line: w.Line, Lines: w.Lines}
-		if d.Source == "" {
-			d.Source = "<request>"
+		where := crd.Document{Source: w.Source, Index: w.Index, Line: w.Line, Lines: w.Lines}
+		if where.Source == "" {
+			where.Source = "<request>"
 		}
-		o, err := crd.Unmarshal(w.Object)
+		d, err := crd.DecodeObject(where, w.Object)
 		if err != nil {
-			errs = append(errs, d.Wrap(err))
+			errs = append(errs, err)
 			continue
-		}
-		d.Object = o
-		for _, fe := range crd.Validate(o) {
-			errs = append(errs, d.Wrap(fe))
 		}
 		docs = append(docs, d)
 	}
@@ -497,10 +521,8 @@ func (s *Server) credential(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req CredentialRequest
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		s.fail(w, r, http.StatusBadRequest, fmt.Errorf("decode credential request: %w", err))
+	if err := decodeRequest(r.Body, &req); err != nil {
+		s.fail(w, r, http.StatusBadRequest, fmt.Errorf("credential request: %w", err))
 		return
 	}
 	if req.Node == "" || len(req.Node) > 253 {

@@ -235,7 +235,7 @@ func TestApplyRequestChecks(t *testing.T) {
 		code int
 		want []string
 	}{
-		{"not json", "{", http.StatusBadRequest, []string{"decode apply request: unexpected EOF"}},
+		{"not json", "{", http.StatusBadRequest, []string{"apply request: invalid JSON: did not find expected node content"}},
 		{"no documents", `{"documents": []}`, http.StatusBadRequest, []string{"no documents to apply"}},
 		{
 			"strict object and structure",
@@ -245,7 +245,8 @@ func TestApplyRequestChecks(t *testing.T) {
 			]}`,
 			http.StatusUnprocessableEntity,
 			[]string{
-				`a.yaml: document 1: decode Service: json: unknown field "colour"`,
+				`a.yaml: document 1 (Service "x"): spec.colour: unknown field (known: port, versions, defaultVersion, trafficPolicy)`,
+				`a.yaml: document 1 (Service "x"): spec.versions: at least one version is required`,
 				`a.yaml:7: document 2 (Service "y"): spec.port: must be between 1 and 65535, got 0`,
 			},
 		},

@@ -2,21 +2,20 @@ package crd
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/wasmesh/wasmesh/internal/yamlstrict"
 )
 
 // StdinSource is the source name of documents read from standard input.
@@ -219,41 +218,67 @@ func checkDuplicates(docs []Document) error {
 // *DocError naming the source, the document and the field path; documents are returned only
 // when there is no problem.
 func Decode(source string, data []byte) ([]Document, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+	roots, err := yamlstrict.Documents(data)
 	var (
 		docs []Document
 		errs []error
 	)
-	for index := 1; ; index++ {
-		var n yaml.Node
-		err := dec.Decode(&n)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			de := &DocError{Source: source, Index: index, Err: err}
-			if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-				de.Line, _ = strconv.Atoi(m[1])
-				de.Err = errors.New("invalid YAML: " + m[2])
-			}
-			errs = append(errs, de)
-			break // the YAML stream cannot be resynchronised after a syntax error
-		}
-		if n.Kind != yaml.DocumentNode || len(n.Content) == 0 || isNull(n.Content[0]) {
-			index-- // an empty document (e.g. a trailing ---) is not counted
-			continue
-		}
-		doc, derrs := decodeDocument(source, index, n.Content[0])
+	for i, root := range roots {
+		doc, derrs := decodeDocument(Document{Source: source, Index: i + 1}, root)
 		if len(derrs) > 0 {
 			errs = append(errs, derrs...)
 			continue
 		}
 		docs = append(docs, doc)
 	}
+	var se *yamlstrict.SyntaxError
+	if errors.As(err, &se) {
+		// the YAML stream cannot be resynchronised after a syntax error
+		errs = append(errs, &DocError{Source: source, Index: len(roots) + 1, Line: se.Line, Err: se})
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	return docs, nil
+}
+
+// DecodeObject decodes one resource as the API receives it, JSON (or YAML), exactly as
+// Decode decodes a document of a file, so that every problem reads the same. where names the
+// document (Source, Index, Line). The lines of problems are those of where.Lines when the
+// client sent the lines of its file; otherwise, when data spans several lines (the document
+// as written), its own lines counted from where.Line; otherwise where.Line. Every problem is
+// a *DocError, joined.
+func DecodeObject(where Document, data []byte) (Document, error) {
+	where.Object = nil
+	ownLines := where.Lines == nil && bytes.ContainsRune(bytes.TrimSpace(data), '\n')
+	if where.Lines == nil && !ownLines {
+		where.Lines = map[string]int{} // a one-line object: its line says nothing
+	}
+	roots, err := yamlstrict.Documents(data)
+	var se *yamlstrict.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		line := where.Line
+		if ownLines {
+			line = where.lineIn(se.Line)
+		}
+		return where, &DocError{Source: where.Source, Index: where.Index, Line: line, Err: se}
+	case err != nil:
+		return where, where.Wrap(err)
+	case len(roots) != 1:
+		return where, where.Wrap(fmt.Errorf("expected one resource, got %d documents", len(roots)))
+	}
+	doc, errs := decodeDocument(where, roots[0])
+	return doc, errors.Join(errs...)
+}
+
+// lineIn turns a line of the document's own text into a line of its source (the document
+// starts on d.Line).
+func (d Document) lineIn(line int) int {
+	if line > 0 && d.Line > 1 {
+		return line + d.Line - 1
+	}
+	return line
 }
 
 // serverSet are the metadata fields the server sets. They are ignored on input whatever
@@ -272,14 +297,16 @@ func dropServerSet(meta *yaml.Node) {
 	meta.Content = kept
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-func isNull(n *yaml.Node) bool {
-	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
-}
-
-func decodeDocument(source string, index int, root *yaml.Node) (Document, []error) {
-	doc := Document{Source: source, Index: index, Line: root.Line, Lines: map[string]int{"": root.Line}}
+// decodeDocument decodes the resource at root into a copy of doc (Source, Index and,
+// when a client sent them, Line and Lines already set).
+func decodeDocument(doc Document, root *yaml.Node) (Document, []error) {
+	// Lines come from the nodes unless a client sent those of its file. lineIn is bound to
+	// where the document starts before doc.Line is set from the root.
+	fileLines, lineIn := doc.Lines == nil, doc.lineIn
+	if fileLines {
+		doc.Line = lineIn(root.Line)
+		doc.Lines = map[string]int{"": doc.Line}
+	}
 	wrapAll := func(fes []*FieldError) []error {
 		errs := make([]error, len(fes))
 		for i, fe := range fes {
@@ -291,12 +318,14 @@ func decodeDocument(source string, index int, root *yaml.Node) (Document, []erro
 		return errs
 	}
 	if root.Kind != yaml.MappingNode {
-		return doc, wrapAll([]*FieldError{{Err: fmt.Errorf("expected a resource (a mapping with apiVersion, kind, metadata, spec), got %s", describe(root))}})
+		return doc, wrapAll([]*FieldError{{Err: fmt.Errorf("expected a resource (a mapping with apiVersion, kind, metadata, spec), got %s", yamlstrict.Describe(root))}})
 	}
 	var tm struct{ apiVersion, kind, name string }
 	for i := 0; i+1 < len(root.Content); i += 2 {
-		k, v := root.Content[i], root.Content[i+1]
-		doc.Lines[k.Value] = k.Line
+		k, v := root.Content[i], yamlstrict.Resolve(root.Content[i+1])
+		if fileLines {
+			doc.Lines[k.Value] = lineIn(k.Line)
+		}
 		switch k.Value {
 		case "apiVersion":
 			tm.apiVersion = v.Value
@@ -329,8 +358,13 @@ func decodeDocument(source string, index int, root *yaml.Node) (Document, []erro
 	if len(fes) > 0 {
 		return doc, wrapAll(fes)
 	}
-	d := &decoder{lines: doc.Lines, suggested: map[string]bool{}, budget: maxNodes}
-	d.value(root, reflect.ValueOf(obj).Elem(), "")
+	w := newWalker()
+	w.Decode(root, "", obj)
+	if fileLines {
+		for p, l := range w.Lines() {
+			doc.Lines[p] = lineIn(l)
+		}
+	}
 	doc.Object = obj
 	if obj.Meta().Name == "" && tm.name != "" {
 		obj.Meta().Name = tm.name // keep the name for messages even when metadata is malformed
@@ -341,12 +375,13 @@ func decodeDocument(source string, index int, root *yaml.Node) (Document, []erro
 	*obj.GetStatus() = Status{}
 	// Structure problems are reported too, except on a field that failed to decode, its parts
 	// and the fields holding it (a zero value would only produce follow-up noise).
-	fes = d.errs
+	decodeErrs := fieldErrors(w.Errors())
+	fes = decodeErrs
 	for _, fe := range Validate(obj) {
-		if d.suggested[fe.Path] {
+		if w.Suggested(fe.Path) {
 			continue
 		}
-		if !slices.ContainsFunc(d.errs, func(de *FieldError) bool {
+		if !slices.ContainsFunc(decodeErrs, func(de *FieldError) bool {
 			return pathWithin(fe.Path, de.Path) || fe.Path != "spec" && fe.Path != "metadata" && pathWithin(de.Path, fe.Path)
 		}) {
 			fes = append(fes, fe)
@@ -355,386 +390,41 @@ func decodeDocument(source string, index int, root *yaml.Node) (Document, []erro
 	return doc, wrapAll(fes)
 }
 
+// newWalker returns the strict walker for resources: crd's own types decode by hooks.
+func newWalker() *yamlstrict.Walker {
+	w := yamlstrict.New(maxNodes)
+	w.Hook(reflect.TypeFor[Duration](), func(n *yaml.Node) (any, error) {
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
+			return nil, fmt.Errorf("expected a duration such as \"200ms\", got %s", yamlstrict.Describe(n))
+		}
+		dur, err := time.ParseDuration(n.Value)
+		if err != nil {
+			return nil, fmt.Errorf("invalid duration %q (use a number and a unit: ms, s, m, h)", n.Value)
+		}
+		return Duration{dur}, nil
+	})
+	return w
+}
+
+// fieldErrors turns the walker's problems into FieldErrors (their lines are the document's).
+func fieldErrors(es []*yamlstrict.Error) []*FieldError {
+	out := make([]*FieldError, len(es))
+	for i, e := range es {
+		out[i] = &FieldError{Path: e.Path, Err: e.Err}
+	}
+	return out
+}
+
+// maxNodes is the most YAML nodes (aliases expanded) one document may hold.
+const maxNodes = yamlstrict.MaxNodes
+
+// joinKey appends a field or map key to a path, quoting keys that are not plain identifiers.
+func joinKey(path, key string) string { return yamlstrict.JoinKey(path, key) }
+
 // pathWithin reports whether path is parent or one of its descendants.
 func pathWithin(path, parent string) bool {
 	if parent == "" || path == parent {
 		return true
 	}
 	return strings.HasPrefix(path, parent) && (path[len(parent)] == '.' || path[len(parent)] == '[')
-}
-
-// decoder walks a yaml.Node tree into a Go value by its json tags, strictly, collecting every
-// problem with its field path.
-type decoder struct {
-	lines map[string]int
-	errs  []*FieldError
-	// suggested holds the paths an unknown field was probably meant to be: a "required"
-	// problem there is noise.
-	suggested map[string]bool
-	// budget bounds the nodes visited, so that YAML aliases cannot blow a small document up
-	// exponentially ("billion laughs").
-	budget int
-}
-
-// maxNodes is the most YAML nodes (aliases expanded) one document may hold.
-const maxNodes = 100_000
-
-var errTooLarge = fmt.Errorf("the document expands to more than %d YAML nodes (aliases included)", maxNodes)
-
-func (d *decoder) fail(path string, format string, args ...any) {
-	d.errs = append(d.errs, &FieldError{Path: path, Err: fmt.Errorf(format, args...)})
-}
-
-var (
-	durationType = reflect.TypeFor[Duration]()
-	rawType      = reflect.TypeFor[json.RawMessage]()
-	timeType     = reflect.TypeFor[time.Time]()
-)
-
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		switch n.ShortTag() {
-		case "!!null":
-			return "null"
-		case "!!str":
-			return strconv.Quote(n.Value)
-		}
-		return n.Value
-	}
-	return "an unexpected node"
-}
-
-func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
-	if n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	if d.budget--; d.budget < 0 {
-		if d.budget == -1 {
-			d.fail(path, "%v", errTooLarge)
-		}
-		return
-	}
-	if _, ok := d.lines[path]; !ok {
-		d.lines[path] = n.Line
-	}
-	if isNull(n) {
-		v.SetZero()
-		return
-	}
-	switch v.Type() {
-	case durationType:
-		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
-			d.fail(path, "expected a duration such as \"200ms\", got %s", describe(n))
-			return
-		}
-		dur, err := time.ParseDuration(n.Value)
-		if err != nil {
-			d.fail(path, "invalid duration %q (use a number and a unit: ms, s, m, h)", n.Value)
-			return
-		}
-		v.Set(reflect.ValueOf(Duration{dur}))
-		return
-	case rawType:
-		var b bytes.Buffer
-		if err := nodeJSON(&b, n, &d.budget); err != nil {
-			d.fail(path, "%v", err)
-			return
-		}
-		v.SetBytes(b.Bytes())
-		return
-	case timeType:
-		t, err := time.Parse(time.RFC3339, n.Value)
-		if err != nil {
-			d.fail(path, "expected an RFC 3339 time, got %s", describe(n))
-			return
-		}
-		v.Set(reflect.ValueOf(t))
-		return
-	}
-	switch v.Kind() {
-	case reflect.Pointer:
-		p := reflect.New(v.Type().Elem())
-		d.value(n, p.Elem(), path)
-		v.Set(p)
-	case reflect.Struct:
-		d.structure(n, v, path)
-	case reflect.Map:
-		if n.Kind != yaml.MappingNode {
-			d.fail(path, "expected a mapping, got %s", describe(n))
-			return
-		}
-		m := reflect.MakeMap(v.Type())
-		seen := map[string]bool{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, val := n.Content[i], n.Content[i+1]
-			if k.Kind != yaml.ScalarNode {
-				d.fail(path, "keys must be strings, got %s", describe(k))
-				continue
-			}
-			p := joinKey(path, k.Value)
-			d.lines[p] = k.Line
-			if seen[k.Value] {
-				d.fail(p, "duplicate key")
-				continue
-			}
-			seen[k.Value] = true
-			e := reflect.New(v.Type().Elem()).Elem()
-			d.value(val, e, p)
-			m.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), e)
-		}
-		v.Set(m)
-	case reflect.Slice:
-		if n.Kind != yaml.SequenceNode {
-			d.fail(path, "expected a list, got %s", describe(n))
-			return
-		}
-		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
-		for i, e := range n.Content {
-			d.value(e, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
-		}
-		v.Set(s)
-	case reflect.String:
-		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
-			if n.Kind == yaml.ScalarNode {
-				d.fail(path, "expected a string, got %s (quote it: %q)", n.Value, n.Value)
-			} else {
-				d.fail(path, "expected a string, got %s", describe(n))
-			}
-			return
-		}
-		v.SetString(n.Value)
-	case reflect.Bool:
-		b, ok := scalar(n, "!!bool")
-		if !ok {
-			d.fail(path, "expected true or false, got %s", describe(n))
-			return
-		}
-		v.SetBool(b == "true")
-	case reflect.Int, reflect.Int32, reflect.Int64:
-		s, ok := scalar(n, "!!int")
-		i, err := strconv.ParseInt(s, 0, v.Type().Bits())
-		if !ok || err != nil {
-			d.fail(path, "expected an integer, got %s", describe(n))
-			return
-		}
-		v.SetInt(i)
-	case reflect.Uint, reflect.Uint32, reflect.Uint64:
-		s, ok := scalar(n, "!!int")
-		if ok && strings.HasPrefix(s, "-") {
-			d.fail(path, "must not be negative, got %s", s)
-			return
-		}
-		u, err := strconv.ParseUint(s, 0, v.Type().Bits())
-		if !ok || err != nil {
-			d.fail(path, "expected an integer from 0 to %d, got %s", uint64(1)<<v.Type().Bits()-1, describe(n))
-			return
-		}
-		v.SetUint(u)
-	case reflect.Float64:
-		s, ok := scalar(n, "!!int", "!!float")
-		f, err := strconv.ParseFloat(s, 64)
-		if !ok || err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			d.fail(path, "expected a number, got %s", describe(n))
-			return
-		}
-		v.SetFloat(f)
-	default:
-		d.fail(path, "cannot decode into %s", v.Type())
-	}
-}
-
-func scalar(n *yaml.Node, tags ...string) (string, bool) {
-	if n.Kind != yaml.ScalarNode || !slices.Contains(tags, n.ShortTag()) {
-		return "", false
-	}
-	return n.Value, true
-}
-
-// joinKey appends a field or map key to a path, quoting keys that are not plain identifiers.
-func joinKey(path, key string) string {
-	plain := key != ""
-	for _, r := range key {
-		if !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
-			plain = false
-			break
-		}
-	}
-	if !plain {
-		return path + "[" + strconv.Quote(key) + "]"
-	}
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
-type fieldInfo struct {
-	index []int
-	name  string
-}
-
-// fields lists a struct's JSON fields, flattening embedded structs as encoding/json does.
-func fields(t reflect.Type) []fieldInfo {
-	var out []fieldInfo
-	for _, f := range reflect.VisibleFields(t) {
-		if !f.IsExported() || f.Anonymous {
-			continue
-		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		out = append(out, fieldInfo{index: f.Index, name: name})
-	}
-	return out
-}
-
-func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
-	if n.Kind != yaml.MappingNode {
-		d.fail(path, "expected a mapping, got %s", describe(n))
-		return
-	}
-	fs := fields(v.Type())
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, val := n.Content[i], n.Content[i+1]
-		if k.Kind != yaml.ScalarNode || k.ShortTag() == "!!merge" {
-			d.fail(path, "unsupported key %s", describe(k))
-			continue
-		}
-		p := joinKey(path, k.Value)
-		d.lines[p] = k.Line
-		if seen[k.Value] {
-			d.fail(p, "duplicate field")
-			continue
-		}
-		seen[k.Value] = true
-		idx := slices.IndexFunc(fs, func(f fieldInfo) bool { return f.name == k.Value })
-		if idx < 0 {
-			hint, meant := suggest(k.Value, fs)
-			d.fail(p, "unknown field%s", hint)
-			if meant != "" && !seen[meant] {
-				d.suggested[joinKey(path, meant)] = true
-			}
-			continue
-		}
-		d.value(val, v.FieldByIndex(fs[idx].index), p)
-	}
-}
-
-// suggest proposes the known field closest to an unknown one, or lists the known fields.
-func suggest(name string, fs []fieldInfo) (hint, meant string) {
-	best, bestD := "", 3
-	names := make([]string, len(fs))
-	for i, f := range fs {
-		names[i] = f.name
-		if dist := editDistance(strings.ToLower(name), strings.ToLower(f.name)); dist < bestD {
-			best, bestD = f.name, dist
-		}
-	}
-	if best != "" {
-		return fmt.Sprintf(" (did you mean %q?)", best), best
-	}
-	return " (known: " + strings.Join(names, ", ") + ")", ""
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
-// nodeJSON writes any YAML value as JSON, keeping mapping key order.
-func nodeJSON(b *bytes.Buffer, n *yaml.Node, budget *int) error {
-	if n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	if *budget--; *budget < 0 {
-		return errTooLarge
-	}
-	switch n.Kind {
-	case yaml.DocumentNode:
-		if len(n.Content) == 0 {
-			b.WriteString("null")
-			return nil
-		}
-		return nodeJSON(b, n.Content[0], budget)
-	case yaml.MappingNode:
-		b.WriteByte('{')
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i]
-			if k.Kind != yaml.ScalarNode || k.ShortTag() == "!!merge" {
-				return fmt.Errorf("line %d: unsupported key %s", k.Line, describe(k))
-			}
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			ks, _ := json.Marshal(k.Value)
-			b.Write(ks)
-			b.WriteByte(':')
-			if err := nodeJSON(b, n.Content[i+1], budget); err != nil {
-				return err
-			}
-		}
-		b.WriteByte('}')
-	case yaml.SequenceNode:
-		b.WriteByte('[')
-		for i, e := range n.Content {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			if err := nodeJSON(b, e, budget); err != nil {
-				return err
-			}
-		}
-		b.WriteByte(']')
-	case yaml.ScalarNode:
-		switch n.ShortTag() {
-		case "!!null":
-			b.WriteString("null")
-		case "!!bool":
-			b.WriteString(n.Value)
-		case "!!int":
-			i, err := strconv.ParseInt(n.Value, 0, 64)
-			if err != nil {
-				return fmt.Errorf("line %d: integer %s out of range", n.Line, n.Value)
-			}
-			b.WriteString(strconv.FormatInt(i, 10))
-		case "!!float":
-			f, err := strconv.ParseFloat(n.Value, 64)
-			if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-				return fmt.Errorf("line %d: %s has no JSON representation", n.Line, n.Value)
-			}
-			fs, _ := json.Marshal(f)
-			b.Write(fs)
-		default:
-			s, _ := json.Marshal(n.Value)
-			b.Write(s)
-		}
-	default:
-		return fmt.Errorf("line %d: unsupported YAML node", n.Line)
-	}
-	return nil
 }

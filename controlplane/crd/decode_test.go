@@ -67,6 +67,23 @@ func TestDecodeValid(t *testing.T) {
 	}
 }
 
+// Unmarshal's problems read as Decode's: field paths, the house phrasing, no "json:".
+func TestUnmarshalErrors(t *testing.T) {
+	_, err := Unmarshal([]byte(`{"apiVersion": "wasmesh.io/v1alpha1", "kind": "Service", "metadata": {"name": "x"},
+	  "spec": {"port": "80", "colour": 1, "versions": [{"name": "v1", "endpoints": "h:1"}]}}`))
+	require.EqualError(t, err, `spec.port: expected an integer from 0 to 4294967295, got "80"`+"\n"+
+		`spec.colour: unknown field (known: port, versions, defaultVersion, trafficPolicy)`+"\n"+
+		`spec.versions[0].endpoints: expected a list, got "h:1"`)
+	var fe *FieldError
+	require.ErrorAs(t, err, &fe)
+	require.Equal(t, "spec.port", fe.Path)
+
+	_, err = Unmarshal([]byte(`{"apiVersion": "v1", "kind": "Service"}`))
+	require.EqualError(t, err, `decode resource: apiVersion "v1" is not "wasmesh.io/v1alpha1"`)
+	_, err = Unmarshal([]byte(`{"apiVersion": `))
+	require.EqualError(t, err, `decode resource: invalid YAML: did not find expected node content`)
+}
+
 func TestDecodeErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -77,6 +94,18 @@ func TestDecodeErrors(t *testing.T) {
 			name: "syntax error",
 			yaml: "apiVersion: [\n",
 			want: []string{`t.yaml:1: document 1: invalid YAML: did not find expected node content`},
+		},
+		{
+			// yaml.v3 names the line before: its parser counts lines from 0 for this problem.
+			name: "indentation error on line 5",
+			yaml: head + "kind: Service\nmetadata:\n  name: x\n spec: {}\n",
+			want: []string{`t.yaml:5: document 1: invalid YAML: did not find expected key`},
+		},
+		{
+			// and names where the enclosing block starts when that is not the first line.
+			name: "indentation error in a nested block of the second document",
+			yaml: svcReviews + "---\n" + head + "kind: Service\nmetadata: {name: ratings}\nspec:\n  versions:\n    - v1\n    port: 1\n",
+			want: []string{`t.yaml:16: document 2: invalid YAML: did not find expected '-' indicator`},
 		},
 		{
 			name: "not a mapping",
@@ -588,6 +617,13 @@ func FuzzDecode(f *testing.F) {
 			b2, err := json.Marshal(o)
 			require.NoError(t, err)
 			require.Equal(t, string(b), string(b2))
+			// The strict walker reads it as encoding/json does, and so does the server.
+			strict, err := unmarshalStrict(b)
+			require.NoError(t, err)
+			require.Equal(t, o, strict)
+			sd, err := DecodeObject(Document{Source: "fuzz.yaml", Index: d.Index, Line: d.Line, Lines: d.Lines}, b)
+			require.NoError(t, err)
+			require.Equal(t, d.Object, sd.Object)
 		}
 	})
 }

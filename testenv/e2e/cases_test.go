@@ -76,7 +76,7 @@ func TestReadCaseFileErrors(t *testing.T) {
 	p := filepath.Join(dir, "f.yaml")
 	tests := []struct{ name, yaml, want string }{
 		{"unknown key", "filters: [{wasm: a.wasm, wsam: b}]\ncases: [{name: x}]\n",
-			p + ":1: filters[0].wsam: unknown key (known: wasm, config, rootId)"},
+			p + `:1: filters[0].wsam: unknown field (did you mean "wasm"?)`},
 		{"no filters", "cases: [{name: x}]\n", p + ":1: filters: required"},
 		{"missing names", "filters: [{config: {}}]\ncases: [{request: {}}]\n",
 			p + ":1: filters[0].wasm: required\n" + p + ":2: cases[0].name: required"},

@@ -1,10 +1,7 @@
 package replay
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"math"
 	"regexp"
 	"strconv"
@@ -12,47 +9,68 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/wasmesh/wasmesh/internal/yamlstrict"
 )
 
 // Parse parses a replay file's content; name is used in messages. Filter paths stay as
 // written (ReadFile resolves them). Every problem is reported, joined, each as an *Error
-// naming name:line and the key.
+// naming name:line and the key. The file is walked by the strict decoder of the CRDs
+// (internal/yamlstrict), so its problems read as `wasmesh apply`'s do.
 func Parse(name string, data []byte) (*File, error) {
-	p := &parser{file: name}
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
-		if err.Error() == "EOF" {
-			return nil, &Error{File: name, Err: errors.New("empty file (want the keys filters and cases)")}
-		}
-		return nil, p.syntax(err)
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return nil, &Error{File: name, Line: extra.Line, Err: errors.New("a second YAML document: a replay file holds one")}
-	} else if err.Error() != "EOF" {
-		return nil, p.syntax(err)
-	}
-	f := &File{Path: name}
-	root := resolve(&doc)
-	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+	roots, err := yamlstrict.Documents(data)
+	var se *yamlstrict.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		return nil, &Error{File: name, Line: se.Line, Err: se}
+	case err != nil:
+		return nil, &Error{File: name, Err: err}
+	case len(roots) == 0:
 		return nil, &Error{File: name, Err: errors.New("empty file (want the keys filters and cases)")}
+	case len(roots) > 1:
+		return nil, &Error{File: name, Line: roots[1].Line, Err: errors.New("a second YAML document: a replay file holds one")}
 	}
+	p := &parser{w: yamlstrict.New(0)}
+	f := p.file(roots[0])
+	if errs := p.w.Errors(); len(errs) > 0 {
+		out := make([]error, len(errs))
+		for i, e := range errs {
+			out[i] = &Error{File: name, Line: e.Line, Key: e.Path, Err: e.Err}
+		}
+		return nil, errors.Join(out...)
+	}
+	f.Path = name
+	return f, nil
+}
+
+// parser holds the schema of replay files; the walker reports its problems.
+type parser struct {
+	w *yamlstrict.Walker
+}
+
+func (p *parser) errorf(n *yaml.Node, key, format string, args ...any) {
+	p.w.Errorf(n, key, format, args...)
+}
+
+func (p *parser) file(root *yaml.Node) *File {
+	f := &File{}
 	m := p.mapping(root, "", "filters", "clusters", "cases")
 	if m == nil {
-		return nil, errors.Join(p.errs...)
+		return f
 	}
 	if n := m.required("filters"); n != nil {
-		for i, fn := range p.sequence(n, "filters") {
-			f.Filters = append(f.Filters, p.filter(fn, fmt.Sprintf("filters[%d]", i)))
+		fns, _ := p.w.Sequence(n, "filters")
+		for i, fn := range fns {
+			f.Filters = append(f.Filters, p.filter(fn, yamlstrict.Index("filters", i)))
 		}
 		if len(f.Filters) == 0 && n.Kind == yaml.SequenceNode {
 			p.errorf(n, "filters", "at least one filter is required")
 		}
 	}
-	if n := m.get("clusters"); n != nil && !isNull(n) {
-		for i, cn := range p.sequence(n, "clusters") {
-			key := fmt.Sprintf("clusters[%d]", i)
+	if n := m.get("clusters"); n != nil && !yamlstrict.IsNull(n) {
+		cns, _ := p.w.Sequence(n, "clusters")
+		for i, cn := range cns {
+			key := yamlstrict.Index("clusters", i)
 			if s, ok := p.str(cn, key); ok {
 				switch {
 				case s == "" || strings.ContainsAny(s, " \t"):
@@ -67,8 +85,9 @@ func Parse(name string, data []byte) (*File, error) {
 	}
 	if n := m.required("cases"); n != nil {
 		seen := map[string]int{}
-		for i, cn := range p.sequence(n, "cases") {
-			key := fmt.Sprintf("cases[%d]", i)
+		cns, _ := p.w.Sequence(n, "cases")
+		for i, cn := range cns {
+			key := yamlstrict.Index("cases", i)
 			c := p.caseOf(cn, key)
 			if j, ok := seen[c.Name]; ok && c.Name != "" {
 				p.errorf(cn, key+".name", "%q repeats the name of cases[%d]", c.Name, j)
@@ -81,90 +100,10 @@ func Parse(name string, data []byte) (*File, error) {
 			p.errorf(n, "cases", "at least one case is required")
 		}
 	}
-	if len(p.errs) > 0 {
-		return nil, errors.Join(p.errs...)
-	}
-	return f, nil
+	return f
 }
 
-type parser struct {
-	file string
-	errs []error
-}
-
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// parserProblems are the YAML parser's (not scanner's) messages: yaml.v3 reports their line
-// 0-based (the scanner's 1-based), so syntax adds one.
-var parserProblems = map[string]bool{
-	"did not find expected ',' or '}'":       true,
-	"did not find expected ',' or ']'":       true,
-	"did not find expected key":              true,
-	"did not find expected '-' indicator":    true,
-	"did not find expected node content":     true,
-	"did not find expected <document start>": true,
-	"did not find expected <stream-start>":   true,
-	"found undefined tag handle":             true,
-	"found duplicate %YAML directive":        true,
-	"found incompatible YAML document":       true,
-	"found duplicate %TAG directive":         true,
-}
-
-// syntax turns a YAML syntax error into an *Error with the line.
-func (p *parser) syntax(err error) error {
-	msg := err.Error()
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		if parserProblems[m[2]] {
-			line++
-		}
-		return &Error{File: p.file, Line: line, Err: errors.New(m[2])}
-	}
-	return &Error{File: p.file, Err: errors.New(strings.TrimPrefix(msg, "yaml: "))}
-}
-
-func (p *parser) errorf(n *yaml.Node, key, format string, args ...any) {
-	p.errs = append(p.errs, &Error{File: p.file, Line: n.Line, Key: key, Err: fmt.Errorf(format, args...)})
-}
-
-func resolve(n *yaml.Node) *yaml.Node {
-	for n != nil && (n.Kind == yaml.DocumentNode || n.Kind == yaml.AliasNode) {
-		if n.Kind == yaml.DocumentNode {
-			if len(n.Content) == 0 {
-				return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"}
-			}
-			n = n.Content[0]
-		} else {
-			n = n.Alias
-		}
-	}
-	return n
-}
-
-func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
-
-// what names a node's kind for messages.
-func what(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a sequence"
-	}
-	switch n.Tag {
-	case "!!null":
-		return "null"
-	case "!!str":
-		return fmt.Sprintf("the string %q", n.Value)
-	case "!!int", "!!float":
-		return "the number " + n.Value
-	case "!!bool":
-		return n.Value
-	}
-	return fmt.Sprintf("%q", n.Value)
-}
-
-// fields is a YAML mapping's values by key, with the key nodes for positions.
+// fields is a YAML mapping's values by key.
 type fields struct {
 	node   *yaml.Node
 	key    string
@@ -174,35 +113,11 @@ type fields struct {
 
 // mapping checks that n is a mapping holding only known keys, each once.
 func (p *parser) mapping(n *yaml.Node, key string, known ...string) *fields {
-	n = resolve(n)
-	if n.Kind != yaml.MappingNode {
-		k := key
-		if k == "" {
-			k = "(top level)"
-		}
-		p.errorf(n, k, "want a mapping, got %s", what(n))
+	values, ok := p.w.Mapping(n, key, known...)
+	if !ok {
 		return nil
 	}
-	f := &fields{node: n, key: key, p: p, values: map[string]*yaml.Node{}}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		kn, vn := resolve(n.Content[i]), n.Content[i+1]
-		name := kn.Value
-		full := join(key, name)
-		switch {
-		case kn.Kind != yaml.ScalarNode:
-			p.errorf(kn, key, "a key must be a string, got %s", what(kn))
-		case !contains(known, name):
-			p.errorf(kn, full, "unknown key (known: %s)", strings.Join(known, ", "))
-		case f.values[name] != nil:
-			p.errorf(kn, full, "repeated key")
-		default:
-			f.values[name] = resolve(vn)
-			if f.values[name].Line == 0 {
-				f.values[name].Line = kn.Line
-			}
-		}
-	}
-	return f
+	return &fields{node: yamlstrict.Resolve(n), key: key, p: p, values: values}
 }
 
 func (f *fields) get(name string) *yaml.Node { return f.values[name] }
@@ -211,48 +126,20 @@ func (f *fields) get(name string) *yaml.Node { return f.values[name] }
 func (f *fields) required(name string) *yaml.Node {
 	n := f.values[name]
 	if n == nil {
-		f.p.errorf(f.node, join(f.key, name), "required")
+		f.p.errorf(f.node, yamlstrict.JoinKey(f.key, name), "required")
 		return nil
 	}
-	if isNull(n) {
-		f.p.errorf(n, join(f.key, name), "required, got null")
+	if yamlstrict.IsNull(n) {
+		f.p.errorf(n, yamlstrict.JoinKey(f.key, name), "required, got null")
 		return nil
 	}
 	return n
 }
 
-func join(key, name string) string {
-	if key == "" {
-		return name
-	}
-	return key + "." + name
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
-}
-
-func (p *parser) sequence(n *yaml.Node, key string) []*yaml.Node {
-	if n.Kind != yaml.SequenceNode {
-		p.errorf(n, key, "want a sequence, got %s", what(n))
-		return nil
-	}
-	out := make([]*yaml.Node, len(n.Content))
-	for i, e := range n.Content {
-		out[i] = resolve(e)
-	}
-	return out
-}
-
 // str reads a scalar as text; ok is false (and the problem reported) for anything else.
 func (p *parser) str(n *yaml.Node, key string) (string, bool) {
-	if n.Kind != yaml.ScalarNode || isNull(n) {
-		p.errorf(n, key, "want a string, got %s", what(n))
+	if n.Kind != yaml.ScalarNode || yamlstrict.IsNull(n) {
+		p.errorf(n, key, "expected a string, got %s", yamlstrict.Describe(n))
 		return "", false
 	}
 	return n.Value, true
@@ -260,7 +147,7 @@ func (p *parser) str(n *yaml.Node, key string) (string, bool) {
 
 // optStr is str for an optional key: absent or null is "".
 func (p *parser) optStr(n *yaml.Node, key string) string {
-	if n == nil || isNull(n) {
+	if n == nil || yamlstrict.IsNull(n) {
 		return ""
 	}
 	s, _ := p.str(n, key)
@@ -268,11 +155,11 @@ func (p *parser) optStr(n *yaml.Node, key string) string {
 }
 
 func (p *parser) status(n *yaml.Node, key string) int {
-	if n == nil || isNull(n) {
+	if n == nil || yamlstrict.IsNull(n) {
 		return 0
 	}
-	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
-		p.errorf(n, key, "want an HTTP status code, got %s", what(n))
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
+		p.errorf(n, key, "expected an HTTP status code, got %s", yamlstrict.Describe(n))
 		return 0
 	}
 	v, err := strconv.Atoi(n.Value)
@@ -283,34 +170,45 @@ func (p *parser) status(n *yaml.Node, key string) int {
 	return v
 }
 
+// entries reads a mapping of names (headers, metrics) to values; what says what it maps.
+func (p *parser) entries(n *yaml.Node, key, what string) ([]yamlstrict.Entry, bool) {
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, key, "expected a mapping of %s, got %s", what, yamlstrict.Describe(n))
+		return nil, false
+	}
+	return p.w.Entries(n, key)
+}
+
+// eachHeader calls fn, in file order, for each entry of a mapping of header names to
+// values; names are lowercased and each is written once, in any case.
+func (p *parser) eachHeader(n *yaml.Node, key string, fn func(name string, e yamlstrict.Entry)) {
+	es, _ := p.entries(n, key, "header names to values")
+	seen := map[string]bool{}
+	for _, e := range es {
+		name := strings.ToLower(e.Key)
+		switch {
+		case name == "":
+			p.errorf(e.Node, key, "expected a header name, got %s", yamlstrict.Describe(e.Node))
+		case seen[name]:
+			p.errorf(e.Node, e.Path, "duplicate header (names are case-insensitive)")
+		default:
+			seen[name] = true
+			fn(name, e)
+		}
+	}
+}
+
 // headers reads a mapping of header names to values; names are lowercased.
 func (p *parser) headers(n *yaml.Node, key string) Headers {
-	if n == nil || isNull(n) {
-		return nil
-	}
-	if n.Kind != yaml.MappingNode {
-		p.errorf(n, key, "want a mapping of header names to values, got %s", what(n))
+	if n == nil || yamlstrict.IsNull(n) {
 		return nil
 	}
 	var h Headers
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		kn, vn := resolve(n.Content[i]), resolve(n.Content[i+1])
-		name := strings.ToLower(kn.Value)
-		k := key + "." + kn.Value
-		if kn.Kind != yaml.ScalarNode || name == "" {
-			p.errorf(kn, key, "want a header name, got %s", what(kn))
-			continue
-		}
-		if seen[name] {
-			p.errorf(kn, k, "repeated header")
-			continue
-		}
-		seen[name] = true
-		if v, ok := p.str(vn, k); ok {
+	p.eachHeader(n, key, func(name string, e yamlstrict.Entry) {
+		if v, ok := p.str(e.Value, e.Path); ok {
 			h = append(h, [2]string{name, v})
 		}
-	}
+	})
 	return h
 }
 
@@ -329,16 +227,11 @@ func (p *parser) filter(n *yaml.Node, key string) Filter {
 		}
 	}
 	fl.RootID = p.optStr(m.get("rootId"), key+".rootId")
-	if cn := m.get("config"); cn != nil && !isNull(cn) {
-		if cn.Kind == yaml.ScalarNode && cn.Tag == "!!str" {
+	if cn := m.get("config"); cn != nil && !yamlstrict.IsNull(cn) {
+		if cn.Kind == yaml.ScalarNode && cn.ShortTag() == "!!str" {
 			fl.Config = []byte(cn.Value)
-		} else {
-			var buf bytes.Buffer
-			if err := toJSON(&buf, cn); err != nil {
-				p.errorf(cn, key+".config", "%v", err)
-			} else {
-				fl.Config = buf.Bytes()
-			}
+		} else if b, ok := p.w.JSON(cn, key+".config"); ok {
+			fl.Config = b
 		}
 	}
 	return fl
@@ -359,7 +252,7 @@ func (p *parser) caseOf(n *yaml.Node, key string) Case {
 		}
 	}
 	c.Request = Request{Method: "GET", Path: "/"}
-	if rn := m.get("request"); rn != nil && !isNull(rn) {
+	if rn := m.get("request"); rn != nil && !yamlstrict.IsNull(rn) {
 		k := key + ".request"
 		if rm := p.mapping(rn, k, "method", "path", "headers", "body"); rm != nil {
 			if s := p.optStr(rm.get("method"), k+".method"); s != "" {
@@ -376,7 +269,7 @@ func (p *parser) caseOf(n *yaml.Node, key string) Case {
 		}
 	}
 	c.Upstream = Upstream{Status: 200}
-	if un := m.get("upstream"); un != nil && !isNull(un) {
+	if un := m.get("upstream"); un != nil && !yamlstrict.IsNull(un) {
 		k := key + ".upstream"
 		if um := p.mapping(un, k, "status", "headers", "body"); um != nil {
 			if s := p.status(um.get("status"), k+".status"); s != 0 {
@@ -386,16 +279,16 @@ func (p *parser) caseOf(n *yaml.Node, key string) Case {
 			c.Upstream.Body = p.optStr(um.get("body"), k+".body")
 		}
 	}
-	if an := m.get("advance"); an != nil && !isNull(an) {
+	if an := m.get("advance"); an != nil && !yamlstrict.IsNull(an) {
 		c.Advance = p.duration(an, key+".advance")
 	}
-	if cn := m.get("connection"); cn != nil && !isNull(cn) {
+	if cn := m.get("connection"); cn != nil && !yamlstrict.IsNull(cn) {
 		k := key + ".connection"
 		if cm := p.mapping(cn, k, "mtls", "peerURISAN"); cm != nil {
 			c.Connection = &Connection{}
 			if bn := cm.get("mtls"); bn != nil {
 				if bn.Kind != yaml.ScalarNode || bn.ShortTag() != "!!bool" {
-					p.errorf(bn, k+".mtls", "want true or false")
+					p.errorf(bn, k+".mtls", "expected true or false, got %s", yamlstrict.Describe(bn))
 				} else {
 					c.Connection.MTLS = bn.Value == "true"
 				}
@@ -406,18 +299,18 @@ func (p *parser) caseOf(n *yaml.Node, key string) Case {
 			}
 		}
 	}
-	if en := m.get("expect"); en != nil && !isNull(en) {
+	if en := m.get("expect"); en != nil && !yamlstrict.IsNull(en) {
 		c.Expect = p.expect(en, key+".expect")
 	}
 	return c
 }
 
 func (p *parser) duration(n *yaml.Node, key string) time.Duration {
-	if n.Kind == yaml.ScalarNode && n.Tag == "!!int" && n.Value == "0" {
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!int" && n.Value == "0" {
 		return 0
 	}
-	if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
-		p.errorf(n, key, "want a duration like 200ms or 1.5s, got %s", what(n))
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
+		p.errorf(n, key, "expected a duration like 200ms or 1.5s, got %s", yamlstrict.Describe(n))
 		return 0
 	}
 	d, err := time.ParseDuration(n.Value)
@@ -440,7 +333,7 @@ func (p *parser) expect(n *yaml.Node, key string) Expect {
 	}
 	if un := m.get("upstreamRequest"); un != nil {
 		k := key + ".upstreamRequest"
-		if isNull(un) {
+		if yamlstrict.IsNull(un) {
 			e.NoUpstream = true
 		} else if um := p.mapping(un, k, "headers", "body", "cluster", "authority", "method", "path"); um != nil {
 			e.UpstreamRequest = &ExpectUpstream{
@@ -453,7 +346,7 @@ func (p *parser) expect(n *yaml.Node, key string) Expect {
 			}
 		}
 	}
-	if rn := m.get("response"); rn != nil && !isNull(rn) {
+	if rn := m.get("response"); rn != nil && !yamlstrict.IsNull(rn) {
 		k := key + ".response"
 		if rm := p.mapping(rn, k, "status", "headers", "body"); rm != nil {
 			e.Response = &ExpectResponse{
@@ -463,69 +356,52 @@ func (p *parser) expect(n *yaml.Node, key string) Expect {
 			}
 		}
 	}
-	if mn := m.get("metrics"); mn != nil && !isNull(mn) {
-		k := key + ".metrics"
-		if mn.Kind != yaml.MappingNode {
-			p.errorf(mn, k, "want a mapping of metric names to values, got %s", what(mn))
-		} else {
-			e.Metrics = map[string]Metric{}
-			for i := 0; i+1 < len(mn.Content); i += 2 {
-				kn, vn := resolve(mn.Content[i]), resolve(mn.Content[i+1])
-				mk := k + "." + kn.Value
-				if _, dup := e.Metrics[kn.Value]; dup {
-					p.errorf(kn, mk, "repeated metric")
-					continue
-				}
-				if isNull(vn) {
-					e.Metrics[kn.Value] = Metric{Absent: true}
-					continue
-				}
-				if vn.Kind != yaml.ScalarNode || (vn.Tag != "!!int" && vn.Tag != "!!float") {
-					p.errorf(vn, mk, "want a number (or null: no such metric), got %s", what(vn))
-					continue
-				}
-				v, err := strconv.ParseFloat(strings.ReplaceAll(vn.Value, "_", ""), 64)
-				if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-					p.errorf(vn, mk, "%s is not a finite number", vn.Value)
-					continue
-				}
-				e.Metrics[kn.Value] = Metric{Value: v}
-			}
-		}
+	if mn := m.get("metrics"); mn != nil && !yamlstrict.IsNull(mn) {
+		e.Metrics = p.metrics(mn, key+".metrics")
 	}
 	return e
 }
 
-// expectHeaders reads expected headers: names lowercased, each value a Value (null: absent).
-func (p *parser) expectHeaders(n *yaml.Node, key string) map[string]Value {
-	if n == nil || isNull(n) {
+// metrics reads expected metrics: a number each, or null (no such metric).
+func (p *parser) metrics(n *yaml.Node, key string) map[string]Metric {
+	es, ok := p.entries(n, key, "metric names to values")
+	if !ok {
 		return nil
 	}
-	if n.Kind != yaml.MappingNode {
-		p.errorf(n, key, "want a mapping of header names to values, got %s", what(n))
+	out := map[string]Metric{}
+	for _, en := range es {
+		vn := en.Value
+		if yamlstrict.IsNull(vn) {
+			out[en.Key] = Metric{Absent: true}
+			continue
+		}
+		if vn.Kind != yaml.ScalarNode || (vn.ShortTag() != "!!int" && vn.ShortTag() != "!!float") {
+			p.errorf(vn, en.Path, "expected a number (or null: no such metric), got %s", yamlstrict.Describe(vn))
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.ReplaceAll(vn.Value, "_", ""), 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			p.errorf(vn, en.Path, "%s is not a finite number", vn.Value)
+			continue
+		}
+		out[en.Key] = Metric{Value: v}
+	}
+	return out
+}
+
+// expectHeaders reads expected headers: names lowercased, each value a Value (null: absent).
+func (p *parser) expectHeaders(n *yaml.Node, key string) map[string]Value {
+	if n == nil || yamlstrict.IsNull(n) {
 		return nil
 	}
 	out := map[string]Value{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		kn, vn := resolve(n.Content[i]), resolve(n.Content[i+1])
-		name := strings.ToLower(kn.Value)
-		k := key + "." + kn.Value
-		if kn.Kind != yaml.ScalarNode || name == "" {
-			p.errorf(kn, key, "want a header name, got %s", what(kn))
-			continue
-		}
-		if _, dup := out[name]; dup {
-			p.errorf(kn, k, "repeated header")
-			continue
-		}
-		if isNull(vn) {
+	p.eachHeader(n, key, func(name string, e yamlstrict.Entry) {
+		if yamlstrict.IsNull(e.Value) {
 			out[name] = Absent()
-			continue
-		}
-		if v, ok := p.value(vn, k, "a header value"); ok {
+		} else if v, ok := p.value(e.Value, e.Path, "a header value"); ok {
 			out[name] = v
 		}
-	}
+	})
 	return out
 }
 
@@ -535,7 +411,7 @@ func (p *parser) expectBody(n *yaml.Node, key string) *Value {
 	if n == nil {
 		return nil
 	}
-	if isNull(n) {
+	if yamlstrict.IsNull(n) {
 		p.errorf(n, key, `a body cannot be absent: write "" for an empty body, or leave the key out`)
 		return nil
 	}
@@ -547,13 +423,13 @@ func (p *parser) expectBody(n *yaml.Node, key string) *Value {
 }
 
 // value reads a Value: a string (exact), {regex: RE} or {contains: TEXT}.
-func (p *parser) value(n *yaml.Node, key, what1 string) (Value, bool) {
+func (p *parser) value(n *yaml.Node, key, what string) (Value, bool) {
 	if n.Kind == yaml.ScalarNode {
 		s, ok := p.str(n, key)
 		return Is(s), ok
 	}
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, key, "want %s: a string, {regex: RE} or {contains: TEXT}; got %s", what1, what(n))
+		p.errorf(n, key, "expected %s: a string, {regex: RE} or {contains: TEXT}; got %s", what, yamlstrict.Describe(n))
 		return Value{}, false
 	}
 	m := p.mapping(n, key, "regex", "contains")
@@ -563,7 +439,7 @@ func (p *parser) value(n *yaml.Node, key, what1 string) (Value, bool) {
 	rn, cn := m.get("regex"), m.get("contains")
 	switch {
 	case rn != nil && cn != nil:
-		p.errorf(n, key, "want one of regex and contains, got both")
+		p.errorf(n, key, "expected one of regex and contains, got both")
 	case rn != nil:
 		s, ok := p.str(rn, key+".regex")
 		if !ok {
@@ -579,54 +455,7 @@ func (p *parser) value(n *yaml.Node, key, what1 string) (Value, bool) {
 		s, ok := p.str(cn, key+".contains")
 		return Contain(s), ok
 	default:
-		p.errorf(n, key, "want one of regex and contains, got neither")
+		p.errorf(n, key, "expected one of regex and contains, got neither")
 	}
 	return Value{}, false
-}
-
-// toJSON writes a YAML value as JSON, keeping mapping order.
-func toJSON(buf *bytes.Buffer, n *yaml.Node) error {
-	n = resolve(n)
-	switch n.Kind {
-	case yaml.MappingNode:
-		buf.WriteByte('{')
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			kn := resolve(n.Content[i])
-			if kn.Kind != yaml.ScalarNode {
-				return fmt.Errorf("line %d: a key must be a string, got %s", kn.Line, what(kn))
-			}
-			k, _ := json.Marshal(kn.Value)
-			buf.Write(k)
-			buf.WriteByte(':')
-			if err := toJSON(buf, n.Content[i+1]); err != nil {
-				return err
-			}
-		}
-		buf.WriteByte('}')
-	case yaml.SequenceNode:
-		buf.WriteByte('[')
-		for i, e := range n.Content {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			if err := toJSON(buf, e); err != nil {
-				return err
-			}
-		}
-		buf.WriteByte(']')
-	default:
-		var v any
-		if err := n.Decode(&v); err != nil {
-			return fmt.Errorf("line %d: %w", n.Line, err)
-		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			return fmt.Errorf("line %d: %s has no JSON form", n.Line, what(n))
-		}
-		buf.Write(b)
-	}
-	return nil
 }

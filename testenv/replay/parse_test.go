@@ -76,70 +76,70 @@ func TestParseErrors(t *testing.T) {
 	const head = "filters: [{wasm: a.wasm}]\n"
 	tests := []struct{ name, yaml, want string }{
 		{"yaml syntax", "filters:\n- wasm: a.wasm\n  config: {a: 1\ncases: []\n",
-			"f.yaml:3: did not find expected ',' or '}'"},
-		{"block mapping", "filters:\n  - wasm: a\n x: 1\n", "f.yaml:3: did not find expected key"},
-		{"tab indentation", "filters:\n\t- wasm: a\n", "f.yaml:2: found character that cannot start any token"},
+			"f.yaml:3: invalid YAML: did not find expected ',' or '}'"},
+		{"block mapping", "filters:\n  - wasm: a\n x: 1\n", "f.yaml:3: invalid YAML: did not find expected key"},
+		{"tab indentation", "filters:\n\t- wasm: a\n", "f.yaml:2: invalid YAML: found character that cannot start any token"},
 		{"empty file", "", "f.yaml: empty file (want the keys filters and cases)"},
 		{"only a comment", "# nothing\n", "f.yaml: empty file (want the keys filters and cases)"},
-		{"two documents", head + "cases: [{name: x}]\n---\nfilters: []\n", "f.yaml:3: a second YAML document: a replay file holds one"},
-		{"top level sequence", "- a\n- b\n", "f.yaml:1: (top level): want a mapping, got a sequence"},
-		{"unknown top key", head + "cases: [{name: x}]\ncase: []\n", "f.yaml:3: case: unknown key (known: filters, clusters, cases)"},
-		{"repeated top key", head + "cases: [{name: x}]\ncases: [{name: y}]\n", "f.yaml:3: cases: repeated key"},
+		{"two documents", head + "cases: [{name: x}]\n---\nfilters: []\n", "f.yaml:4: a second YAML document: a replay file holds one"},
+		{"top level sequence", "- a\n- b\n", "f.yaml:1: expected a mapping, got a list"},
+		{"unknown top key", head + "cases: [{name: x}]\ncase: []\n", `f.yaml:3: case: unknown field (did you mean "cases"?)`},
+		{"repeated top key", head + "cases: [{name: x}]\ncases: [{name: y}]\n", "f.yaml:3: cases: duplicate field"},
 		{"missing keys", "{}\n", "f.yaml:1: filters: required\nf.yaml:1: cases: required"},
 		{"null filters", "filters:\ncases: [{name: x}]\n", "f.yaml:1: filters: required, got null"},
-		{"filters not a list", "filters: {wasm: a.wasm}\ncases: [{name: x}]\n", "f.yaml:1: filters: want a sequence, got a mapping"},
+		{"filters not a list", "filters: {wasm: a.wasm}\ncases: [{name: x}]\n", "f.yaml:1: filters: expected a list, got a mapping"},
 		{"no filters", "filters: []\ncases: [{name: x}]\n", "f.yaml:1: filters: at least one filter is required"},
 		{"no cases", head + "cases: []\n", "f.yaml:2: cases: at least one case is required"},
 		{"filter keys", "filters:\n- wasm: a.wasm\n  rootid: x\n- config: {}\ncases: [{name: x}]\n",
-			"f.yaml:3: filters[0].rootid: unknown key (known: wasm, config, rootId)\nf.yaml:4: filters[1].wasm: required"},
-		{"wasm not a string", "filters: [{wasm: [a]}]\ncases: [{name: x}]\n", "f.yaml:1: filters[0].wasm: want a string, got a sequence"},
-		{"case not a mapping", head + "cases: [just a name]\n", `f.yaml:2: cases[0]: want a mapping, got the string "just a name"`},
+			`f.yaml:3: filters[0].rootid: unknown field (did you mean "rootId"?)` + "\nf.yaml:4: filters[1].wasm: required"},
+		{"wasm not a string", "filters: [{wasm: [a]}]\ncases: [{name: x}]\n", "f.yaml:1: filters[0].wasm: expected a string, got a list"},
+		{"case not a mapping", head + "cases: [just a name]\n", `f.yaml:2: cases[0]: expected a mapping, got "just a name"`},
 		{"case name", head + "cases:\n- request: {}\n- name: \" \"\n",
 			"f.yaml:3: cases[0].name: required\nf.yaml:4: cases[1].name: required, got an empty string"},
 		{"repeated case name", head + "cases:\n- name: a\n- name: b\n- name: a\n", `f.yaml:5: cases[2].name: "a" repeats the name of cases[0]`},
 		{"connection", head + "cases:\n- name: a\n  connection: {mtls: yes please, peerURISAN: spiffe://td/x, tls: 1}\n- name: b\n  connection: {peerURISAN: spiffe://td/x}\n",
-			"f.yaml:4: cases[0].connection.tls: unknown key (known: mtls, peerURISAN)\n" +
-				"f.yaml:4: cases[0].connection.mtls: want true or false\n" +
+			`f.yaml:4: cases[0].connection.tls: unknown field (did you mean "mtls"?)` + "\n" +
+				`f.yaml:4: cases[0].connection.mtls: expected true or false, got "yes please"` + "\n" +
 				"f.yaml:4: cases[0].connection.peerURISAN: a peer certificate needs mtls: true\n" +
 				"f.yaml:6: cases[1].connection.peerURISAN: a peer certificate needs mtls: true"},
 		{"request keys", head + "cases:\n- name: a\n  request: {methd: GET, path: x, headers: [a, b], body: {a: 1}}\n",
-			"f.yaml:4: cases[0].request.methd: unknown key (known: method, path, headers, body)\n" +
+			`f.yaml:4: cases[0].request.methd: unknown field (did you mean "method"?)` + "\n" +
 				`f.yaml:4: cases[0].request.path: "x" does not start with /` + "\n" +
-				"f.yaml:4: cases[0].request.headers: want a mapping of header names to values, got a sequence\n" +
-				"f.yaml:4: cases[0].request.body: want a string, got a mapping"},
+				"f.yaml:4: cases[0].request.headers: expected a mapping of header names to values, got a list\n" +
+				"f.yaml:4: cases[0].request.body: expected a string, got a mapping"},
 		{"header value", head + "cases:\n- name: a\n  request:\n    headers:\n      x-a: [1]\n      X-B: b\n      x-b: c\n",
-			"f.yaml:6: cases[0].request.headers.x-a: want a string, got a sequence\nf.yaml:8: cases[0].request.headers.x-b: repeated header"},
+			"f.yaml:6: cases[0].request.headers.x-a: expected a string, got a list\nf.yaml:8: cases[0].request.headers.x-b: duplicate header (names are case-insensitive)"},
 		{"upstream status", head + "cases:\n- name: a\n  upstream: {status: \"200\"}\n- name: b\n  upstream: {status: 42}\n",
-			`f.yaml:4: cases[0].upstream.status: want an HTTP status code, got the string "200"` + "\n" +
+			`f.yaml:4: cases[0].upstream.status: expected an HTTP status code, got "200"` + "\n" +
 				"f.yaml:6: cases[1].upstream.status: 42 is not an HTTP status code (100-599)"},
 		{"advance", head + "cases:\n- name: a\n  advance: soon\n- name: b\n  advance: 5\n- name: c\n  advance: -1s\n",
 			`f.yaml:4: cases[0].advance: "soon" is not a duration (like 200ms or 1.5s)` + "\n" +
-				"f.yaml:6: cases[1].advance: want a duration like 200ms or 1.5s, got the number 5\n" +
+				"f.yaml:6: cases[1].advance: expected a duration like 200ms or 1.5s, got 5\n" +
 				`f.yaml:8: cases[2].advance: "-1s" is negative`},
 		{"expect keys", head + "cases:\n- name: a\n  expect:\n    respons: {status: 200}\n    upstreamRequest: {header: {}}\n",
-			"f.yaml:5: cases[0].expect.respons: unknown key (known: upstreamRequest, response, metrics)\n" +
-				"f.yaml:6: cases[0].expect.upstreamRequest.header: unknown key (known: headers, body, cluster, authority, method, path)"},
+			`f.yaml:5: cases[0].expect.respons: unknown field (did you mean "response"?)` + "\n" +
+				`f.yaml:6: cases[0].expect.upstreamRequest.header: unknown field (did you mean "headers"?)`},
 		{"expect response", head + "cases:\n- name: a\n  expect:\n    response: {status: ok, headers: x, body: [1]}\n",
-			"f.yaml:5: cases[0].expect.response.status: want an HTTP status code, got the string \"ok\"\n" +
-				"f.yaml:5: cases[0].expect.response.headers: want a mapping of header names to values, got the string \"x\"\n" +
-				"f.yaml:5: cases[0].expect.response.body: want a body: a string, {regex: RE} or {contains: TEXT}; got a sequence"},
+			"f.yaml:5: cases[0].expect.response.status: expected an HTTP status code, got \"ok\"\n" +
+				"f.yaml:5: cases[0].expect.response.headers: expected a mapping of header names to values, got \"x\"\n" +
+				"f.yaml:5: cases[0].expect.response.body: expected a body: a string, {regex: RE} or {contains: TEXT}; got a list"},
 		{"metrics", head + "cases:\n- name: a\n  expect:\n    metrics: {a: one, b: .nan, c: 2}\n- name: b\n  expect: {metrics: [a]}\n",
-			"f.yaml:5: cases[0].expect.metrics.a: want a number (or null: no such metric), got the string \"one\"\n" +
+			"f.yaml:5: cases[0].expect.metrics.a: expected a number (or null: no such metric), got \"one\"\n" +
 				"f.yaml:5: cases[0].expect.metrics.b: .nan is not a finite number\n" +
-				"f.yaml:7: cases[1].expect.metrics: want a mapping of metric names to values, got a sequence"},
+				"f.yaml:7: cases[1].expect.metrics: expected a mapping of metric names to values, got a list"},
 		{"value matchers", head + "cases:\n- name: a\n  expect:\n    response:\n      headers: {x-a: {regex: '[a'}, x-b: {regex: a, contains: b}, x-c: {}, x-d: {exact: a}, x-e: [a]}\n      body: null\n    upstreamRequest: {body: {contains: [x]}}\n",
-			"f.yaml:8: cases[0].expect.upstreamRequest.body.contains: want a string, got a sequence\n" +
+			"f.yaml:8: cases[0].expect.upstreamRequest.body.contains: expected a string, got a list\n" +
 				"f.yaml:6: cases[0].expect.response.headers.x-a.regex: missing closing ]: `[a`\n" +
-				"f.yaml:6: cases[0].expect.response.headers.x-b: want one of regex and contains, got both\n" +
-				"f.yaml:6: cases[0].expect.response.headers.x-c: want one of regex and contains, got neither\n" +
-				"f.yaml:6: cases[0].expect.response.headers.x-d.exact: unknown key (known: regex, contains)\n" +
-				"f.yaml:6: cases[0].expect.response.headers.x-d: want one of regex and contains, got neither\n" +
-				"f.yaml:6: cases[0].expect.response.headers.x-e: want a header value: a string, {regex: RE} or {contains: TEXT}; got a sequence\n" +
+				"f.yaml:6: cases[0].expect.response.headers.x-b: expected one of regex and contains, got both\n" +
+				"f.yaml:6: cases[0].expect.response.headers.x-c: expected one of regex and contains, got neither\n" +
+				"f.yaml:6: cases[0].expect.response.headers.x-d.exact: unknown field (known: regex, contains)\n" +
+				"f.yaml:6: cases[0].expect.response.headers.x-d: expected one of regex and contains, got neither\n" +
+				"f.yaml:6: cases[0].expect.response.headers.x-e: expected a header value: a string, {regex: RE} or {contains: TEXT}; got a list\n" +
 				`f.yaml:7: cases[0].expect.response.body: a body cannot be absent: write "" for an empty body, or leave the key out`},
 		{"clusters", head + "clusters: [reviews|v2, '', default, [a]]\ncases: [{name: a}]\n",
 			`f.yaml:2: clusters[1]: "" is not a cluster name (like reviews|v2)` + "\n" +
 				`f.yaml:2: clusters[2]: "default" is the cluster of requests without a routing header; it always exists` + "\n" +
-				"f.yaml:2: clusters[3]: want a string, got a sequence"},
+				"f.yaml:2: clusters[3]: expected a string, got a list"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

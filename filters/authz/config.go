@@ -60,15 +60,7 @@ func ParseConfig(data []byte) (Config, error) {
 
 // ParsePolicySpec parses one policy (an element of `policies`) strictly; its problems carry
 // their paths inside the policy. The control plane checks each AuthorizationPolicy with it.
-func ParsePolicySpec(data []byte) (PolicySpec, error) {
-	var errs config.Errors
-	v, ok := config.ParseValue(data, &errs)
-	if !ok {
-		return PolicySpec{}, errs.Err()
-	}
-	s := decodeSpec(v)
-	return s, errs.Err()
-}
+func ParsePolicySpec(data []byte) (PolicySpec, error) { return config.ParseOne(data, decodeSpec) }
 
 func decodePolicy(o config.Object) Policy {
 	var p Policy

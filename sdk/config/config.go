@@ -121,16 +121,19 @@ func Parse(data []byte, errs *Errors) (Object, bool) {
 	return Value{n: &root, errs: errs}.Object()
 }
 
-// ParseValue validates data as JSON and returns its root value, whatever its type: a parser
-// of one embedded piece (a match, a policy) runs on it directly. ok is false (with the
-// problem recorded) when data is not JSON.
-func ParseValue(data []byte, errs *Errors) (Value, bool) {
+// ParseOne parses data as one JSON value of any type and decodes it with decode: the parser
+// of a piece embedded in larger configurations (a match, one policy), its problems at paths
+// inside the piece, joined with errors.Join.
+func ParseOne[T any](data []byte, decode func(Value) T) (T, error) {
+	var errs Errors
 	root, err := parseJSON(data)
 	if err != nil {
+		var zero T
 		errs.Add("", err)
-		return Value{}, false
+		return zero, errs.Err()
 	}
-	return Value{n: &root, errs: errs}, true
+	out := decode(Value{n: &root, errs: &errs})
+	return out, errs.Err()
 }
 
 // Object returns v as an object; a wrong type is recorded and ok is false. Duplicate keys are

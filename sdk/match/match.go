@@ -53,15 +53,7 @@ func (s Spec) IsEmpty() bool {
 // Parse reads a match from its JSON strictly: the one validator of the match schema, used by
 // every filter and by the control plane's resources. Every problem carries its path inside the
 // match, joined with errors.Join.
-func Parse(data []byte) (Spec, error) {
-	var errs config.Errors
-	v, ok := config.ParseValue(data, &errs)
-	if !ok {
-		return Spec{}, errs.Err()
-	}
-	s := Decode(v)
-	return s, errs.Err()
-}
+func Parse(data []byte) (Spec, error) { return config.ParseOne(data, Decode) }
 
 // Decode reads a match object strictly, recording every problem in the value's Errors.
 func Decode(v config.Value) Spec {

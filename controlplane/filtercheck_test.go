@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/wasmesh/wasmesh/controlplane/admission"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 )
 
@@ -47,7 +48,7 @@ func TestFilterChecker(t *testing.T) {
 		},
 		"fault": func([]byte) error { return nil },
 	}
-	err = crd.ValidateApply(context.Background(), docs, crd.NewSet(), FilterChecker(generate, parsers))
+	err = admission.New(admission.Config{Filters: []crd.Checker{FilterChecker(generate, parsers)}}).Check(context.Background(), admission.Inputs(docs...), crd.NewSet())
 	require.Error(t, err)
 	require.Equal(t, []string{
 		`../examples/crds/reviews-canary.yaml:21: document 1 (TrafficRoute "reviews"): spec.split: the canary filter refuses its generated config: services.reviews.weights.v1: 90 is above 80`,

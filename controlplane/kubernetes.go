@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/wasmesh/wasmesh/controlplane/admission"
 	"github.com/wasmesh/wasmesh/controlplane/api"
 	"github.com/wasmesh/wasmesh/controlplane/api/dryrun"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
@@ -177,7 +178,8 @@ func StartKubernetes(ctx context.Context, cfg KubernetesConfig) (*KubernetesCont
 		return nil, err
 	}
 	cp.XDSAddr = xdsLn.Addr().String()
-	srv := xds.New(xds.Config{Options: translate.Options{ModulesURL: cfg.ModulesURL, Builtins: mods.Builtins()}, Log: cfg.Log, Auth: creds})
+	opts := translate.Options{ModulesURL: cfg.ModulesURL, Builtins: mods.Builtins()}
+	srv := xds.New(xds.Config{Options: opts, Log: cfg.Log, Auth: creds})
 	cp.XDS = srv
 
 	runner := dryrun.New()
@@ -185,18 +187,13 @@ func StartKubernetes(ctx context.Context, cfg KubernetesConfig) (*KubernetesCont
 	cp.Admission = &kube.Admission{
 		Current: src.Set,
 		Fresh:   src.Fresh,
-		Checkers: []crd.Checker{
-			NoMutualTLSChecker,
-			FilterChecker(translate.FilterConfigs, BuiltinParsers()),
-			crd.CheckerFunc(func(_ context.Context, set *crd.Set, _ []crd.Key) error { return translate.CheckPluginSlots(set) }),
-			// The dry run only once the module is known to be there.
-			crd.CheckerFunc(func(ctx context.Context, set *crd.Set, changed []crd.Key) error {
-				if err := kube.ModuleChecker(mods.Has).Check(ctx, set, changed); err != nil {
-					return err
-				}
-				return api.PluginDryRun(mods, runner).Check(ctx, set, changed)
-			}),
-		},
+		// The same stages as the standalone control plane's; the API server commits.
+		Pipeline: admission.New(admission.Config{
+			Policy:  []crd.Checker{NoMutualTLSChecker},
+			Filters: filterParsers(opts),
+			Modules: kube.ModuleChecker(mods.Has),
+			DryRun:  admission.PluginDryRun(mods, runner),
+		}),
 		Log: cfg.Log,
 	}
 

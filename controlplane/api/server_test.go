@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/wasmesh/wasmesh/controlplane/admission"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/controlplane/store"
 )
@@ -98,20 +99,23 @@ type env struct {
 	ts      *httptest.Server
 }
 
+// newEnv serves the API on a fresh store; checkers are the admission's filter parsers stage.
 func newEnv(t *testing.T, checkers ...crd.Checker) *env {
 	t.Helper()
-	return newEnvCfg(t, func(c *Config) { c.Checkers = checkers })
+	return newEnvCfg(t, admission.FetchOptions{}, checkers, nil)
 }
 
-func newEnvCfg(t *testing.T, opts ...func(*Config)) *env {
+func newEnvCfg(t *testing.T, fetch admission.FetchOptions, checkers []crd.Checker, opt func(*Config)) *env {
 	t.Helper()
 	st, err := store.Open(t.TempDir(), store.Options{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
 	mods := &memModules{m: map[string][]byte{}}
-	cfg := Config{Store: st, Token: "secret", Modules: mods, Status: fakeStatus{}}
-	for _, o := range opts {
-		o(&cfg)
+	fetch.MaxBytes = MaxModuleBytes
+	adm := admission.New(admission.Config{Store: st, Filters: checkers, Modules: admission.FetchModules(mods, fetch)})
+	cfg := Config{Store: st, Token: "secret", Admission: adm, Modules: mods, Status: fakeStatus{}}
+	if opt != nil {
+		opt(&cfg)
 	}
 	srv, err := NewServer(cfg)
 	require.NoError(t, err)

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	cpapi "github.com/wasmesh/wasmesh/controlplane/api"
+	"github.com/wasmesh/wasmesh/controlplane/admission"
 	"github.com/wasmesh/wasmesh/testenv"
 )
 
@@ -37,7 +37,7 @@ type Runner struct {
 	closed  bool
 }
 
-var _ cpapi.DryRunner = (*Runner)(nil)
+var _ admission.DryRunner = (*Runner)(nil)
 
 // New returns a Runner. Its module folder is created at the first dry run.
 func New() *Runner { return &Runner{written: map[string]bool{}} }
@@ -89,15 +89,15 @@ func (r *Runner) file(sum string, module []byte) (string, error) {
 // DryRun loads module as stock Envoy 1.40 would, then starts it under testenv: _initialize,
 // root context, proxy_on_vm_start and proxy_on_configure with config. It returns the plugin's
 // log lines ("[level] message"; stdout is logged at info, stderr at error, as Envoy does). The
-// error wraps api.ErrModuleRefused when Envoy would not load the module (every missing import
-// is named) and api.ErrPluginRefused when the plugin refuses its configuration.
+// error wraps admission.ErrModuleRefused when Envoy would not load the module (every missing import
+// is named) and admission.ErrPluginRefused when the plugin refuses its configuration.
 func (r *Runner) DryRun(ctx context.Context, module []byte, rootID string, config []byte) ([]string, error) {
 	info, err := testenv.Inspect(module)
 	if err != nil {
-		return nil, fmt.Errorf("%w: load module: %w", cpapi.ErrModuleRefused, err)
+		return nil, fmt.Errorf("%w: load module: %w", admission.ErrModuleRefused, err)
 	}
 	if len(info.Problems) > 0 {
-		return nil, fmt.Errorf("%w:\n  %s", cpapi.ErrModuleRefused, strings.Join(info.Problems, "\n  "))
+		return nil, fmt.Errorf("%w:\n  %s", admission.ErrModuleRefused, strings.Join(info.Problems, "\n  "))
 	}
 	path, err := r.file(info.SHA256, module)
 	if err != nil {
@@ -116,7 +116,7 @@ func (r *Runner) DryRun(ctx context.Context, module []byte, rootID string, confi
 	return logs.lines, explain(ctx, err, filepath.Dir(path)+string(filepath.Separator))
 }
 
-// explain turns testenv's start error into the dry run's: a refusal wraps api.ErrPluginRefused,
+// explain turns testenv's start error into the dry run's: a refusal wraps admission.ErrPluginRefused,
 // an interrupted run says so; the plugin's log lines are left to the caller (DryRun returns
 // them), and the private module folder is left out of messages.
 func explain(ctx context.Context, err error, dir string) error {
@@ -126,7 +126,7 @@ func explain(ctx context.Context, err error, dir string) error {
 	case ctx.Err() != nil:
 		return fmt.Errorf("dry run: %w", ctx.Err())
 	case errors.Is(err, testenv.ErrConfigureRefused):
-		return fmt.Errorf("%w (proxy_on_configure returned false)", cpapi.ErrPluginRefused)
+		return fmt.Errorf("%w (proxy_on_configure returned false)", admission.ErrPluginRefused)
 	case errors.Is(err, testenv.ErrVMStartRefused):
 		return errors.New("the plugin's VM failed to start (proxy_on_vm_start returned false)")
 	}
@@ -137,7 +137,7 @@ func explain(ctx context.Context, err error, dir string) error {
 	msg = strings.ReplaceAll(msg, fmt.Sprintf("filter %q: ", PluginName), "")
 	msg = strings.ReplaceAll(msg, dir, "")
 	if errors.Is(err, testenv.ErrRefused) {
-		return &cleanError{msg: msg, err: cpapi.ErrModuleRefused}
+		return &cleanError{msg: msg, err: admission.ErrModuleRefused}
 	}
 	return &cleanError{msg: "the plugin failed to start: " + msg, err: err}
 }

@@ -319,7 +319,7 @@ func (cp *ControlPlane) startObserve(cfg Config, status api.StatusSource) error 
 // ScrapeTargets are the connected nodes with an admin address. An admin bound to every
 // interface (0.0.0.0:15000, in a container) is read at the IP the node's xDS stream comes
 // from.
-func ScrapeTargets(nodes []api.NodeStatus) []observe.Target {
+func ScrapeTargets(nodes []api.SidecarStatus) []observe.Target {
 	var out []observe.Target
 	for _, n := range nodes {
 		if !n.Connected || n.AdminAddress == "" {

@@ -46,7 +46,7 @@ var (
 // StatusSource reports the xDS side of the status: the nodes and, per resource, the nodes
 // whose configuration carries it. The serve command adapts the xDS server to it.
 type StatusSource interface {
-	Nodes() []NodeStatus
+	Nodes() []SidecarStatus
 	// ResourceNodes returns the nodes that run the resource (nil when none).
 	ResourceNodes(key crd.Key, generation int64) []crd.NodeStatus
 }
@@ -268,7 +268,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	resp := StatusResponse{Revision: rev, Nodes: []NodeStatus{}, Resources: []ResourceStatus{}}
+	resp := StatusResponse{Revision: rev, Nodes: []SidecarStatus{}, Resources: []ResourceStatus{}}
 	if s.cfg.Status != nil {
 		resp.Nodes = append(resp.Nodes, s.cfg.Status.Nodes()...)
 	}

@@ -80,8 +80,8 @@ func (m *memModules) Get(sha string) ([]byte, error) {
 
 type fakeStatus struct{}
 
-func (fakeStatus) Nodes() []NodeStatus {
-	return []NodeStatus{{ID: "reviews.v1.0", Service: "reviews", Version: "v1", Connected: true,
+func (fakeStatus) Nodes() []SidecarStatus {
+	return []SidecarStatus{{ID: "reviews.v1.0", Service: "reviews", Version: "v1", Connected: true,
 		Types: []TypeStatus{{Type: "listeners", Acked: "3", Sent: "4", Pending: true}}}}
 }
 

@@ -594,13 +594,13 @@ func (s *Server) OnStreamDeltaResponse(int64, *discovery.DeltaDiscoveryRequest, 
 // status
 
 // Nodes implements api.StatusSource: every node the server has seen, sorted by id.
-func (s *Server) Nodes() []api.NodeStatus {
+func (s *Server) Nodes() []api.SidecarStatus {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]api.NodeStatus, 0, len(s.nodes))
+	out := make([]api.SidecarStatus, 0, len(s.nodes))
 	for _, id := range slices.Sorted(maps.Keys(s.nodes)) {
 		n := s.nodes[id]
-		ns := api.NodeStatus{ID: id, Service: n.node.Service, Version: n.node.Version, Connected: n.streams > 0,
+		ns := api.SidecarStatus{ID: id, Service: n.node.Service, Version: n.node.Version, Connected: n.streams > 0,
 			AdminAddress: n.node.AdminAddress, PeerAddress: n.peer, Types: []api.TypeStatus{}}
 		if !n.lastSeen.IsZero() {
 			t := n.lastSeen

@@ -311,7 +311,7 @@ func TestNACKBookkeeping(t *testing.T) {
 	require.Equal(t, "Unable to create Wasm plugin wasmesh.plugin.broken", cf.State(resource.ExtensionConfigType).NACK)
 	require.Equal(t, good, cf.State(resource.ExtensionConfigType).Version, "the node keeps its accepted config")
 
-	var fn api.NodeStatus
+	var fn api.SidecarStatus
 	for _, n := range srv.Nodes() {
 		if n.ID == fe.ID {
 			fn = n

@@ -82,12 +82,12 @@ func (ts testStatus) Nodes() []api.SidecarStatus {
 
 func (testStatus) ResourceNodes(key crd.Key, _ int64) []crd.NodeStatus {
 	if key.Kind == crd.KindFaultInjection {
-		return []crd.NodeStatus{{Node: "frontend.v1.0", State: "acked"}, {Node: "reviews.v1.0", State: "pending"}}
+		return []crd.NodeStatus{{Node: "frontend.v1.0", State: crd.Acked}, {Node: "reviews.v1.0", State: crd.Pending}}
 	}
 	if key.Kind != crd.KindTrafficRoute {
 		return nil
 	}
-	return []crd.NodeStatus{{Node: "frontend.v1.0", State: "acked"}, {Node: "reviews.v2.0", State: "nacked", Error: "wasm: plugin failed to configure"}}
+	return []crd.NodeStatus{{Node: "frontend.v1.0", State: crd.Acked}, {Node: "reviews.v2.0", State: crd.NACKed, Error: "wasm: plugin failed to configure"}}
 }
 
 // cli runs wasmesh commands in-process against an API server over httptest.

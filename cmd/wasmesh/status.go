@@ -126,7 +126,7 @@ func printStatus(w io.Writer, st *api.StatusResponse) {
 	for _, r := range st.Resources {
 		var ns []string
 		for _, n := range r.Nodes {
-			s := n.Node + " (" + n.State
+			s := n.Node + " (" + string(n.State)
 			if n.Error != "" {
 				s += ": " + n.Error
 			}

@@ -87,7 +87,7 @@ func (fakeStatus) Nodes() []SidecarStatus {
 
 func (fakeStatus) ResourceNodes(key crd.Key, gen int64) []crd.NodeStatus {
 	if key.Kind == crd.KindTrafficRoute {
-		return []crd.NodeStatus{{Node: "frontend.v1.0", State: "acked", Version: fmt.Sprint(gen)}}
+		return []crd.NodeStatus{{Node: "frontend.v1.0", State: crd.Acked, Version: fmt.Sprint(gen)}}
 	}
 	return nil
 }
@@ -163,7 +163,7 @@ func TestApplyGetDelete(t *testing.T) {
 	o, err := e.client.Get(ctx, crd.Key{Kind: crd.KindTrafficRoute, Name: "reviews"})
 	require.NoError(t, err)
 	require.Equal(t, uint32(90), o.(*crd.TrafficRoute).Spec.Split.Weights["v1"])
-	require.Equal(t, []crd.NodeStatus{{Node: "frontend.v1.0", State: "acked", Version: "1"}}, o.GetStatus().Nodes)
+	require.Equal(t, []crd.NodeStatus{{Node: "frontend.v1.0", State: crd.Acked, Version: "1"}}, o.GetStatus().Nodes)
 
 	resp, err = e.client.Apply(ctx, decode(t, "c.yaml", strings.Replace(canary, "90, v2: 10", "50, v2: 50", 1)), false)
 	require.NoError(t, err)

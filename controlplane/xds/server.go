@@ -648,10 +648,10 @@ func (s *Server) Nodes() []api.SidecarStatus {
 }
 
 // ResourceNodes implements api.StatusSource: the connected nodes whose current snapshot
-// carries the resource. A node is "acked" when it acknowledged the current version of every
-// xDS type carrying the resource, "nacked" when it rejected one of them (Error names the type
-// and quotes the node) and the retry was rejected too, else "pending"; a snapshot built from
-// an older generation of the resource is "pending" too. Version is the store revision the
+// carries the resource. A node is crd.Acked when it acknowledged the current version of every
+// xDS type carrying the resource, crd.NACKed when it rejected one of them (Error names the
+// type and quotes the node) and the retry was rejected too, else crd.Pending; a snapshot
+// built from an older generation of the resource is crd.Pending too. Version is the store revision the
 // snapshot was built from.
 func (s *Server) ResourceNodes(key crd.Key, generation int64) []crd.NodeStatus {
 	s.mu.Lock()
@@ -666,12 +666,12 @@ func (s *Server) ResourceNodes(key crd.Key, generation int64) []crd.NodeStatus {
 		if !ok || len(src.Types) == 0 {
 			continue
 		}
-		ns := crd.NodeStatus{Node: id, State: "acked", Version: strconv.FormatUint(n.revision, 10)}
+		ns := crd.NodeStatus{Node: id, State: crd.Acked, Version: strconv.FormatUint(n.revision, 10)}
 		if key.Kind == crd.KindWasmPlugin {
 			ns.Health = n.health[translate.PluginECDSName(key)].String()
 		}
 		if src.Generation != generation {
-			ns.State = "pending"
+			ns.State = crd.Pending
 		}
 		for _, typ := range src.Types {
 			ts, want := n.types[typ], n.versions[typ]
@@ -681,13 +681,13 @@ func (s *Server) ResourceNodes(key crd.Key, generation int64) []crd.NodeStatus {
 				// whose module it is still fetching. And while a re-push of the refused
 				// content is on its way (want is a later attempt than the refused one), the
 				// node has not answered it yet.
-				ns.State, ns.Error = "pending", typ+": refused once, retrying: "+ts.nack
+				ns.State, ns.Error = crd.Pending, typ+": refused once, retrying: "+ts.nack
 			case ts != nil && ts.nack != "" && sameContent(ts.nackVersion, want):
-				ns.State, ns.Error = "nacked", typ+": "+ts.nack
-			case ns.State == "acked" && (ts == nil || ts.acked != want):
-				ns.State = "pending"
+				ns.State, ns.Error = crd.NACKed, typ+": "+ts.nack
+			case ns.State == crd.Acked && (ts == nil || ts.acked != want):
+				ns.State = crd.Pending
 			}
-			if ns.State == "nacked" {
+			if ns.State == crd.NACKed {
 				break
 			}
 		}

@@ -205,7 +205,7 @@ func TestSnapshotPerNode(t *testing.T) {
 // versions returns the client's accepted version of each xDS type.
 func versions(c *xdstest.Client) map[string]string {
 	out := map[string]string{}
-	for _, typ := range xdstest.Types {
+	for _, typ := range xdstest.Types() {
 		out[typ] = c.State(typ).Version
 	}
 	return out

@@ -80,6 +80,8 @@ func (ts testStatus) Nodes() []api.SidecarStatus {
 	}
 }
 
+func (testStatus) ObservedGeneration(crd.Key) int64 { return 0 }
+
 func (testStatus) ResourceNodes(key crd.Key, _ int64) []crd.NodeStatus {
 	if key.Kind == crd.KindFaultInjection {
 		return []crd.NodeStatus{{Node: "frontend.v1.0", State: crd.Acked}, {Node: "reviews.v1.0", State: crd.Pending}}

@@ -47,6 +47,9 @@ var (
 // whose configuration carries it. The serve command adapts the xDS server to it.
 type StatusSource interface {
 	Nodes() []SidecarStatus
+	// ObservedGeneration returns the generation of the resource the nodes' configuration was
+	// last built from (0: none yet).
+	ObservedGeneration(key crd.Key) int64
 	// ResourceNodes returns the nodes that run the resource (nil when none).
 	ResourceNodes(key crd.Key, generation int64) []crd.NodeStatus
 }
@@ -191,7 +194,9 @@ func namespace(r *http.Request) string {
 
 func (s *Server) withStatus(o crd.Object) crd.Object {
 	if s.cfg.Status != nil {
-		o.GetStatus().Nodes = s.cfg.Status.ResourceNodes(crd.KeyOf(o), o.Meta().Generation)
+		st := o.GetStatus()
+		st.ObservedGeneration = s.cfg.Status.ObservedGeneration(crd.KeyOf(o))
+		st.Nodes = s.cfg.Status.ResourceNodes(crd.KeyOf(o), o.Meta().Generation)
 	}
 	return o
 }

@@ -85,6 +85,14 @@ func (fakeStatus) Nodes() []SidecarStatus {
 		Types: []TypeStatus{{Type: "listeners", Acked: "3", Sent: "4", Pending: true}}}}
 }
 
+// ObservedGeneration: a TrafficRoute is translated at generation 1, nothing else yet.
+func (fakeStatus) ObservedGeneration(key crd.Key) int64 {
+	if key.Kind == crd.KindTrafficRoute {
+		return 1
+	}
+	return 0
+}
+
 func (fakeStatus) ResourceNodes(key crd.Key, gen int64) []crd.NodeStatus {
 	if key.Kind == crd.KindTrafficRoute {
 		return []crd.NodeStatus{{Node: "frontend.v1.0", State: crd.Acked, Version: fmt.Sprint(gen)}}
@@ -164,6 +172,7 @@ func TestApplyGetDelete(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, uint32(90), o.(*crd.TrafficRoute).Spec.Split.Weights["v1"])
 	require.Equal(t, []crd.NodeStatus{{Node: "frontend.v1.0", State: crd.Acked, Version: "1"}}, o.GetStatus().Nodes)
+	require.Equal(t, int64(1), o.GetStatus().ObservedGeneration, "the status source's")
 
 	resp, err = e.client.Apply(ctx, decode(t, "c.yaml", strings.Replace(canary, "90, v2: 10", "50, v2: 50", 1)), false)
 	require.NoError(t, err)

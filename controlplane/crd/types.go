@@ -55,7 +55,9 @@ type ObjectMeta struct {
 
 // Status is filled server-side; whatever a user writes there is ignored on apply.
 type Status struct {
-	// ObservedGeneration is the generation the control plane last translated.
+	// ObservedGeneration is the generation the control plane last translated into the
+	// sidecars' configuration (0: not yet); below metadata.generation, the latest change is
+	// still on its way.
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 	// Nodes lists the Envoys whose configuration includes this resource, as the xDS server
 	// reports them (filled by the API on read).

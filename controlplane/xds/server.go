@@ -103,6 +103,8 @@ type Server struct {
 	mesh     *translate.Mesh
 	meshErr  error
 	revision uint64
+	// observed is the generation of each resource of the set mesh was translated from.
+	observed map[crd.Key]int64
 	nodes    map[string]*nodeState
 	streams  map[int64]*streamState
 	seq      uint64        // responses sent
@@ -253,6 +255,10 @@ func (s *Server) Update(set *crd.Set, revision uint64) {
 		return
 	}
 	s.mesh, s.meshErr = mesh, nil
+	s.observed = make(map[crd.Key]int64, len(s.observed))
+	for _, o := range set.Objects() {
+		s.observed[crd.KeyOf(o)] = o.Meta().Generation
+	}
 	s.forgetLocked()
 	for _, id := range slices.Sorted(maps.Keys(s.nodes)) {
 		s.pushLocked(s.nodes[id])
@@ -645,6 +651,15 @@ func (s *Server) Nodes() []api.SidecarStatus {
 		out = append(out, ns)
 	}
 	return out
+}
+
+// ObservedGeneration implements api.StatusSource: the generation of the resource in the
+// latest set the server translated into the nodes' snapshots (0 when it was in none: not
+// translated yet, or the translation failed).
+func (s *Server) ObservedGeneration(key crd.Key) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.observed[key]
 }
 
 // ResourceNodes implements api.StatusSource: the connected nodes whose current snapshot

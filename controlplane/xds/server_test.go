@@ -496,6 +496,33 @@ func TestUntranslatableKeepsSnapshots(t *testing.T) {
 	require.Empty(t, srv.Nodes()[0].Error)
 }
 
+// A resource is observed at the generation of the latest set the server translated: not
+// before its first translation, not at a generation whose set could not be translated, and
+// gone with the resource.
+func TestObservedGeneration(t *testing.T) {
+	srv, _ := startServer(t)
+	route := crd.Key{Kind: crd.KindTrafficRoute, Namespace: "default", Name: "reviews"}
+	require.Zero(t, srv.ObservedGeneration(route), "nothing translated yet")
+
+	srv.Update(mesh(t, 90, 10), 1) // the route at generation 11
+	require.EqualValues(t, 11, srv.ObservedGeneration(route))
+	srv.Update(mesh(t, 80, 20), 2)
+	require.EqualValues(t, 21, srv.ObservedGeneration(route))
+
+	dup := &crd.Service{Metadata: crd.ObjectMeta{Name: "reviews", Namespace: "books", Generation: 1}, Spec: crd.ServiceSpec{Port: 9080,
+		Versions: []crd.ServiceVersion{{Name: "v1", Endpoints: []string{"127.0.0.1:15109"}}}}}
+	srv.Update(mesh(t, 70, 30, dup), 3) // untranslatable: the nodes keep generation 21
+	require.EqualValues(t, 21, srv.ObservedGeneration(route))
+	require.Zero(t, srv.ObservedGeneration(crd.KeyOf(dup)))
+
+	var services []crd.Object
+	for _, svc := range mesh(t, 90, 10).Services {
+		services = append(services, svc)
+	}
+	srv.Update(crd.NewSet(services...), 4) // the route deleted
+	require.Zero(t, srv.ObservedGeneration(route))
+}
+
 // A refusal followed by an accepted re-push never shows as crd.NACKed: while the re-push is on
 // its way the node has not answered it yet (apply --wait must not stop there).
 func TestNACKRetryInFlightIsPending(t *testing.T) {

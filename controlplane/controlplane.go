@@ -12,12 +12,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wasmesh/wasmesh/controlplane/admission"
 	"github.com/wasmesh/wasmesh/controlplane/api"
 	"github.com/wasmesh/wasmesh/controlplane/api/dryrun"
 	"github.com/wasmesh/wasmesh/controlplane/ca"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/controlplane/observe"
 	"github.com/wasmesh/wasmesh/controlplane/store"
+	"github.com/wasmesh/wasmesh/controlplane/translate"
 	"github.com/wasmesh/wasmesh/controlplane/ui"
 	"github.com/wasmesh/wasmesh/controlplane/xds"
 	"github.com/wasmesh/wasmesh/testenv"
@@ -36,10 +38,11 @@ type Config struct {
 	ModulesDir string
 	// Token is the API bearer token (default: the data directory's, generated if absent).
 	Token string
-	// Checkers are extra validation stages run on every apply, after the built-in ones.
+	// Checkers are extra checks run on every apply (admission's policy stage, after the
+	// references and before the filter parsers).
 	Checkers []crd.Checker
 	// DryRunner dry-runs WasmPlugins on apply (default: controlplane/api/dryrun, on testenv).
-	DryRunner api.DryRunner
+	DryRunner admission.DryRunner
 	// ModuleLimits bound the module store (concurrent uploads, storage; docs/cli.md).
 	ModuleLimits ModuleLimits
 	// Log receives the control plane's log (default: discarded).
@@ -159,7 +162,8 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		return nil
 	})
 
-	x, err := startXDS(ctx, cfg, st, mods, cp.HTTPAddr, creds, authority)
+	opts := translate.Options{ModulesURL: "http://" + cp.HTTPAddr, Builtins: mods.Builtins(), TrustDomain: authority.TrustDomain()}
+	x, err := startXDS(cfg, opts, st, creds, authority)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +171,6 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	cp.XDS = x.server
 	cp.closers = append(cp.closers, x.close)
 
-	checkers := append([]crd.Checker{}, x.checkers...)
 	if cfg.DryRunner == nil {
 		r, err := dryrun.New(ctx, testenv.DefaultCacheDir())
 		if err != nil {
@@ -176,12 +179,17 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		cp.closers = append(cp.closers, func() error { return r.Close(context.Background()) })
 		cfg.DryRunner = r
 	}
-	checkers = append(checkers, api.PluginDryRun(mods, cfg.DryRunner))
-	checkers = append(checkers, cfg.Checkers...)
+	adm := admission.New(admission.Config{
+		Store:   st,
+		Policy:  cfg.Checkers,
+		Filters: filterParsers(opts),
+		Modules: admission.FetchModules(mods, admission.FetchOptions{MaxBytes: api.MaxModuleBytes}),
+		DryRun:  admission.PluginDryRun(mods, cfg.DryRunner),
+	})
 	if err := cp.startObserve(cfg, x.status); err != nil {
 		return nil, err
 	}
-	apiSrv, err := api.NewServer(api.Config{Store: st, Token: token, Checkers: checkers, Modules: mods, Status: x.status, Credentials: creds, Log: cfg.Log,
+	apiSrv, err := api.NewServer(api.Config{Store: st, Token: token, Admission: adm, Modules: mods, Status: x.status, Credentials: creds, Log: cfg.Log,
 		Metrics: cp.Metrics, Traces: cp.Traces})
 	if err != nil {
 		return nil, err
@@ -315,7 +323,7 @@ func (cp *ControlPlane) startObserve(cfg Config, status api.StatusSource) error 
 // ScrapeTargets are the connected nodes with an admin address. An admin bound to every
 // interface (0.0.0.0:15000, in a container) is read at the IP the node's xDS stream comes
 // from.
-func ScrapeTargets(nodes []api.NodeStatus) []observe.Target {
+func ScrapeTargets(nodes []api.SidecarStatus) []observe.Target {
 	var out []observe.Target
 	for _, n := range nodes {
 		if !n.Connected || n.AdminAddress == "" {

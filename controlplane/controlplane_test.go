@@ -58,7 +58,7 @@ func TestStartServesAPIAndModules(t *testing.T) {
 }
 
 func TestScrapeTargets(t *testing.T) {
-	nodes := []api.NodeStatus{
+	nodes := []api.SidecarStatus{
 		{ID: "a", Service: "reviews", Version: "v1", Connected: true, AdminAddress: "127.0.0.1:15000", PeerAddress: "127.0.0.1:5555"},
 		{ID: "b", Service: "ratings", Version: "v1", Connected: true, AdminAddress: "0.0.0.0:15000", PeerAddress: "10.77.0.14:40000"},
 		{ID: "c", Connected: false, AdminAddress: "127.0.0.1:15001"},

@@ -20,10 +20,10 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/wasmesh/wasmesh/controlplane/admission"
 	"github.com/wasmesh/wasmesh/controlplane/api"
 	"github.com/wasmesh/wasmesh/controlplane/api/dryrun"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
-	"github.com/wasmesh/wasmesh/controlplane/ir"
 	"github.com/wasmesh/wasmesh/controlplane/kube"
 	"github.com/wasmesh/wasmesh/controlplane/translate"
 	"github.com/wasmesh/wasmesh/controlplane/xds"
@@ -179,7 +179,8 @@ func StartKubernetes(ctx context.Context, cfg KubernetesConfig) (*KubernetesCont
 		return nil, err
 	}
 	cp.XDSAddr = xdsLn.Addr().String()
-	srv := xds.New(xds.Config{Options: translate.Options{ModulesURL: cfg.ModulesURL, Builtins: mods.Builtins()}, Log: cfg.Log, Auth: creds})
+	opts := translate.Options{ModulesURL: cfg.ModulesURL, Builtins: mods.Builtins()}
+	srv := xds.New(xds.Config{Options: opts, Log: cfg.Log, Auth: creds})
 	cp.XDS = srv
 
 	runner, err := dryrun.New(ctx, testenv.DefaultCacheDir())
@@ -190,18 +191,13 @@ func StartKubernetes(ctx context.Context, cfg KubernetesConfig) (*KubernetesCont
 	cp.Admission = &kube.Admission{
 		Current: src.Set,
 		Fresh:   src.Fresh,
-		Checkers: []crd.Checker{
-			NoMutualTLSChecker,
-			FilterChecker(ir.Options{}),
-			crd.CheckerFunc(func(_ context.Context, set *crd.Set, _ []crd.Key) error { return translate.CheckPluginSlots(set) }),
-			// The dry run only once the module is known to be there.
-			crd.CheckerFunc(func(ctx context.Context, set *crd.Set, changed []crd.Key) error {
-				if err := kube.ModuleChecker(mods.Has).Check(ctx, set, changed); err != nil {
-					return err
-				}
-				return api.PluginDryRun(mods, runner).Check(ctx, set, changed)
-			}),
-		},
+		// The same stages as the standalone control plane's; the API server commits.
+		Pipeline: admission.New(admission.Config{
+			Policy:  []crd.Checker{NoMutualTLSChecker},
+			Filters: filterParsers(opts),
+			Modules: kube.ModuleChecker(mods.Has),
+			DryRun:  admission.PluginDryRun(mods, runner),
+		}),
 		Log: cfg.Log,
 	}
 

@@ -107,10 +107,10 @@ func ComposeOfflineOverride() ([]byte, error) {
 }
 
 // composeApplyPaths are the files the Docker variant's apply container applies, in order: the
-// Services on the compose network, then the same StartupFiles as the process sandbox.
+// Services on the compose network, then the same startupFiles as the process sandbox.
 func composeApplyPaths() []string {
 	paths := []string{"/wasmesh/sandbox/" + ComposeCRDDir + "/" + ServicesFile}
-	for _, f := range StartupFiles {
+	for _, f := range startupFiles {
 		if f == TelemetryFile {
 			paths = append(paths, "/wasmesh/sandbox/"+ComposeCRDDir+"/"+f)
 			continue

@@ -248,7 +248,7 @@ func TestComposeAgreesWithProcessTopology(t *testing.T) {
 			applied = append(applied, filepath.Base(p))
 		}
 	}
-	require.Equal(t, append([]string{ServicesFile}, StartupFiles...), applied)
+	require.Equal(t, append([]string{ServicesFile}, startupFiles...), applied)
 
 	// The image tag is the Envoy version `make envoy` installs.
 	script, err := os.ReadFile("../scripts/envoy.sh")

@@ -15,10 +15,10 @@ import (
 // sandbox/compose/crds (container IPs) and the sandbox's data directory (its --base-port).
 const ServicesFile = "services.yaml"
 
-// StartupFiles are the sample resources in sandbox/crds the sandbox applies at start, after
+// startupFiles are the sample resources in sandbox/crds the sandbox applies at start, after
 // ServicesFile (TelemetryFile is rendered for the topology, like ServicesFile). The other
 // files there (canary-50.yaml) are for users to apply.
-var StartupFiles = []string{"reviews-canary.yaml", "ratings-fault.yaml", "telemetry.yaml", "security.yaml"}
+var startupFiles = []string{"reviews-canary.yaml", "ratings-fault.yaml", "telemetry.yaml", "security.yaml"}
 
 // TelemetryFile is the sandbox's Telemetry, rendered like ServicesFile: its tracing provider
 // sends spans to the topology's control plane.
@@ -120,7 +120,7 @@ const composeServicesHeader = `# One Service per demo service, endpoints on the 
 `
 
 // startupPaths writes the topology's Services into dir and returns the files to apply at
-// start, in order: the Services, then StartupFiles from crdDir.
+// start, in order: the Services, then startupFiles from crdDir.
 func startupPaths(t Topology, crdDir, dir string) ([]string, error) {
 	b, err := ServicesYAML(t, servicesHeader)
 	if err != nil {
@@ -131,7 +131,7 @@ func startupPaths(t Topology, crdDir, dir string) ([]string, error) {
 		return nil, fmt.Errorf("write services: %w", err)
 	}
 	paths := []string{svc}
-	for _, f := range StartupFiles {
+	for _, f := range startupFiles {
 		if f == TelemetryFile {
 			b, err := TelemetryYAML(t, telemetryHeader)
 			if err != nil {

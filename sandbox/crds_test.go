@@ -19,7 +19,7 @@ func TestSampleResourcesDecode(t *testing.T) {
 	require.NoError(t, err)
 	files = append(files, cfiles...)
 	require.Contains(t, files, filepath.Join("crds", "canary-50.yaml"))
-	for _, f := range StartupFiles {
+	for _, f := range startupFiles {
 		require.Contains(t, files, filepath.Join("crds", f))
 	}
 	var objs []crd.Object

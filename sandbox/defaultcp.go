@@ -13,8 +13,8 @@ import (
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 )
 
-// RequiredModules are the filter modules (in build/) the sandbox needs before it starts.
-var RequiredModules = []string{"wasmesh.wasm"}
+// requiredModules are the filter modules (in build/) the sandbox needs before it starts.
+var requiredModules = []string{"wasmesh.wasm"}
 
 // xdsTypes are the xDS types every sandbox sidecar receives (short names as the status API
 // reports them): its listeners and clusters, the outbound route, endpoints, and the ECDS
@@ -42,7 +42,7 @@ func ControlPlaneWithCA(opts ca.Options) ControlPlaneFunc {
 }
 
 func startInProcess(ctx context.Context, t Topology, dataDir, buildDir string, caOpts ca.Options) (ControlPlane, error) {
-	for _, m := range RequiredModules {
+	for _, m := range requiredModules {
 		if _, err := os.Stat(filepath.Join(buildDir, m)); err != nil {
 			return nil, fmt.Errorf("filter module %s is missing: run make build", filepath.Join(buildDir, m))
 		}

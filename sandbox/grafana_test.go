@@ -91,7 +91,7 @@ func TestGrafanaDashboard(t *testing.T) {
 	require.Equal(t, "http://"+PrometheusIP+":9090", ds.Datasources[0].URL)
 
 	defined := filterMetrics(t)
-	labels := append(slices.Clone(bootstrap.TagKeys), "le")
+	labels := append(bootstrap.TagKeys(), "le")
 	for _, p := range d.Panels {
 		t.Run(p.Title, func(t *testing.T) {
 			require.Equal(t, ds.Datasources[0].UID, p.Datasource.UID)

@@ -134,7 +134,7 @@ func TestSandboxLifecycle(t *testing.T) {
 	})
 	require.NoError(t, err, out.String())
 	defer sb.Stop()
-	require.Len(t, plane.applied, 1+len(StartupFiles))
+	require.Len(t, plane.applied, 1+len(startupFiles))
 	require.Contains(t, out.String(), "✓ the frontend answers through the mesh")
 
 	url := "http://" + top.Frontend().InboundAddress() + "/"

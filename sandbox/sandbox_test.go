@@ -59,7 +59,7 @@ func TestSandboxServesDemoTraffic(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v (make test installs it)", err)
 	}
-	for _, m := range RequiredModules {
+	for _, m := range requiredModules {
 		if _, err := os.Stat(filepath.Join("..", "build", m)); err != nil {
 			t.Fatalf("build/%s missing: run make build", m)
 		}

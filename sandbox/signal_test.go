@@ -26,7 +26,7 @@ func TestCtrlCWhileStartingLeavesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v (make test installs it)", err)
 	}
-	for _, m := range RequiredModules {
+	for _, m := range requiredModules {
 		if _, err := os.Stat(filepath.Join("..", "build", m)); err != nil {
 			t.Fatalf("build/%s missing: run make build", m)
 		}

@@ -122,8 +122,8 @@ func waitAcked(ctx context.Context, client *api.Client, results []store.Result, 
 					health = append(health, fmt.Sprintf("%s/%s on %s: %s", strings.ToLower(string(rs.Key.Kind)), rs.Key.Name, n.Node, n.Health))
 				}
 				switch n.State {
-				case "acked":
-				case "nacked":
+				case crd.Acked:
+				case crd.NACKed:
 					nacks = append(nacks, fmt.Sprintf("%s/%s: %s refused it: %s", strings.ToLower(string(rs.Key.Kind)), rs.Key.Name, n.Node, n.Error))
 				default:
 					pending[n.Node] = true

@@ -16,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/wasmesh/wasmesh/controlplane/admission"
 	"github.com/wasmesh/wasmesh/controlplane/api"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/controlplane/store"
@@ -62,12 +63,12 @@ func (t *testModules) Get(sha string) ([]byte, error) {
 // from any apply yet (node revision 0).
 type testStatus struct{ lagging bool }
 
-func (ts testStatus) Nodes() []api.NodeStatus {
+func (ts testStatus) Nodes() []api.SidecarStatus {
 	rev := uint64(1 << 30)
 	if ts.lagging {
 		rev = 0
 	}
-	return []api.NodeStatus{
+	return []api.SidecarStatus{
 		{ID: "frontend.v1.0", Service: "frontend", Version: "v1", Connected: true, Revision: rev, Types: []api.TypeStatus{
 			{Type: "listeners", Acked: "4", Sent: "4"},
 			{Type: "extension_configs", Acked: "3", Sent: "4", Pending: true},
@@ -79,14 +80,16 @@ func (ts testStatus) Nodes() []api.NodeStatus {
 	}
 }
 
+func (testStatus) ObservedGeneration(crd.Key) int64 { return 0 }
+
 func (testStatus) ResourceNodes(key crd.Key, _ int64) []crd.NodeStatus {
 	if key.Kind == crd.KindFaultInjection {
-		return []crd.NodeStatus{{Node: "frontend.v1.0", State: "acked"}, {Node: "reviews.v1.0", State: "pending"}}
+		return []crd.NodeStatus{{Node: "frontend.v1.0", State: crd.Acked}, {Node: "reviews.v1.0", State: crd.Pending}}
 	}
 	if key.Kind != crd.KindTrafficRoute {
 		return nil
 	}
-	return []crd.NodeStatus{{Node: "frontend.v1.0", State: "acked"}, {Node: "reviews.v2.0", State: "nacked", Error: "wasm: plugin failed to configure"}}
+	return []crd.NodeStatus{{Node: "frontend.v1.0", State: crd.Acked}, {Node: "reviews.v2.0", State: crd.NACKed, Error: "wasm: plugin failed to configure"}}
 }
 
 // cli runs wasmesh commands in-process against an API server over httptest.
@@ -106,7 +109,9 @@ func newCLIStatus(t *testing.T, status api.StatusSource) *cli {
 	dataDir := t.TempDir()
 	token, err := api.EnsureToken(dataDir)
 	require.NoError(t, err)
-	srv, err := api.NewServer(api.Config{Store: st, Token: token, Modules: &testModules{m: map[string][]byte{}}, Status: status})
+	mods := &testModules{m: map[string][]byte{}}
+	adm := admission.New(admission.Config{Store: st, Modules: admission.FetchModules(mods, admission.FetchOptions{})})
+	srv, err := api.NewServer(api.Config{Store: st, Token: token, Admission: adm, Modules: mods, Status: status})
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)

@@ -250,12 +250,12 @@ func nodesCell(nodes []crd.NodeStatus) string {
 	if len(nodes) == 0 {
 		return "-"
 	}
-	counts := map[string]int{}
+	counts := map[crd.AckState]int{}
 	for _, n := range nodes {
 		counts[n.State]++
 	}
-	parts := []string{fmt.Sprintf("%d/%d acked", counts["acked"], len(nodes))}
-	for _, st := range []string{"pending", "nacked"} {
+	parts := []string{fmt.Sprintf("%d/%d %s", counts[crd.Acked], len(nodes), crd.Acked)}
+	for _, st := range []crd.AckState{crd.Pending, crd.NACKed} {
 		if counts[st] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[st], st))
 		}

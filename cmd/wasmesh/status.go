@@ -126,7 +126,7 @@ func printStatus(w io.Writer, st *api.StatusResponse) {
 	for _, r := range st.Resources {
 		var ns []string
 		for _, n := range r.Nodes {
-			s := n.Node + " (" + n.State
+			s := n.Node + " (" + string(n.State)
 			if n.Error != "" {
 				s += ": " + n.Error
 			}
@@ -141,7 +141,7 @@ func printStatus(w io.Writer, st *api.StatusResponse) {
 // printIdentities prints each node's workload identity (the SPIFFE ID of the certificate the
 // control plane serves it over SDS), when the certificate expires and is rotated, and the
 // transport mode of its inbound listener; nothing when no node has either.
-func printIdentities(w io.Writer, nodes []api.NodeStatus) {
+func printIdentities(w io.Writer, nodes []api.SidecarStatus) {
 	shown := false
 	for _, n := range nodes {
 		shown = shown || n.Identity != "" || n.InboundMode != ""

@@ -14,7 +14,7 @@ func TestPrintIdentities(t *testing.T) {
 	exp := time.Date(2026, 11, 28, 13, 0, 0, 0, time.UTC)
 	rot := exp.Add(-12 * time.Hour)
 	var b bytes.Buffer
-	printIdentities(&b, []api.NodeStatus{
+	printIdentities(&b, []api.SidecarStatus{
 		{ID: "frontend.v1.0", Identity: "spiffe://wasmesh.local/ns/default/sa/frontend", CertExpiry: &exp, CertRotate: &rot, InboundMode: "PERMISSIVE"},
 		{ID: "x.v1.0", InboundMode: "DISABLE"},
 	})
@@ -25,7 +25,7 @@ frontend.v1.0  spiffe://wasmesh.local/ns/default/sa/frontend  2026-11-28T13:00:0
 x.v1.0         -                                              -                     -                     DISABLE
 `, b.String())
 	b.Reset()
-	printIdentities(&b, []api.NodeStatus{{ID: "a"}})
+	printIdentities(&b, []api.SidecarStatus{{ID: "a"}})
 	require.Empty(t, b.String(), "no identity, no section")
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/wasmesh/wasmesh/controlplane/admission"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 )
 
@@ -101,7 +102,7 @@ func TestHangingModuleURLBlocksNoWrite(t *testing.T) {
 
 // The download has a total timeout: an apply whose client waits gets a clear refusal.
 func TestModuleDownloadTimeout(t *testing.T) {
-	e := newEnvCfg(t, func(c *Config) { c.FetchTimeout = 200 * time.Millisecond })
+	e := newEnvCfg(t, admission.FetchOptions{Timeout: 200 * time.Millisecond}, nil, nil)
 	ctx := context.Background()
 	origin := newHangingOrigin(t)
 	_, err := e.client.Apply(ctx, decode(t, "p.yaml", reviews+"---\n"+hangingPlugin("http://"+origin.ln.Addr().String()+"/m.wasm")), false)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/wasmesh/wasmesh/controlplane/admission"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/internal/yamlstrict"
 	"github.com/wasmesh/wasmesh/testenv/replay"
@@ -81,8 +82,7 @@ spec:
 			want: "duplicate field",
 		},
 	}
-	srv, err := NewServer(Config{Store: newEnv(t).store, Token: "secret"})
-	require.NoError(t, err)
+	pipeline := admission.New(admission.Config{})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "a.yaml")
@@ -104,9 +104,12 @@ spec:
 				require.Equal(t, tt.want, fe.Err.Error())
 			}
 
-			// The server, given the resource as written: every message as the CLI's.
-			_, err = srv.documents([]Document{{Source: file, Index: 1, Object: []byte(tt.resource)}})
-			require.Equal(t, cli, Messages(err))
+			// The server's admission, given the resource as written: every message as the CLI's.
+			err = pipeline.Check(context.Background(), []admission.Input{{Document: crd.Document{Source: file, Index: 1}, JSON: []byte(tt.resource)}}, crd.NewSet())
+			var refusal *admission.Refusal
+			require.ErrorAs(t, err, &refusal)
+			require.Equal(t, admission.StageDecode, refusal.Stage)
+			require.Equal(t, cli, Messages(refusal.Err))
 			for _, m := range cli {
 				require.NotContains(t, m, "json")
 			}

@@ -56,7 +56,7 @@ func (s *Server) graph(w http.ResponseWriter, r *http.Request) {
 
 // sidecarOf is a node as the graph shows it: ACKed when connected and every type it
 // subscribed to is acknowledged at the version last sent.
-func sidecarOf(n NodeStatus) observe.Sidecar {
+func sidecarOf(n SidecarStatus) observe.Sidecar {
 	sc := observe.Sidecar{ID: n.ID, Service: n.Service, Version: n.Version, Connected: n.Connected, Acked: n.Connected && len(n.Types) > 0}
 	for _, t := range n.Types {
 		if t.Pending || t.Acked == "" || t.Acked != t.Sent {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/wasmesh/wasmesh/controlplane/admission"
 	"github.com/wasmesh/wasmesh/controlplane/observe"
 )
 
@@ -56,7 +57,7 @@ func getJSON(t *testing.T, e *env, path, token string, into any) int {
 
 func TestGraphEndpoint(t *testing.T) {
 	m := &fakeMetrics{}
-	e := newEnvCfg(t, func(c *Config) { c.Metrics = m })
+	e := newEnvCfg(t, admission.FetchOptions{}, nil, func(c *Config) { c.Metrics = m })
 	_, err := e.client.Apply(context.Background(), decode(t, "s.yaml", reviews+"---\n"+canary), false)
 	require.NoError(t, err)
 
@@ -95,7 +96,7 @@ func TestGraphEndpoint(t *testing.T) {
 
 func TestTracesEndpoints(t *testing.T) {
 	traces := observe.NewTraces(observe.TracesConfig{})
-	e := newEnvCfg(t, func(c *Config) { c.Traces = traces })
+	e := newEnvCfg(t, admission.FetchOptions{}, nil, func(c *Config) { c.Traces = traces })
 	spans := SpansHandler(traces)
 	post := func(body string) *httptest.ResponseRecorder {
 		rec := httptest.NewRecorder()

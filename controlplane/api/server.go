@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -8,12 +9,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
-	"net"
 	"net/http"
-	"slices"
-	"time"
 
+	"github.com/wasmesh/wasmesh/controlplane/admission"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/controlplane/observe"
 	"github.com/wasmesh/wasmesh/controlplane/store"
@@ -49,7 +47,10 @@ var (
 // StatusSource reports the xDS side of the status: the nodes and, per resource, the nodes
 // whose configuration carries it. The serve command adapts the xDS server to it.
 type StatusSource interface {
-	Nodes() []NodeStatus
+	Nodes() []SidecarStatus
+	// ObservedGeneration returns the generation of the resource the nodes' configuration was
+	// last built from (0: none yet).
+	ObservedGeneration(key crd.Key) int64
 	// ResourceNodes returns the nodes that run the resource (nil when none).
 	ResourceNodes(key crd.Key, generation int64) []crd.NodeStatus
 }
@@ -60,20 +61,15 @@ type Config struct {
 	Store *store.Store
 	// Token is the bearer token every request must carry (required).
 	Token string
-	// Checkers are the validation stages after structure and references (filter config
-	// parsers, WasmPlugin dry runs), in order.
-	Checkers []crd.Checker
-	// Modules holds uploaded Wasm modules (nil: WasmPlugins that name a module are refused).
+	// Admission admits every apply and delete, and commits them to Store (required).
+	Admission *admission.Pipeline
+	// Modules holds uploaded Wasm modules (nil: PUT /api/v1/modules answers 501).
 	Modules ModuleStore
 	// Status reports the xDS side (nil: status shows no nodes).
 	Status StatusSource
 	// Credentials mint sidecar xDS credentials for POST /api/v1/credentials (nil: the
 	// endpoint answers 501).
 	Credentials interface{ Token(nodeID string) string }
-	// FetchConnectTimeout and FetchTimeout bound the download of a WasmPlugin module given
-	// by URL: connecting, and the whole download (defaults 5s and 60s). The size is bounded
-	// by MaxModuleBytes.
-	FetchConnectTimeout, FetchTimeout time.Duration
 	// Log receives one line per refused or failed request (nil: discarded).
 	Log *slog.Logger
 	// Metrics is where GET /api/v1/graph reads traffic (nil: the endpoint answers 501).
@@ -86,9 +82,8 @@ type Config struct {
 
 // Server serves the API.
 type Server struct {
-	cfg   Config
-	mux   *http.ServeMux
-	fetch *http.Client
+	cfg Config
+	mux *http.ServeMux
 }
 
 // NewServer returns the API server for cfg.
@@ -99,26 +94,13 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Token == "" {
 		return nil, errors.New("api: a token is required")
 	}
+	if cfg.Admission == nil {
+		return nil, errors.New("api: an admission pipeline is required")
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	if cfg.FetchConnectTimeout <= 0 {
-		cfg.FetchConnectTimeout = 5 * time.Second
-	}
-	if cfg.FetchTimeout <= 0 {
-		cfg.FetchTimeout = 60 * time.Second
-	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), fetch: &http.Client{
-		Timeout: cfg.FetchTimeout,
-		Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           (&net.Dialer{Timeout: cfg.FetchConnectTimeout}).DialContext,
-			TLSHandshakeTimeout:   cfg.FetchConnectTimeout,
-			ResponseHeaderTimeout: cfg.FetchTimeout,
-			MaxIdleConns:          4,
-			IdleConnTimeout:       30 * time.Second,
-		},
-	}}
+	s := &Server{cfg: cfg, mux: http.NewServeMux()}
 	s.mux.HandleFunc("POST "+Prefix+"/apply", s.apply)
 	s.mux.HandleFunc("GET "+Prefix+"/resources/{kind}", s.list)
 	s.mux.HandleFunc("GET "+Prefix+"/resources/{kind}/{name}", s.get)
@@ -173,86 +155,24 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, errors.New("no documents to apply"))
 		return
 	}
-	docs, err := s.documents(req.Documents)
-	if err != nil {
-		s.fail(w, r, http.StatusUnprocessableEntity, err)
-		return
+	in := make([]admission.Input, len(req.Documents))
+	for i, d := range req.Documents {
+		in[i] = admission.Input{Document: crd.Document{Source: cmp.Or(d.Source, "<request>"), Index: d.Index, Line: d.Line, Lines: d.Lines}, JSON: d.Object}
 	}
-	objs := make([]crd.Object, len(docs))
-	for i, d := range docs {
-		objs[i] = d.Object
+	out, err := s.cfg.Admission.Apply(r.Context(), in, req.DryRun)
+	var refusal *admission.Refusal
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusOK, ApplyResponse{Results: out.Results, Revision: out.Revision, DryRun: out.DryRun})
+	case r.Context().Err() != nil:
+		s.cfg.Log.Info("apply abandoned by its client: not committed", "err", r.Context().Err())
+	case errors.As(err, &refusal):
+		s.fail(w, r, http.StatusUnprocessableEntity, refusal.Err)
+	case errors.Is(err, store.ErrConflict):
+		s.fail(w, r, http.StatusConflict, err)
+	default:
+		s.fail(w, r, http.StatusInternalServerError, err)
 	}
-	checkers := append([]crd.Checker{crd.CheckerFunc(s.checkModules)}, s.cfg.Checkers...)
-	// Admission (module downloads, dry runs) runs outside the store's write lock, on the
-	// state List returns; the write then commits only if the store is still at that revision
-	// and the client is still there. A concurrent write in between means validating again.
-	ctx := r.Context()
-	for attempt := 1; ; attempt++ {
-		set, rev, err := s.cfg.Store.List()
-		if err != nil {
-			s.fail(w, r, http.StatusInternalServerError, err)
-			return
-		}
-		if err := crd.ValidateApply(ctx, docs, set, checkers...); err != nil {
-			if ctx.Err() != nil {
-				s.cfg.Log.Info("apply abandoned by its client: not committed", "err", ctx.Err())
-				return
-			}
-			s.fail(w, r, http.StatusUnprocessableEntity, err)
-			return
-		}
-		if req.DryRun {
-			writeJSON(w, http.StatusOK, ApplyResponse{Results: dryResults(set, objs, rev), Revision: rev, DryRun: true})
-			return
-		}
-		results, err := s.cfg.Store.ApplyIf(ctx, objs, rev)
-		switch {
-		case errors.Is(err, store.ErrConflict) && attempt < maxApplyAttempts:
-			continue
-		case errors.Is(err, store.ErrConflict):
-			s.fail(w, r, http.StatusConflict, fmt.Errorf("%w %d times while this apply was validated: apply again", err, attempt))
-			return
-		case ctx.Err() != nil:
-			s.cfg.Log.Info("apply abandoned by its client: not committed", "err", ctx.Err())
-			return
-		case err != nil:
-			s.fail(w, r, http.StatusInternalServerError, err)
-			return
-		}
-		newRev, err := s.cfg.Store.Revision()
-		if err != nil {
-			s.fail(w, r, http.StatusInternalServerError, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, ApplyResponse{Results: results, Revision: newRev})
-		return
-	}
-}
-
-// maxApplyAttempts bounds how often an apply is validated again because other writes
-// committed while it was validated (a later attempt is quick: modules fetched by an earlier
-// one are on the server).
-const maxApplyAttempts = 5
-
-// dryResults predicts what an apply would do, without generations.
-func dryResults(stored *crd.Set, objs []crd.Object, rev uint64) []store.Result {
-	byKey := map[crd.Key]crd.Object{}
-	for _, o := range stored.Objects() {
-		byKey[crd.KeyOf(o)] = o
-	}
-	out := make([]store.Result, len(objs))
-	for i, o := range objs {
-		k := crd.KeyOf(o)
-		res := store.Result{Key: k, Action: store.Created}
-		if old, ok := byKey[k]; ok {
-			res.Action, res.Generation, res.ResourceVersion = store.Configured, old.Meta().Generation, old.Meta().ResourceVersion
-			if string(old.SpecJSON()) == string(o.SpecJSON()) && maps.Equal(old.Meta().Labels, o.Meta().Labels) {
-				res.Action = store.Unchanged
-			}
-		}
-		out[i] = res
-	}
-	return out
 }
 
 // decodeRequest decodes a request body (JSON) strictly into v with the decoder of resources,
@@ -283,94 +203,6 @@ func decodeRequest(body io.Reader, v any) error {
 	return errors.Join(errs...)
 }
 
-// documents turns wire documents into crd documents: strict decoding and structure
-// validation again (the client may not be ours), with the decoder of `wasmesh apply`, so that
-// every problem reads as the CLI's and, with the lines the client sent, names the same line.
-func (s *Server) documents(in []Document) ([]crd.Document, error) {
-	var errs []error
-	docs := make([]crd.Document, 0, len(in))
-	for _, w := range in {
-		where := crd.Document{Source: w.Source, Index: w.Index, Line: w.Line, Lines: w.Lines}
-		if where.Source == "" {
-			where.Source = "<request>"
-		}
-		d, err := crd.DecodeObject(where, w.Object)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		docs = append(docs, d)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	seen := map[crd.Key]bool{}
-	for i := range docs {
-		k := crd.KeyOf(docs[i].Object)
-		if seen[k] {
-			errs = append(errs, docs[i].Errorf("metadata.name", "%s %q appears twice in the request", k.Kind, k.Name))
-		}
-		seen[k] = true
-	}
-	return docs, errors.Join(errs...)
-}
-
-// checkModules makes sure every changed WasmPlugin's module is on the server: a module
-// given by URL is downloaded and checked against its SHA-256.
-func (s *Server) checkModules(ctx context.Context, set *crd.Set, changed []crd.Key) error {
-	var errs []error
-	for _, p := range set.WasmPlugins {
-		key := crd.KeyOf(p)
-		if !slices.Contains(changed, key) {
-			continue
-		}
-		fail := func(path string, err error) {
-			errs = append(errs, &crd.ObjectError{Key: key, Err: &crd.FieldError{Path: path, Err: err}})
-		}
-		m := p.Spec.Module
-		switch {
-		case s.cfg.Modules == nil:
-			fail("spec.module", errors.New("this server has no module store"))
-		case m.SHA256 == "":
-			fail("spec.module.sha256", fmt.Errorf("required: a module file (%s) is uploaded by `wasmesh apply`, which fills it", m.File))
-		case m.URL != "":
-			if s.cfg.Modules.Has(m.SHA256) {
-				continue
-			}
-			if err := s.fetchModule(ctx, m.URL, m.SHA256); err != nil {
-				fail("spec.module.url", err)
-			}
-		default:
-			if !s.cfg.Modules.Has(m.SHA256) {
-				fail("spec.module.sha256", fmt.Errorf("module %s is not on the server: module %s: %w", m.SHA256, m.SHA256, ErrNotFound))
-			}
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func (s *Server) fetchModule(ctx context.Context, url, want string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := s.fetch.Do(req)
-	if err != nil {
-		return fmt.Errorf("download (connect timeout %v, total %v): %w", s.cfg.FetchConnectTimeout, s.cfg.FetchTimeout, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("download: %s", resp.Status)
-	}
-	if resp.ContentLength > MaxModuleBytes {
-		return fmt.Errorf("download: %w", ErrTooLarge)
-	}
-	if _, _, err := s.cfg.Modules.Put(ctx, resp.Body, want); err != nil {
-		return fmt.Errorf("download: %w", err)
-	}
-	return nil
-}
-
 func (s *Server) kindParam(w http.ResponseWriter, r *http.Request) (crd.Kind, bool) {
 	k, err := crd.ParseKind(r.PathValue("kind"))
 	if err != nil {
@@ -389,7 +221,9 @@ func namespace(r *http.Request) string {
 
 func (s *Server) withStatus(o crd.Object) crd.Object {
 	if s.cfg.Status != nil {
-		o.GetStatus().Nodes = s.cfg.Status.ResourceNodes(crd.KeyOf(o), o.Meta().Generation)
+		st := o.GetStatus()
+		st.ObservedGeneration = s.cfg.Status.ObservedGeneration(crd.KeyOf(o))
+		st.Nodes = s.cfg.Status.ResourceNodes(crd.KeyOf(o), o.Meta().Generation)
 	}
 	return o
 }
@@ -445,12 +279,7 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := crd.Key{Kind: kind, Namespace: namespace(r), Name: r.PathValue("name")}
-	res, err := s.cfg.Store.Delete(key, func(stored *crd.Set) error {
-		if err := r.Context().Err(); err != nil {
-			return fmt.Errorf("not committed: %w", err) // the client went away
-		}
-		return crd.CheckDelete(stored, key)
-	})
+	res, err := s.cfg.Admission.Delete(r.Context(), key)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		s.fail(w, r, http.StatusNotFound, err)
@@ -471,7 +300,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	resp := StatusResponse{Revision: rev, Nodes: []NodeStatus{}, Resources: []ResourceStatus{}}
+	resp := StatusResponse{Revision: rev, Nodes: []SidecarStatus{}, Resources: []ResourceStatus{}}
 	if s.cfg.Status != nil {
 		resp.Nodes = append(resp.Nodes, s.cfg.Status.Nodes()...)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/wasmesh/wasmesh/controlplane/admission"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/controlplane/store"
 )
@@ -79,14 +80,22 @@ func (m *memModules) Get(sha string) ([]byte, error) {
 
 type fakeStatus struct{}
 
-func (fakeStatus) Nodes() []NodeStatus {
-	return []NodeStatus{{ID: "reviews.v1.0", Service: "reviews", Version: "v1", Connected: true,
+func (fakeStatus) Nodes() []SidecarStatus {
+	return []SidecarStatus{{ID: "reviews.v1.0", Service: "reviews", Version: "v1", Connected: true,
 		Types: []TypeStatus{{Type: "listeners", Acked: "3", Sent: "4", Pending: true}}}}
+}
+
+// ObservedGeneration: a TrafficRoute is translated at generation 1, nothing else yet.
+func (fakeStatus) ObservedGeneration(key crd.Key) int64 {
+	if key.Kind == crd.KindTrafficRoute {
+		return 1
+	}
+	return 0
 }
 
 func (fakeStatus) ResourceNodes(key crd.Key, gen int64) []crd.NodeStatus {
 	if key.Kind == crd.KindTrafficRoute {
-		return []crd.NodeStatus{{Node: "frontend.v1.0", State: "acked", Version: fmt.Sprint(gen)}}
+		return []crd.NodeStatus{{Node: "frontend.v1.0", State: crd.Acked, Version: fmt.Sprint(gen)}}
 	}
 	return nil
 }
@@ -98,20 +107,23 @@ type env struct {
 	ts      *httptest.Server
 }
 
+// newEnv serves the API on a fresh store; checkers are the admission's filter parsers stage.
 func newEnv(t *testing.T, checkers ...crd.Checker) *env {
 	t.Helper()
-	return newEnvCfg(t, func(c *Config) { c.Checkers = checkers })
+	return newEnvCfg(t, admission.FetchOptions{}, checkers, nil)
 }
 
-func newEnvCfg(t *testing.T, opts ...func(*Config)) *env {
+func newEnvCfg(t *testing.T, fetch admission.FetchOptions, checkers []crd.Checker, opt func(*Config)) *env {
 	t.Helper()
 	st, err := store.Open(t.TempDir(), store.Options{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
 	mods := &memModules{m: map[string][]byte{}}
-	cfg := Config{Store: st, Token: "secret", Modules: mods, Status: fakeStatus{}}
-	for _, o := range opts {
-		o(&cfg)
+	fetch.MaxBytes = MaxModuleBytes
+	adm := admission.New(admission.Config{Store: st, Filters: checkers, Modules: admission.FetchModules(mods, fetch)})
+	cfg := Config{Store: st, Token: "secret", Admission: adm, Modules: mods, Status: fakeStatus{}}
+	if opt != nil {
+		opt(&cfg)
 	}
 	srv, err := NewServer(cfg)
 	require.NoError(t, err)
@@ -159,7 +171,8 @@ func TestApplyGetDelete(t *testing.T) {
 	o, err := e.client.Get(ctx, crd.Key{Kind: crd.KindTrafficRoute, Name: "reviews"})
 	require.NoError(t, err)
 	require.Equal(t, 90, o.(*crd.TrafficRoute).Spec.Split.Weights["v1"])
-	require.Equal(t, []crd.NodeStatus{{Node: "frontend.v1.0", State: "acked", Version: "1"}}, o.GetStatus().Nodes)
+	require.Equal(t, []crd.NodeStatus{{Node: "frontend.v1.0", State: crd.Acked, Version: "1"}}, o.GetStatus().Nodes)
+	require.Equal(t, int64(1), o.GetStatus().ObservedGeneration, "the status source's")
 
 	resp, err = e.client.Apply(ctx, decode(t, "c.yaml", strings.Replace(canary, "90, v2: 10", "50, v2: 50", 1)), false)
 	require.NoError(t, err)

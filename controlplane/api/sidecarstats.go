@@ -51,7 +51,7 @@ const endpointsSuffix = "|endpoints"
 // unauthenticated and must never be reachable from elsewhere) and sums what they report per
 // Service. Problems (an admin that does not answer) come back as messages; the rest is still
 // reported.
-func readSidecarStats(ctx context.Context, nodes []NodeStatus) ([]ServiceHealth, []string) {
+func readSidecarStats(ctx context.Context, nodes []SidecarStatus) ([]ServiceHealth, []string) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	type result struct {

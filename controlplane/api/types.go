@@ -81,7 +81,7 @@ type StatusResponse struct {
 	// Revision is the store's revision.
 	Revision uint64 `json:"revision"`
 	// Nodes are the Envoys the xDS server knows, sorted by id.
-	Nodes []NodeStatus `json:"nodes"`
+	Nodes []SidecarStatus `json:"nodes"`
 	// Resources are the stored resources with the nodes that run them, in key order.
 	Resources []ResourceStatus `json:"resources"`
 	// Services are, per Service some caller's sidecar reports on, its ejected endpoints and
@@ -91,8 +91,9 @@ type StatusResponse struct {
 	StatsErrors []string `json:"statsErrors,omitempty"`
 }
 
-// NodeStatus is one Envoy as the xDS server sees it.
-type NodeStatus struct {
+// SidecarStatus is one sidecar (Envoy) as the xDS server sees it (crd.NodeStatus is one
+// sidecar's state for one resource).
+type SidecarStatus struct {
 	ID        string `json:"id"`
 	Service   string `json:"service,omitempty"`
 	Version   string `json:"version,omitempty"`

@@ -1,9 +1,7 @@
 package crd
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -478,96 +476,6 @@ func TestReadPaths(t *testing.T) {
 
 	_, err = ReadPaths(nil, filepath.Join(dir, "missing.yaml"))
 	require.ErrorIs(t, err, os.ErrNotExist)
-}
-
-func TestValidateApply(t *testing.T) {
-	decode := func(y string) []Document {
-		t.Helper()
-		docs, err := Decode("canary.yaml", []byte(y))
-		require.NoError(t, err)
-		return docs
-	}
-	stored := NewSet(decode(svcReviews)[0].Object)
-	route := head + `kind: TrafficRoute
-metadata: {name: reviews}
-spec:
-  service: reviews
-  rules:
-  - {name: pin, match: {method: POST}, destination: {version: v4}}
-  split:
-    weights: {v1: 90, v3: 10}
-    overrides: [{match: {headers: [{name: x-canary, exact: always}]}, version: v3}]
-  mirror: {version: v3, percentage: 5}
-`
-	validRoute := strings.ReplaceAll(strings.ReplaceAll(route, "v3", "v2"), "v4", "v1")
-	withRoute := NewSet(append(stored.Objects(), decode(validRoute)[0].Object)...)
-	tests := []struct {
-		name   string
-		stored *Set
-		docs   string
-		want   []string
-	}{
-		{name: "valid", stored: stored, docs: validRoute},
-		{
-			name: "versions not on the stored Service", stored: stored, docs: route,
-			want: []string{
-				`canary.yaml:7: document 1 (TrafficRoute "reviews"): spec.rules[0].destination.version: version "v4" is not defined on Service "reviews"`,
-				`canary.yaml:9: document 1 (TrafficRoute "reviews"): spec.split.weights.v3: version "v3" is not defined on Service "reviews"`,
-				`canary.yaml:10: document 1 (TrafficRoute "reviews"): spec.split.overrides[0].version: version "v3" is not defined on Service "reviews"`,
-				`canary.yaml:11: document 1 (TrafficRoute "reviews"): spec.mirror.version: version "v3" is not defined on Service "reviews"`,
-			},
-		},
-		{
-			name: "service missing", stored: NewSet(), docs: route,
-			want: []string{`canary.yaml:5: document 1 (TrafficRoute "reviews"): spec.service: Service "reviews" does not exist`},
-		},
-		{
-			name: "service defined in the same apply", stored: NewSet(),
-			docs: strings.Replace(svcReviews, "v2", "v3", 1) + "  - {name: v4, endpoints: [\"h:4\"]}\n---\n" + route,
-		},
-		{
-			name:   "applied Service breaks a stored route",
-			stored: withRoute,
-			docs:   strings.Replace(svcReviews, "  - {name: v2, endpoints: [\"127.0.0.1:2\"]}\n", "", 1),
-			want: []string{
-				`canary.yaml:6: document 1 (Service "reviews"): spec.versions: breaks TrafficRoute "reviews": spec.split.weights.v2: version "v2" is not defined on Service "reviews"`,
-				`canary.yaml:6: document 1 (Service "reviews"): spec.versions: breaks TrafficRoute "reviews": spec.split.overrides[0].version: version "v2" is not defined on Service "reviews"`,
-				`canary.yaml:6: document 1 (Service "reviews"): spec.versions: breaks TrafficRoute "reviews": spec.mirror.version: version "v2" is not defined on Service "reviews"`,
-			},
-		},
-		{
-			name: "second route for a Service", stored: withRoute,
-			docs: strings.Replace(validRoute, "name: reviews", "name: another", 1),
-			want: []string{`canary.yaml:5: document 1 (TrafficRoute "another"): spec.service: Service "reviews" already has TrafficRoute "reviews"`},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := ValidateApply(context.Background(), decode(tt.docs), tt.stored)
-			if tt.want == nil {
-				require.NoError(t, err)
-				return
-			}
-			require.Error(t, err)
-			require.Equal(t, tt.want, strings.Split(err.Error(), "\n"))
-		})
-	}
-}
-
-func TestValidateApplyCheckers(t *testing.T) {
-	docs, err := Decode("p.yaml", []byte(svcReviews))
-	require.NoError(t, err)
-	var gotChanged []Key
-	checker := CheckerFunc(func(_ context.Context, set *Set, changed []Key) error {
-		gotChanged = changed
-		return errors.Join(
-			&ObjectError{Key: KeyOf(set.Services[0]), Err: &FieldError{Path: "spec.port", Err: errors.New("refused by the filter")}},
-			errors.New("unattributed"),
-		)
-	})
-	err = ValidateApply(context.Background(), docs, NewSet(), checker)
-	require.EqualError(t, err, "p.yaml:5: document 1 (Service \"reviews\"): spec.port: refused by the filter\nunattributed")
-	require.Equal(t, []Key{{Kind: KindService, Namespace: "default", Name: "reviews"}}, gotChanged)
 }
 
 func TestCheckDelete(t *testing.T) {

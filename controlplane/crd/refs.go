@@ -24,9 +24,10 @@ func (e *ObjectError) Error() string {
 
 func (e *ObjectError) Unwrap() error { return e.Err }
 
-// Checker is a validation stage beyond structure and references, run on the set the store
-// would hold after an apply (stored resources overlaid by the applied ones): the built-in
-// filters' config parsers on the config generated for them, a WasmPlugin's dry run.
+// Checker is a validation stage beyond structure and references (controlplane/admission runs
+// them), run on the set the store would hold after an apply (stored resources overlaid by the
+// applied ones): the built-in filters' config parsers on the config generated for them, a
+// WasmPlugin's dry run.
 //
 // Check reports problems as *ObjectError values (joined), each wrapping a *FieldError when a
 // field path is known; changed lists the keys whose spec the apply creates or modifies, so that
@@ -50,65 +51,6 @@ func Merge(stored *Set, docs []Document) *Set {
 		objs = append(objs, d.Object)
 	}
 	return NewSet(objs...)
-}
-
-// ValidateApply runs every validation stage for applying docs on top of stored: references
-// across the merged set, then each checker (only when references hold). Problems found in an
-// applied resource are reported on its document; a stored resource the apply would break is
-// reported on the applied Service that breaks it. Every problem is returned, joined.
-func ValidateApply(ctx context.Context, docs []Document, stored *Set, checkers ...Checker) error {
-	merged := Merge(stored, docs)
-	old := map[Key]Object{}
-	for _, o := range stored.Objects() {
-		old[KeyOf(o)] = o
-	}
-	byKey := map[Key]*Document{}
-	applied := make([]Key, 0, len(docs))
-	var changed []Key
-	for i := range docs {
-		k := KeyOf(docs[i].Object)
-		byKey[k] = &docs[i]
-		applied = append(applied, k)
-		if o, ok := old[k]; !ok || string(o.SpecJSON()) != string(docs[i].Object.SpecJSON()) {
-			changed = append(changed, k)
-		}
-	}
-	if err := attribute(References(merged, applied...), byKey); err != nil {
-		return err
-	}
-	var errs []error
-	for _, c := range checkers {
-		errs = append(errs, attribute(c.Check(ctx, merged, changed), byKey))
-	}
-	return errors.Join(errs...)
-}
-
-// attribute turns the *ObjectError values of err into *DocError values for applied documents;
-// a stored resource's problem is reported on the applied Service it references.
-func attribute(err error, byKey map[Key]*Document) error {
-	if err == nil {
-		return nil
-	}
-	var out []error
-	for _, e := range Leaves(err) {
-		var oe *ObjectError
-		if !errors.As(e, &oe) {
-			out = append(out, e)
-			continue
-		}
-		if d, ok := byKey[oe.Key]; ok {
-			out = append(out, d.Wrap(oe.Err))
-			continue
-		}
-		if oe.Ref != nil {
-			if d, ok := byKey[*oe.Ref]; ok {
-				out = append(out, d.Wrap(&FieldError{Path: "spec.versions", Err: fmt.Errorf("breaks %w", oe)}))
-				continue
-			}
-		}
-		out = append(out, oe)
-	}
-	return errors.Join(out...)
 }
 
 // Leaves lists the leaves of a tree of errors.Join values.

@@ -1,7 +1,6 @@
 package crd
 
 import (
-	"context"
 	"os"
 	"strings"
 	"testing"
@@ -83,21 +82,4 @@ spec:
 			require.Equal(t, tt.want, strings.Split(err.Error(), "\n"))
 		})
 	}
-}
-
-func TestSecurityReferences(t *testing.T) {
-	decode := func(y string) []Document {
-		t.Helper()
-		docs, err := Decode("p.yaml", []byte(y))
-		require.NoError(t, err)
-		return docs
-	}
-	meshWide := head + "kind: TransportPolicy\nmetadata: {name: mesh}\nspec: {mode: STRICT}\n"
-	stored := NewSet(decode(svcReviews)[0].Object, decode(meshWide)[0].Object)
-	err := ValidateApply(context.Background(), decode(strings.ReplaceAll(meshWide, "name: mesh}", "name: other, namespace: ops}")), stored)
-	require.EqualError(t, err, `p.yaml:4: document 1 (TransportPolicy "other"): spec.services: TransportPolicy "mesh" already applies to every Service`,
-		"one mesh-wide default, whatever the namespace")
-	err = ValidateApply(context.Background(), decode(head+"kind: AuthorizationPolicy\nmetadata: {name: a}\nspec: {action: DENY, services: [ratings], rules: [{}]}\n"), stored)
-	require.EqualError(t, err, `p.yaml:4: document 1 (AuthorizationPolicy "a"): spec.services[0]: Service "ratings" does not exist`)
-	require.NoError(t, ValidateApply(context.Background(), decode(head+"kind: TransportPolicy\nmetadata: {name: r}\nspec: {mode: DISABLE, services: [reviews]}\n"), stored))
 }

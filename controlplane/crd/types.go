@@ -59,7 +59,9 @@ type ObjectMeta struct {
 
 // Status is filled server-side; whatever a user writes there is ignored on apply.
 type Status struct {
-	// ObservedGeneration is the generation the control plane last translated.
+	// ObservedGeneration is the generation the control plane last translated into the
+	// sidecars' configuration (0: not yet); below metadata.generation, the latest change is
+	// still on its way.
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 	// Nodes lists the Envoys whose configuration includes this resource, as the xDS server
 	// reports them (filled by the API on read).
@@ -68,16 +70,28 @@ type Status struct {
 
 // NodeStatus is one Envoy's state for one resource.
 type NodeStatus struct {
-	Node string `json:"node"`
-	// State is "acked" (running the resource's current version), "pending" (pushed, not yet
-	// acknowledged) or "nacked" (refused; Error says why).
-	State   string `json:"state"`
-	Version string `json:"version,omitempty"`
-	Error   string `json:"error,omitempty"`
+	Node    string   `json:"node"`
+	State   AckState `json:"state"`
+	Version string   `json:"version,omitempty"`
+	Error   string   `json:"error,omitempty"`
 	// Health says, for a WasmPlugin, what the node's own stats tell about it: panics the
 	// adapter recovered, VM reloads and failed reloads ("" when none).
 	Health string `json:"health,omitempty"`
 }
+
+// AckState is where one Envoy is with one resource.
+type AckState string
+
+// The states of a resource on an Envoy.
+const (
+	// Acked: the Envoy runs the resource's current generation.
+	Acked AckState = "acked"
+	// Pending: pushed, not acknowledged yet (or a refusal being retried, or a configuration
+	// built from an older generation).
+	Pending AckState = "pending"
+	// NACKed: the Envoy refused it (NodeStatus.Error says why).
+	NACKed AckState = "nacked"
+)
 
 // Duration is a time.Duration written as a Go duration string ("200ms", "1.5s").
 type Duration struct{ time.Duration }

@@ -13,26 +13,28 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/wasmesh/wasmesh/controlplane/admission"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 )
 
 // ValidatePath is the URL path of the validating webhook (Webhook.ServeHTTP).
 const ValidatePath = "/validate"
 
-// Admission runs the checks of `wasmesh apply` on a resource written through the API server:
-// strict decoding and structure validation (crd.Decode), references across the resources
-// the control plane knows (crd.ValidateApply with Current), and the control plane's checkers
-// (the built-in filters' own config parsers, plugin slots, ...). A delete is refused when a
-// resource still refers to the deleted one (crd.CheckDelete). Messages name the field path,
-// as `wasmesh apply` does: `TrafficRoute "reviews": spec.split.weights: ...`.
+// Admission runs the admission of `wasmesh apply` (controlplane/admission) on a resource
+// written through the API server, against the resources the control plane knows: the object
+// is decoded strictly (crd.Decode), then goes through the pipeline's stages (structure,
+// references, the built-in filters' own config parsers, module, dry run). A delete is
+// refused when a resource still refers to the deleted one. Messages name the field path, as
+// `wasmesh apply` does: `TrafficRoute "reviews": spec.split.weights: ...`.
 type Admission struct {
 	// Current returns the resources the control plane serves now (Source.Set); Fresh, when
 	// set, reads them from the API server (Source.Fresh), for a second opinion before a
 	// refusal: the cache may not have seen a resource applied a moment before.
 	Current func() *crd.Set
 	Fresh   func(ctx context.Context) (*crd.Set, error)
-	// Checkers run after the references hold, as in controlplane.Start.
-	Checkers []crd.Checker
+	// Pipeline is the admission (one without a store: the API server commits; nil: one with
+	// no filter, module or dry run stage).
+	Pipeline *admission.Pipeline
 	Log      *slog.Logger
 }
 
@@ -55,13 +57,20 @@ func (a *Admission) Validate(ctx context.Context, req *admissionv1.AdmissionRequ
 			doc.Object.Meta().Namespace = req.Namespace
 		}
 		return a.againstFresh(ctx, func(set *crd.Set) error {
-			return crd.ValidateApply(ctx, []crd.Document{doc}, set, a.Checkers...)
+			return a.pipeline().Check(ctx, []admission.Input{{Document: doc}}, set)
 		})
 	case admissionv1.Delete:
 		key := crd.Key{Kind: crd.Kind(req.Kind.Kind), Namespace: req.Namespace, Name: req.Name}
-		return a.againstFresh(ctx, func(set *crd.Set) error { return crd.CheckDelete(set, key) })
+		return a.againstFresh(ctx, func(set *crd.Set) error { return a.pipeline().CheckDelete(set, key) })
 	}
 	return nil
+}
+
+func (a *Admission) pipeline() *admission.Pipeline {
+	if a.Pipeline == nil {
+		return admission.New(admission.Config{})
+	}
+	return a.Pipeline
 }
 
 // againstFresh runs check on the cached set and, when it refuses, on a fresh one.

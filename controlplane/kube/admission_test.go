@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
+	"github.com/wasmesh/wasmesh/controlplane/admission"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/controlplane/kube"
 	"github.com/wasmesh/wasmesh/controlplane/kube/kubetest"
@@ -110,7 +111,7 @@ func TestApplyExamples(t *testing.T) {
 }
 
 // Bad resources are refused at apply by the webhook with the messages `wasmesh apply` gives:
-// each field error of the local validation (crd.Decode + crd.ValidateApply against the same
+// each field error of the local validation (crd.Decode + admission against the same
 // resources) appears in the API server's refusal. A delete that would break a reference is
 // refused too, and a typo in a field name is refused by the API server's strict field
 // validation (the schema prunes nothing silently).
@@ -238,7 +239,7 @@ func localFieldErrors(t *testing.T, ns string, set *crd.Set, doc string) []strin
 	docs, err := crd.Decode("local.yaml", []byte(doc))
 	if err == nil {
 		docs[0].Object.Meta().Namespace = ns
-		err = crd.ValidateApply(context.Background(), docs, set)
+		err = admission.New(admission.Config{}).Check(context.Background(), admission.Inputs(docs...), set)
 	}
 	require.Error(t, err)
 	var out []string

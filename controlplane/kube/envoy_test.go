@@ -196,7 +196,7 @@ func (e *env) waitStatusAcked(t *testing.T, ns, name string, gen int64, node str
 		}
 		for _, n := range nodes {
 			m, _ := n.(map[string]any)
-			if m["node"] == node && m["state"] == "acked" {
+			if m["node"] == node && m["state"] == string(crd.Acked) {
 				return nil
 			}
 		}

@@ -103,6 +103,8 @@ type Server struct {
 	mesh     *translate.Mesh
 	meshErr  error
 	revision uint64
+	// observed is the generation of each resource of the set mesh was translated from.
+	observed map[crd.Key]int64
 	nodes    map[string]*nodeState
 	streams  map[int64]*streamState
 	seq      uint64        // responses sent
@@ -253,6 +255,10 @@ func (s *Server) Update(set *crd.Set, revision uint64) {
 		return
 	}
 	s.mesh, s.meshErr = mesh, nil
+	s.observed = make(map[crd.Key]int64, len(s.observed))
+	for _, o := range set.Objects() {
+		s.observed[crd.KeyOf(o)] = o.Meta().Generation
+	}
 	s.forgetLocked()
 	for _, id := range slices.Sorted(maps.Keys(s.nodes)) {
 		s.pushLocked(s.nodes[id])
@@ -594,13 +600,13 @@ func (s *Server) OnStreamDeltaResponse(int64, *discovery.DeltaDiscoveryRequest, 
 // status
 
 // Nodes implements api.StatusSource: every node the server has seen, sorted by id.
-func (s *Server) Nodes() []api.NodeStatus {
+func (s *Server) Nodes() []api.SidecarStatus {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]api.NodeStatus, 0, len(s.nodes))
+	out := make([]api.SidecarStatus, 0, len(s.nodes))
 	for _, id := range slices.Sorted(maps.Keys(s.nodes)) {
 		n := s.nodes[id]
-		ns := api.NodeStatus{ID: id, Service: n.node.Service, Version: n.node.Version, Connected: n.streams > 0,
+		ns := api.SidecarStatus{ID: id, Service: n.node.Service, Version: n.node.Version, Connected: n.streams > 0,
 			AdminAddress: n.node.AdminAddress, PeerAddress: n.peer, Types: []api.TypeStatus{}}
 		if !n.lastSeen.IsZero() {
 			t := n.lastSeen
@@ -647,11 +653,20 @@ func (s *Server) Nodes() []api.NodeStatus {
 	return out
 }
 
+// ObservedGeneration implements api.StatusSource: the generation of the resource in the
+// latest set the server translated into the nodes' snapshots (0 when it was in none: not
+// translated yet, or the translation failed).
+func (s *Server) ObservedGeneration(key crd.Key) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.observed[key]
+}
+
 // ResourceNodes implements api.StatusSource: the connected nodes whose current snapshot
-// carries the resource. A node is "acked" when it acknowledged the current version of every
-// xDS type carrying the resource, "nacked" when it rejected one of them (Error names the type
-// and quotes the node) and the retry was rejected too, else "pending"; a snapshot built from
-// an older generation of the resource is "pending" too. Version is the store revision the
+// carries the resource. A node is crd.Acked when it acknowledged the current version of every
+// xDS type carrying the resource, crd.NACKed when it rejected one of them (Error names the
+// type and quotes the node) and the retry was rejected too, else crd.Pending; a snapshot
+// built from an older generation of the resource is crd.Pending too. Version is the store revision the
 // snapshot was built from.
 func (s *Server) ResourceNodes(key crd.Key, generation int64) []crd.NodeStatus {
 	s.mu.Lock()
@@ -666,12 +681,12 @@ func (s *Server) ResourceNodes(key crd.Key, generation int64) []crd.NodeStatus {
 		if !ok || len(src.Types) == 0 {
 			continue
 		}
-		ns := crd.NodeStatus{Node: id, State: "acked", Version: strconv.FormatUint(n.revision, 10)}
+		ns := crd.NodeStatus{Node: id, State: crd.Acked, Version: strconv.FormatUint(n.revision, 10)}
 		if key.Kind == crd.KindWasmPlugin {
 			ns.Health = n.health[translate.PluginECDSName(key)].String()
 		}
 		if src.Generation != generation {
-			ns.State = "pending"
+			ns.State = crd.Pending
 		}
 		for _, typ := range src.Types {
 			ts, want := n.types[typ], n.versions[typ]
@@ -681,13 +696,13 @@ func (s *Server) ResourceNodes(key crd.Key, generation int64) []crd.NodeStatus {
 				// whose module it is still fetching. And while a re-push of the refused
 				// content is on its way (want is a later attempt than the refused one), the
 				// node has not answered it yet.
-				ns.State, ns.Error = "pending", typ+": refused once, retrying: "+ts.nack
+				ns.State, ns.Error = crd.Pending, typ+": refused once, retrying: "+ts.nack
 			case ts != nil && ts.nack != "" && sameContent(ts.nackVersion, want):
-				ns.State, ns.Error = "nacked", typ+": "+ts.nack
-			case ns.State == "acked" && (ts == nil || ts.acked != want):
-				ns.State = "pending"
+				ns.State, ns.Error = crd.NACKed, typ+": "+ts.nack
+			case ns.State == crd.Acked && (ts == nil || ts.acked != want):
+				ns.State = crd.Pending
 			}
-			if ns.State == "nacked" {
+			if ns.State == crd.NACKed {
 				break
 			}
 		}

@@ -193,19 +193,19 @@ func TestSnapshotPerNode(t *testing.T) {
 			require.Empty(t, ts.NACK)
 		}
 	}
-	require.Equal(t, []crd.NodeStatus{{Node: "reviews.v1.0", State: "acked", Version: "1"}},
+	require.Equal(t, []crd.NodeStatus{{Node: "reviews.v1.0", State: crd.Acked, Version: "1"}},
 		srv.ResourceNodes(crd.Key{Kind: crd.KindWasmPlugin, Namespace: "default", Name: "auth"}, 1))
-	require.Equal(t, []crd.NodeStatus{{Node: "frontend.v1.0", State: "acked", Version: "1"}, {Node: "reviews.v1.0", State: "acked", Version: "1"}},
+	require.Equal(t, []crd.NodeStatus{{Node: "frontend.v1.0", State: crd.Acked, Version: "1"}, {Node: "reviews.v1.0", State: crd.Acked, Version: "1"}},
 		srv.ResourceNodes(crd.Key{Kind: crd.KindTrafficRoute, Namespace: "default", Name: "reviews"}, 11))
 	// A generation the snapshots were not built from yet is pending.
-	require.Equal(t, "pending", srv.ResourceNodes(crd.Key{Kind: crd.KindTrafficRoute, Namespace: "default", Name: "reviews"}, 12)[0].State)
+	require.Equal(t, crd.Pending, srv.ResourceNodes(crd.Key{Kind: crd.KindTrafficRoute, Namespace: "default", Name: "reviews"}, 12)[0].State)
 	require.Nil(t, srv.ResourceNodes(crd.Key{Kind: crd.KindService, Namespace: "default", Name: "nope"}, 1))
 }
 
 // versions returns the client's accepted version of each xDS type.
 func versions(c *xdstest.Client) map[string]string {
 	out := map[string]string{}
-	for _, typ := range xdstest.Types {
+	for _, typ := range xdstest.Types() {
 		out[typ] = c.State(typ).Version
 	}
 	return out
@@ -295,10 +295,10 @@ func TestNACKBookkeeping(t *testing.T) {
 	defer cancel()
 	for {
 		ns := srv.ResourceNodes(key, 1)
-		if len(ns) == 1 && ns[0].State == "nacked" {
+		if len(ns) == 1 && ns[0].State == crd.NACKed {
 			break
 		}
-		if len(ns) == 1 && ns[0].State == "pending" && ns[0].Error != "" {
+		if len(ns) == 1 && ns[0].State == crd.Pending && ns[0].Error != "" {
 			require.Equal(t, "extension_configs: refused once, retrying: Unable to create Wasm plugin wasmesh.plugin.broken", ns[0].Error)
 		}
 		select {
@@ -311,7 +311,7 @@ func TestNACKBookkeeping(t *testing.T) {
 	require.Equal(t, "Unable to create Wasm plugin wasmesh.plugin.broken", cf.State(resource.ExtensionConfigType).NACK)
 	require.Equal(t, good, cf.State(resource.ExtensionConfigType).Version, "the node keeps its accepted config")
 
-	var fn api.NodeStatus
+	var fn api.SidecarStatus
 	for _, n := range srv.Nodes() {
 		if n.ID == fe.ID {
 			fn = n
@@ -327,12 +327,12 @@ func TestNACKBookkeeping(t *testing.T) {
 	require.Equal(t, ecds.Sent[:16], ecds.NACKVersion[:16], "the same content, re-pushed")
 	require.Equal(t, good, ecds.Acked)
 
-	require.Equal(t, []crd.NodeStatus{{Node: fe.ID, State: "nacked", Version: "2",
+	require.Equal(t, []crd.NodeStatus{{Node: fe.ID, State: crd.NACKed, Version: "2",
 		Error: "extension_configs: Unable to create Wasm plugin wasmesh.plugin.broken"}}, srv.ResourceNodes(key, 1))
 	// The reviews sidecar does not get the plugin and ACKed everything.
 	for _, ns := range srv.ResourceNodes(crd.Key{Kind: crd.KindService, Namespace: "default", Name: "reviews"}, 1) {
 		if ns.Node == rv.ID {
-			require.Equal(t, "acked", ns.State)
+			require.Equal(t, crd.Acked, ns.State)
 		}
 	}
 
@@ -433,7 +433,7 @@ func TestNACKRetry(t *testing.T) {
 	}))
 	waitAcked(t, srv)
 	key := crd.Key{Kind: crd.KindWasmPlugin, Namespace: "default", Name: "late"}
-	require.Equal(t, "acked", srv.ResourceNodes(key, 1)[0].State)
+	require.Equal(t, crd.Acked, srv.ResourceNodes(key, 1)[0].State)
 	for _, n := range srv.Nodes() {
 		for _, ts := range n.Types {
 			require.Empty(t, ts.NACK, ts.Type)
@@ -496,7 +496,34 @@ func TestUntranslatableKeepsSnapshots(t *testing.T) {
 	require.Empty(t, srv.Nodes()[0].Error)
 }
 
-// A refusal followed by an accepted re-push never shows as "nacked": while the re-push is on
+// A resource is observed at the generation of the latest set the server translated: not
+// before its first translation, not at a generation whose set could not be translated, and
+// gone with the resource.
+func TestObservedGeneration(t *testing.T) {
+	srv, _ := startServer(t)
+	route := crd.Key{Kind: crd.KindTrafficRoute, Namespace: "default", Name: "reviews"}
+	require.Zero(t, srv.ObservedGeneration(route), "nothing translated yet")
+
+	srv.Update(mesh(t, 90, 10), 1) // the route at generation 11
+	require.EqualValues(t, 11, srv.ObservedGeneration(route))
+	srv.Update(mesh(t, 80, 20), 2)
+	require.EqualValues(t, 21, srv.ObservedGeneration(route))
+
+	dup := &crd.Service{Metadata: crd.ObjectMeta{Name: "reviews", Namespace: "books", Generation: 1}, Spec: crd.ServiceSpec{Port: 9080,
+		Versions: []crd.ServiceVersion{{Name: "v1", Endpoints: []string{"127.0.0.1:15109"}}}}}
+	srv.Update(mesh(t, 70, 30, dup), 3) // untranslatable: the nodes keep generation 21
+	require.EqualValues(t, 21, srv.ObservedGeneration(route))
+	require.Zero(t, srv.ObservedGeneration(crd.KeyOf(dup)))
+
+	var services []crd.Object
+	for _, svc := range mesh(t, 90, 10).Services {
+		services = append(services, svc)
+	}
+	srv.Update(crd.NewSet(services...), 4) // the route deleted
+	require.Zero(t, srv.ObservedGeneration(route))
+}
+
+// A refusal followed by an accepted re-push never shows as crd.NACKed: while the re-push is on
 // its way the node has not answered it yet (apply --wait must not stop there).
 func TestNACKRetryInFlightIsPending(t *testing.T) {
 	srv, addr := startServer(t, func(c *xds.Config) { c.RetryBase, c.RetryMax = 20*time.Millisecond, 40*time.Millisecond })
@@ -523,7 +550,7 @@ func TestNACKRetryInFlightIsPending(t *testing.T) {
 	srv.Update(mesh(t, 90, 10, plugin("late", "", 1)), 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var states []string
+	var states []crd.AckState
 	for {
 		changed := srv.Changed()
 		ns := srv.ResourceNodes(key, 1)
@@ -531,7 +558,7 @@ func TestNACKRetryInFlightIsPending(t *testing.T) {
 			if len(states) == 0 || states[len(states)-1] != ns[0].State {
 				states = append(states, ns[0].State)
 			}
-			if ns[0].State == "acked" {
+			if ns[0].State == crd.Acked {
 				break
 			}
 		}
@@ -541,8 +568,8 @@ func TestNACKRetryInFlightIsPending(t *testing.T) {
 			t.Fatalf("never acked: %v", states)
 		}
 	}
-	require.NotContains(t, states, "nacked")
-	require.Equal(t, "acked", states[len(states)-1])
+	require.NotContains(t, states, crd.NACKed)
+	require.Equal(t, crd.Acked, states[len(states)-1])
 }
 
 // slotPlugin returns the name of the WasmPlugin in a plugin slot ("" when the slot is empty).
@@ -613,7 +640,7 @@ func TestAuthzFilterOnlyWhereSelected(t *testing.T) {
 	// Status names only the sidecars that enforce the policy.
 	var on []string
 	for _, ns := range srv.ResourceNodes(crd.KeyOf(policy), 1) {
-		on = append(on, ns.Node+" "+ns.State)
+		on = append(on, ns.Node+" "+string(ns.State))
 	}
 	require.Equal(t, []string{rv.ID + " acked"}, on)
 }

@@ -21,14 +21,14 @@ const (
 	DimResponseCodeClass  = "response_code_class"
 )
 
-// AllDimensions lists every dimension; DefaultDimensions is all but route.
+// allDimensions lists every metric dimension; defaultDimensions is all but route.
 var (
-	AllDimensions     = []string{DimSourceService, DimSourceVersion, DimDestinationService, DimDestinationVersion, DimRoute, DimMethod, DimResponseCodeClass}
-	DefaultDimensions = []string{DimSourceService, DimSourceVersion, DimDestinationService, DimDestinationVersion, DimMethod, DimResponseCodeClass}
+	allDimensions     = []string{DimSourceService, DimSourceVersion, DimDestinationService, DimDestinationVersion, DimRoute, DimMethod, DimResponseCodeClass}
+	defaultDimensions = []string{DimSourceService, DimSourceVersion, DimDestinationService, DimDestinationVersion, DimMethod, DimResponseCodeClass}
 )
 
-// Access-log fields.
-var AllFields = []string{"time", "method", "path", "authority", "status", "duration_ms", "request_bytes",
+// allFields are the access-log fields, in the order a log line has them.
+var allFields = []string{"time", "method", "path", "authority", "status", "duration_ms", "request_bytes",
 	"response_bytes", "source_service", "destination_service", "destination_version", "request_id", "trace_id"}
 
 // Config is the telemetry filter's configuration: one Policy for every request, or a
@@ -48,14 +48,14 @@ type Policy struct {
 // Metrics configures the request metrics.
 type Metrics struct {
 	Enabled    *bool    `json:"enabled,omitempty"`   // default true
-	Dimensions []string `json:"dimensions,omitzero"` // default (nil, JSON null or absent) DefaultDimensions
+	Dimensions []string `json:"dimensions,omitzero"` // default (nil, JSON null or absent): every dimension but route
 }
 
 // AccessLog configures the JSON access-log line.
 type AccessLog struct {
 	Enabled  *bool    `json:"enabled,omitempty"`  // default true
 	Sampling *float64 `json:"sampling,omitempty"` // percent, default 100
-	Fields   []string `json:"fields,omitzero"`    // default (nil, JSON null or absent) AllFields
+	Fields   []string `json:"fields,omitzero"`    // default (nil, JSON null or absent): every field
 }
 
 // Tracing configures trace-context propagation.
@@ -77,7 +77,7 @@ func decodePolicy(o config.Object) Policy {
 	var p Policy
 	if mo, ok := o.Object("metrics"); ok {
 		p.Metrics = &Metrics{Enabled: optBool(mo, "enabled")}
-		p.Metrics.Dimensions = oneOf(mo, "dimensions", AllDimensions, "dimension")
+		p.Metrics.Dimensions = oneOf(mo, "dimensions", allDimensions, "dimension")
 		mo.Close()
 	}
 	if ao, ok := o.Object("accessLog"); ok {
@@ -90,7 +90,7 @@ func decodePolicy(o config.Object) Policy {
 				}
 			}
 		}
-		p.AccessLog.Fields = oneOf(ao, "fields", AllFields, "field")
+		p.AccessLog.Fields = oneOf(ao, "fields", allFields, "field")
 		ao.Close()
 	}
 	if to, ok := o.Object("tracing"); ok {

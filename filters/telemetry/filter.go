@@ -32,7 +32,7 @@ type Compiled struct {
 	Dims            []string
 	AccessLog       bool
 	Sampling        float64
-	fields          uint32 // bit i: AllFields[i]
+	fields          uint32 // bit i: allFields[i]
 	Propagate       bool
 	StartWhenAbsent bool
 	NeedsRoute      bool
@@ -47,7 +47,7 @@ func New(cfg Config) (*Filter, error) {
 }
 
 func compile(p Policy) *Compiled {
-	c := &Compiled{Metrics: true, Dims: DefaultDimensions, AccessLog: true, Sampling: 100, Propagate: true, StartWhenAbsent: true}
+	c := &Compiled{Metrics: true, Dims: defaultDimensions, AccessLog: true, Sampling: 100, Propagate: true, StartWhenAbsent: true}
 	if m := p.Metrics; m != nil {
 		c.Metrics = m.Enabled == nil || *m.Enabled
 		if m.Dimensions != nil {
@@ -59,7 +59,7 @@ func compile(p Policy) *Compiled {
 			c.NeedsRoute = true
 		}
 	}
-	fields := AllFields
+	fields := allFields
 	if a := p.AccessLog; a != nil {
 		c.AccessLog = a.Enabled == nil || *a.Enabled
 		if a.Sampling != nil {
@@ -69,7 +69,7 @@ func compile(p Policy) *Compiled {
 			fields = a.Fields
 		}
 	}
-	for i, name := range AllFields {
+	for i, name := range allFields {
 		for _, f := range fields {
 			if f == name {
 				c.fields |= 1 << i
@@ -203,7 +203,7 @@ func CodeClass(status int) string {
 func (p *Compiled) AppendLogLine(buf []byte, o *Observation) []byte {
 	buf = append(buf, AccessLogPrefix...)
 	w := accesslog.Object(buf)
-	for i, name := range AllFields {
+	for i, name := range allFields {
 		if p.fields&(1<<i) == 0 {
 			continue
 		}

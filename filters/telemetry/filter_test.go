@@ -66,7 +66,7 @@ func TestLogLine(t *testing.T) {
 func TestDefaults(t *testing.T) {
 	p := compiled(t, ``)
 	require.True(t, p.Metrics)
-	require.Equal(t, DefaultDimensions, p.Dims)
+	require.Equal(t, defaultDimensions, p.Dims)
 	require.True(t, p.AccessLog)
 	require.Equal(t, 100.0, p.Sampling)
 	require.True(t, p.Propagate)

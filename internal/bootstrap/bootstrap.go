@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -20,9 +21,11 @@ const (
 	DefaultAdminAddress   = "127.0.0.1:15000"
 )
 
-// TagKeys are the metric tag keys of the built-in filters (docs/conventions.md, "Metrics").
-// The bootstrap has one stats_tags rule per key.
-var TagKeys = []string{
+// TagKeys returns the metric tag keys of the built-in filters (docs/conventions.md,
+// "Metrics"). The bootstrap has one stats_tags rule per key.
+func TagKeys() []string { return slices.Clone(tagKeys) }
+
+var tagKeys = []string{
 	"source_service", "source_version", "destination_service", "destination_version",
 	"route", "method", "response_code_class", "service", "version", "kind", "policy", "decision",
 }
@@ -45,7 +48,7 @@ type Params struct {
 	// and host names as for XDSAddress.
 	ModulesAddress string
 
-	TagKeys []string // metric tag keys; default TagKeys
+	TagKeys []string // metric tag keys; default TagKeys()
 	// XDSToken is the sidecar's xDS credential (`wasmesh credential <node id>`), sent as
 	// `authorization: Bearer <token>` on the ADS stream. Without it the control plane refuses
 	// the sidecar; the bootstrap then says so in a comment.
@@ -64,8 +67,8 @@ func Defaults() Params {
 	}
 }
 
-// Env maps each WASMESH_* environment variable FromEnv reads to the Params field it sets.
-var Env = []struct{ Name, Field string }{
+// envVars maps each WASMESH_* environment variable FromEnv reads to the Params field it sets.
+var envVars = []struct{ Name, Field string }{
 	{"WASMESH_NODE_ID", "NodeID"},
 	{"WASMESH_SERVICE", "Service"},
 	{"WASMESH_VERSION", "Version"},
@@ -78,10 +81,11 @@ var Env = []struct{ Name, Field string }{
 	{"WASMESH_XDS_TOKEN", "XDSToken"},
 }
 
-// FromEnv overrides p's fields with the WASMESH_* variables (see Env) that getenv returns
-// non-empty, e.g. FromEnv(bootstrap.Defaults(), os.Getenv).
+// FromEnv overrides p's fields with the WASMESH_* variables that getenv returns non-empty
+// (WASMESH_NODE_ID sets NodeID, WASMESH_XDS_TOKEN XDSToken, ...: envVars lists them), e.g.
+// FromEnv(bootstrap.Defaults(), os.Getenv).
 func FromEnv(p Params, getenv func(string) string) Params {
-	for _, e := range Env {
+	for _, e := range envVars {
 		v := getenv(e.Name)
 		if v == "" {
 			continue
@@ -129,7 +133,7 @@ func (p Params) withDefaults() Params {
 		p.ModulesAddress = DefaultModulesAddress
 	}
 	if p.TagKeys == nil {
-		p.TagKeys = TagKeys
+		p.TagKeys = TagKeys()
 	}
 	return p
 }

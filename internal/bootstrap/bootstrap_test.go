@@ -49,7 +49,7 @@ func TestRender(t *testing.T) {
 	require.Contains(t, s, `{address: "10.0.0.1", port_value: 28000}`)
 	require.Contains(t, s, `{address: "10.0.0.1", port_value: 28001}`)
 	tags := doc["stats_config"].(map[string]any)["stats_tags"].([]any)
-	require.Len(t, tags, len(TagKeys))
+	require.Len(t, tags, len(TagKeys()))
 	require.Equal(t, map[string]any{"tag_name": "destination_version", "regex": "(;destination_version=([^;]*))"}, tags[3])
 }
 
@@ -121,7 +121,7 @@ func TestFromEnv(t *testing.T) {
 		"WASMESH_ADMIN_ADDRESS": "127.0.0.1:4", "WASMESH_XDS_ADDRESS": "127.0.0.1:5", "WASMESH_MODULES_ADDRESS": "127.0.0.1:6",
 		"WASMESH_XDS_TOKEN": "wxds1.x.y",
 	}
-	require.Len(t, Env, len(env))
+	require.Len(t, envVars, len(env))
 	p := FromEnv(Defaults(), func(k string) string { return env[k] })
 	require.Equal(t, Params{NodeID: "ratings.v1.3", Service: "ratings", Version: "v1",
 		AppAddress: "127.0.0.1:1", InboundAddress: "127.0.0.1:2", OutboundAddress: "127.0.0.1:3",

@@ -13,8 +13,8 @@ import (
 	"time"
 )
 
-// Propagated lists the request headers a demo service copies onto its call to the next hop.
-var Propagated = []string{
+// propagated lists the request headers a demo service copies onto its call to the next hop.
+var propagated = []string{
 	"traceparent", "tracestate", "x-request-id",
 	// B3, which Envoy's Zipkin tracer reads before traceparent (Telemetry spec.tracing.provider).
 	"x-b3-traceid", "x-b3-spanid", "x-b3-parentspanid", "x-b3-sampled", "x-b3-flags", "b3",
@@ -121,7 +121,7 @@ func call(ctx context.Context, client *http.Client, cfg Config, in *http.Request
 		return nil, 0, fmt.Errorf("call %s: %w", cfg.Next, err)
 	}
 	req.Host = cfg.Next
-	for _, h := range Propagated {
+	for _, h := range propagated {
 		if v := in.Header.Values(h); len(v) > 0 {
 			req.Header[http.CanonicalHeaderKey(h)] = v
 		}

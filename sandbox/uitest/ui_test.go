@@ -149,7 +149,7 @@ func (m *mesh) apply(t *testing.T, doc string) {
 			}
 			for _, n := range r.Nodes {
 				// "acked": the sidecar runs the resource's stored generation (else "pending").
-				if n.State != "acked" {
+				if n.State != crd.Acked {
 					return false, fmt.Sprintf("generation %d: %+v", r.Generation, r.Nodes)
 				}
 			}

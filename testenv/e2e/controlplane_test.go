@@ -283,7 +283,7 @@ spec:
 			for _, r := range m.status(t).Resources {
 				if r.Key.Name == "envoyonly" {
 					for _, n := range r.Nodes {
-						states = append(states, n.Node+"="+n.State)
+						states = append(states, n.Node+"="+string(n.State))
 					}
 				}
 			}

@@ -117,8 +117,9 @@ func WasmFilterConfig(f WasmFilter) obj {
 
 // StatsTags returns the stats_config.stats_tags rules of the sidecar bootstrap.
 func StatsTags() []obj {
-	tags := make([]obj, 0, len(bootstrap.TagKeys))
-	for _, k := range bootstrap.TagKeys {
+	keys := bootstrap.TagKeys()
+	tags := make([]obj, 0, len(keys))
+	for _, k := range keys {
 		tags = append(tags, obj{"tag_name": k, "regex": "(;" + k + "=([^;]*))"})
 	}
 	return tags

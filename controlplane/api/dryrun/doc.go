@@ -1,4 +1,4 @@
-// Package dryrun implements api.DryRunner for WasmPlugin applies on testenv, the project's
+// Package dryrun implements admission.DryRunner for WasmPlugin applies on testenv, the project's
 // model of how stock Envoy 1.40 runs proxy-wasm modules: before anything reaches Envoy, the
 // module is loaded as Envoy would load it (testenv.Inspect: every import Envoy lacks is named)
 // and started under testenv — VM start, then plugin start with the plugin configuration — so a

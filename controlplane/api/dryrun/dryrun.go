@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	cpapi "github.com/wasmesh/wasmesh/controlplane/api"
+	"github.com/wasmesh/wasmesh/controlplane/admission"
 	"github.com/wasmesh/wasmesh/testenv"
 )
 
@@ -34,7 +34,7 @@ type Runner struct {
 	closed bool
 }
 
-var _ cpapi.DryRunner = (*Runner)(nil)
+var _ admission.DryRunner = (*Runner)(nil)
 
 // New returns a Runner whose Runtime keeps wazero's compilation cache in cacheDir ("": in
 // memory only; testenv.DefaultCacheDir is the usual choice). Close it when done.
@@ -63,15 +63,15 @@ func (r *Runner) Close(ctx context.Context) error {
 // DryRun loads module as stock Envoy 1.40 would, then starts it under testenv: _initialize,
 // root context, proxy_on_vm_start and proxy_on_configure with config. It returns the plugin's
 // log lines ("[level] message"; stdout is logged at info, stderr at error, as Envoy does). The
-// error wraps api.ErrModuleRefused when Envoy would not load the module (every missing import
-// is named) and api.ErrPluginRefused when the plugin refuses its configuration.
+// error wraps admission.ErrModuleRefused when Envoy would not load the module (every missing import
+// is named) and admission.ErrPluginRefused when the plugin refuses its configuration.
 func (r *Runner) DryRun(ctx context.Context, module []byte, rootID string, config []byte) ([]string, error) {
 	info, err := testenv.Inspect(module)
 	if err != nil {
-		return nil, fmt.Errorf("%w: load module: %w", cpapi.ErrModuleRefused, err)
+		return nil, fmt.Errorf("%w: load module: %w", admission.ErrModuleRefused, err)
 	}
 	if len(info.Problems) > 0 {
-		return nil, fmt.Errorf("%w:\n  %s", cpapi.ErrModuleRefused, strings.Join(info.Problems, "\n  "))
+		return nil, fmt.Errorf("%w:\n  %s", admission.ErrModuleRefused, strings.Join(info.Problems, "\n  "))
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
@@ -91,7 +91,7 @@ func (r *Runner) DryRun(ctx context.Context, module []byte, rootID string, confi
 	return logs.lines, explain(ctx, err)
 }
 
-// explain turns testenv's start error into the dry run's: a refusal wraps api.ErrPluginRefused,
+// explain turns testenv's start error into the dry run's: a refusal wraps admission.ErrPluginRefused,
 // an interrupted run says so; the plugin's log lines are left to the caller (DryRun returns
 // them).
 func explain(ctx context.Context, err error) error {
@@ -101,7 +101,7 @@ func explain(ctx context.Context, err error) error {
 	case ctx.Err() != nil:
 		return fmt.Errorf("dry run: %w", ctx.Err())
 	case errors.Is(err, testenv.ErrConfigureRefused):
-		return fmt.Errorf("%w (proxy_on_configure returned false)", cpapi.ErrPluginRefused)
+		return fmt.Errorf("%w (proxy_on_configure returned false)", admission.ErrPluginRefused)
 	case errors.Is(err, testenv.ErrVMStartRefused):
 		return errors.New("the plugin's VM failed to start (proxy_on_vm_start returned false)")
 	}
@@ -111,7 +111,7 @@ func explain(ctx context.Context, err error) error {
 	}
 	msg = strings.ReplaceAll(msg, fmt.Sprintf("filter %q: ", PluginName), "")
 	if errors.Is(err, testenv.ErrRefused) {
-		return &cleanError{msg: msg, err: cpapi.ErrModuleRefused}
+		return &cleanError{msg: msg, err: admission.ErrModuleRefused}
 	}
 	return &cleanError{msg: "the plugin failed to start: " + msg, err: err}
 }

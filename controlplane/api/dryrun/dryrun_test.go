@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	cpapi "github.com/wasmesh/wasmesh/controlplane/api"
+	"github.com/wasmesh/wasmesh/controlplane/admission"
 	"github.com/wasmesh/wasmesh/testenv"
 )
 
@@ -147,12 +147,12 @@ func TestDryRun(t *testing.T) {
 		{
 			name: "refused", module: check, config: `{"header":""}`,
 			logs:    []string{"[info] configcheck: starting", "[critical] configcheck: header: required"},
-			wantErr: refusedErr, is: cpapi.ErrPluginRefused,
+			wantErr: refusedErr, is: admission.ErrPluginRefused,
 		},
 		{
 			name: "not json", module: check, config: `header=x`,
 			logs:    []string{"[info] configcheck: starting", "[critical] configcheck: configuration is not a JSON object: invalid character 'h' looking for beginning of value"},
-			wantErr: refusedErr, is: cpapi.ErrPluginRefused,
+			wantErr: refusedErr, is: admission.ErrPluginRefused,
 		},
 		{
 			name: "a plugin without a configure hook accepts anything", module: module(t, "hello"), config: `{"anything": 1}`,
@@ -163,7 +163,7 @@ func TestDryRun(t *testing.T) {
 		{
 			name: "imports stock Envoy lacks are all named", module: module(t, "tenv_badimport"), config: `{}`,
 			wantErr: "stock Envoy would not load this module:\n  missing import: env.something_unknown\n  missing import: made_up_module.do_it",
-			is:      cpapi.ErrModuleRefused,
+			is:      admission.ErrModuleRefused,
 		},
 		{
 			name: "a host call outside Envoy's start-up allowlist traps _initialize", module: module(t, "tenv_initcall"), config: `{}`,
@@ -173,11 +173,11 @@ func TestDryRun(t *testing.T) {
 		{
 			name: "no proxy-wasm exports", module: []byte("\x00asm\x01\x00\x00\x00"), config: `{}`,
 			wantErr: "stock Envoy would not load this module:\n  missing or unknown Proxy-Wasm ABI version: the module exports none of proxy_abi_version_0_1_0, proxy_abi_version_0_2_0, proxy_abi_version_0_2_1\n  the module is missing a malloc function: it exports neither malloc nor proxy_on_memory_allocate\n  the module exports no memory named \"memory\"",
-			is:      cpapi.ErrModuleRefused,
+			is:      admission.ErrModuleRefused,
 		},
 		{
 			name: "hand-assembled: refused", module: tiny("tiny: no", ret1, append(logCritical("tiny: no"), ret0...)), config: `{}`,
-			logs: []string{"[critical] tiny: no"}, wantErr: refusedErr, is: cpapi.ErrPluginRefused,
+			logs: []string{"[critical] tiny: no"}, wantErr: refusedErr, is: admission.ErrPluginRefused,
 		},
 		{
 			name: "hand-assembled: accepted", module: tiny("tiny: fine", ret1, ret1), config: `{}`,
@@ -214,7 +214,7 @@ func TestDryRun(t *testing.T) {
 func TestDryRunGarbage(t *testing.T) {
 	r := newRunner(t)
 	_, err := r.DryRun(context.Background(), []byte("hello"), "", nil)
-	require.ErrorIs(t, err, cpapi.ErrModuleRefused)
+	require.ErrorIs(t, err, admission.ErrModuleRefused)
 	require.ErrorContains(t, err, "load module: ")
 }
 

@@ -30,8 +30,10 @@ import (
 	"github.com/wasmesh/wasmesh/controlplane/translate"
 )
 
-// Types are the xDS type URLs the client subscribes to, in subscription order.
-var Types = []string{resource.ClusterType, resource.EndpointType, resource.ListenerType, resource.RouteType, resource.ExtensionConfigType}
+// Types returns the xDS type URLs the client subscribes to, in subscription order.
+func Types() []string {
+	return []string{resource.ClusterType, resource.EndpointType, resource.ListenerType, resource.RouteType, resource.ExtensionConfigType}
+}
 
 // Client is one simulated sidecar on one ADS stream.
 type Client struct {

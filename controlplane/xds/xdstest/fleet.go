@@ -13,7 +13,7 @@ import (
 
 // Complete reports whether the client holds a version of every xDS type.
 func Complete(c *Client) bool {
-	for _, typ := range Types {
+	for _, typ := range Types() {
 		if c.State(typ).Version == "" {
 			return false
 		}

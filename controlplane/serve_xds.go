@@ -8,39 +8,32 @@ import (
 
 	"github.com/wasmesh/wasmesh/controlplane/api"
 	"github.com/wasmesh/wasmesh/controlplane/ca"
-	"github.com/wasmesh/wasmesh/controlplane/crd"
-	"github.com/wasmesh/wasmesh/controlplane/ir"
 	"github.com/wasmesh/wasmesh/controlplane/store"
 	"github.com/wasmesh/wasmesh/controlplane/translate"
 	"github.com/wasmesh/wasmesh/controlplane/xds"
 )
 
 // xdsSide is what the xDS part of the control plane contributes to Start: its listen address,
-// a run loop, the apply-time checkers that need the translator, and the status source.
+// a run loop and the status source.
 type xdsSide struct {
-	addr     string
-	run      func(ctx context.Context) error
-	checkers []crd.Checker
-	status   api.StatusSource
-	server   *xds.Server
+	addr   string
+	run    func(ctx context.Context) error
+	status api.StatusSource
+	server *xds.Server
 	// close releases the listener when run never ran.
 	close func() error
 }
 
-// startXDS binds the ADS listener and wires the translator and the xDS server into the
-// control plane:
+// startXDS binds the ADS listener and wires the translator (with opts) and the xDS server
+// into the control plane:
 //
 //   - the server starts from the store's current state, then run keeps it current:
 //     st.Watch calls back after every change (coalesced) and each call translates the
 //     resources and pushes every node its snapshot;
-//   - checkers = FilterChecker (the IR checked by every filter's own parser), so a config
-//     a filter would refuse never reaches Envoy;
 //   - status = the server's per-node, per-type and per-resource ACK/NACK bookkeeping.
 //
-// httpAddr is the bound module server address Envoy fetches modules from; auth checks every
-// ADS stream's credential.
-func startXDS(_ context.Context, cfg Config, st *store.Store, mods *dirModules, httpAddr string, auth xds.Authenticator, authority *ca.CA) (*xdsSide, error) {
-	opts := translate.Options{ModulesURL: "http://" + httpAddr, Builtins: mods.Builtins(), TrustDomain: authority.TrustDomain()}
+// auth checks every ADS stream's credential.
+func startXDS(cfg Config, opts translate.Options, st *store.Store, auth xds.Authenticator, authority *ca.CA) (*xdsSide, error) {
 	srv := xds.New(xds.Config{
 		Options: opts,
 		Log:     cfg.Log,
@@ -70,12 +63,8 @@ func startXDS(_ context.Context, cfg Config, st *store.Store, mods *dirModules, 
 		return errors.Join(werr, serr)
 	}
 	return &xdsSide{
-		addr: ln.Addr().String(),
-		run:  run,
-		checkers: []crd.Checker{
-			FilterChecker(ir.Options{TrustDomain: opts.TrustDomain}),
-			crd.CheckerFunc(func(_ context.Context, set *crd.Set, _ []crd.Key) error { return translate.CheckPluginSlots(set) }),
-		},
+		addr:   ln.Addr().String(),
+		run:    run,
 		status: srv,
 		server: srv,
 		close: func() error {

@@ -1,4 +1,4 @@
-package api
+package admission
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wasmesh/wasmesh/controlplane/crd"
+	"github.com/wasmesh/wasmesh/controlplane/store"
 )
 
 type fakeRunner struct{ calls []string }
@@ -25,40 +26,44 @@ func (f *fakeRunner) DryRun(_ context.Context, module []byte, rootID string, con
 	return nil, nil
 }
 
+// The dry run stage runs each created or changed WasmPlugin once, with its configuration as
+// Envoy hands it over, and reports a refusal on spec.config (with the plugin's log) and a
+// module Envoy would not load on spec.module.
 func TestPluginDryRun(t *testing.T) {
+	st, err := store.Open(t.TempDir(), store.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
 	runner := &fakeRunner{}
 	mods := &memModules{m: map[string][]byte{}}
-	e := newEnv(t, PluginDryRun(mods, runner))
+	p := New(Config{Store: st, Modules: FetchModules(mods, FetchOptions{}), DryRun: PluginDryRun(mods, runner)})
 	ctx := context.Background()
-	// The env's server has its own module store; upload to it and mirror into the checker's.
-	wasm := []byte("\x00asm\x01\x00\x00\x00")
-	sha, err := e.client.PutModule(ctx, wasm)
+	sha, _, err := mods.Put(ctx, bytes.NewReader([]byte("\x00asm\x01\x00\x00\x00")), "")
 	require.NoError(t, err)
-	_, _, err = mods.Put(ctx, bytes.NewReader(wasm), "")
-	require.NoError(t, err)
+	apply := func(y string) error {
+		_, err := p.Apply(ctx, Inputs(decodeAs(t, "p.yaml", y)...), false)
+		return err
+	}
 
 	plugin := func(name, config string) string {
 		return head + "kind: WasmPlugin\nmetadata: {name: " + name + "}\nspec:\n  module: {sha256: " + sha + "}\n  rootId: key\n  config: " + config + "\n"
 	}
-	_, err = e.client.Apply(ctx, decode(t, "p.yaml", plugin("good", "{keys: [a]}")), false)
-	require.NoError(t, err)
+	require.NoError(t, apply(plugin("good", "{keys: [a]}")))
 	require.Equal(t, []string{`8 bytes, root "key", config {"keys":["a"]}`}, runner.calls)
 
 	// Only changed plugins run again; a string config is passed as its content.
-	_, err = e.client.Apply(ctx, decode(t, "p.yaml", plugin("good", "{keys: [a]}")+"---\n"+plugin("text", `"k=v"`)), false)
-	require.NoError(t, err)
+	require.NoError(t, apply(plugin("good", "{keys: [a]}")+"---\n"+plugin("text", `"k=v"`)))
 	require.Equal(t, `8 bytes, root "key", config k=v`, runner.calls[1])
 	require.Len(t, runner.calls, 2)
 
-	_, err = e.client.Apply(ctx, decode(t, "p.yaml", plugin("refused", "{keys: [bad]}")), false)
+	err = apply(plugin("refused", "{keys: [bad]}"))
 	require.EqualError(t, err, `p.yaml:7: document 1 (WasmPlugin "refused"): spec.config: the plugin refused its configuration (on_configure returned false); plugin log:
   [info] starting
   [critical] config: keys[0]: must not be empty`)
-	_, err = e.store.Get(crd.Key{Kind: crd.KindWasmPlugin, Namespace: "default", Name: "refused"})
-	require.ErrorIs(t, err, ErrNotFound)
+	_, err = st.Get(crd.Key{Kind: crd.KindWasmPlugin, Namespace: "default", Name: "refused"})
+	require.ErrorIs(t, err, store.ErrNotFound)
 
 	// A module Envoy would not load is the module's problem, not the config's.
-	_, err = e.client.Apply(ctx, decode(t, "p.yaml", plugin("noload", "{keys: [noload]}")), false)
+	err = apply(plugin("noload", "{keys: [noload]}"))
 	require.EqualError(t, err, `p.yaml:5: document 1 (WasmPlugin "noload"): spec.module: stock Envoy would not load this module:
   missing import: env.nope`)
 }

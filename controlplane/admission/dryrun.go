@@ -1,4 +1,4 @@
-package api
+package admission
 
 import (
 	"context"
@@ -19,11 +19,18 @@ type DryRunner interface {
 	DryRun(ctx context.Context, module []byte, rootID string, config []byte) (logs []string, err error)
 }
 
-// PluginDryRun returns the Checker that dry-runs every created or changed WasmPlugin: its
-// module (from modules) is loaded by runner and configured with spec.config. A module Envoy
-// would not load is reported on spec.module; anything else (a refusal, a trap) on spec.config,
-// with the plugin's own log lines.
-func PluginDryRun(modules ModuleStore, runner DryRunner) crd.Checker {
+// ErrPluginRefused is what a DryRunner wraps when the plugin's configure callback fails.
+var ErrPluginRefused = errors.New("the plugin refused its configuration")
+
+// ErrModuleRefused is what a DryRunner wraps when stock Envoy would not load the module at all
+// (not WebAssembly, imports Envoy does not provide, no proxy-wasm ABI version).
+var ErrModuleRefused = errors.New("stock Envoy would not load this module")
+
+// PluginDryRun returns the dry run stage: every created or changed WasmPlugin's module (from
+// modules) is loaded by runner and configured with spec.config. A module Envoy would not load
+// is reported on spec.module; anything else (a refusal, a trap) on spec.config, with the
+// plugin's own log lines.
+func PluginDryRun(modules Modules, runner DryRunner) crd.Checker {
 	return crd.CheckerFunc(func(ctx context.Context, set *crd.Set, changed []crd.Key) error {
 		var errs []error
 		for _, p := range set.WasmPlugins {
@@ -64,10 +71,3 @@ func pluginConfig(raw []byte) []byte {
 	}
 	return raw
 }
-
-// ErrPluginRefused is what a DryRunner wraps when the plugin's configure callback fails.
-var ErrPluginRefused = errors.New("the plugin refused its configuration")
-
-// ErrModuleRefused is what a DryRunner wraps when stock Envoy would not load the module at all
-// (not WebAssembly, imports Envoy does not provide, no proxy-wasm ABI version).
-var ErrModuleRefused = errors.New("stock Envoy would not load this module")

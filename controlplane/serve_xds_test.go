@@ -168,5 +168,7 @@ spec:
 
 	o, err := client.Get(ctx, crd.Key{Kind: crd.KindTrafficRoute, Namespace: "default", Name: "reviews"})
 	require.NoError(t, err)
-	require.Equal(t, []crd.NodeStatus{{Node: "frontend.v1.0", State: "acked", Version: fmt.Sprint(st.Revision)}}, o.GetStatus().Nodes)
+	require.Equal(t, []crd.NodeStatus{{Node: "frontend.v1.0", State: crd.Acked, Version: fmt.Sprint(st.Revision)}}, o.GetStatus().Nodes)
+	require.EqualValues(t, 2, o.Meta().Generation)
+	require.EqualValues(t, 2, o.GetStatus().ObservedGeneration, "translated at its generation")
 }

@@ -81,7 +81,7 @@ func (c *Client) Apply(ctx context.Context, docs []crd.Document, dryRun bool) (*
 		if err != nil {
 			return nil, err
 		}
-		req.Documents = append(req.Documents, Document{Source: d.Source, Index: d.Index, Line: d.Line, Lines: d.Lines, Object: b})
+		req.Documents = append(req.Documents, WireDocument{Source: d.Source, Index: d.Index, Line: d.Line, Lines: d.Lines, Object: b})
 	}
 	body, err := json.Marshal(req)
 	if err != nil {

@@ -151,7 +151,7 @@ spec:
 	require.NoError(t, err)
 	object, ok := yamlstrict.New(0).JSON(roots[0], "")
 	require.True(t, ok)
-	body, err := json.Marshal(ApplyRequest{Documents: []Document{{
+	body, err := json.Marshal(ApplyRequest{Documents: []WireDocument{{
 		Source: file, Index: 1, Line: 1, Object: object,
 		Lines: map[string]int{"spec.rules[0].match.mehtod": 5, "spec.servce": 6, "spec.rules": 7},
 	}}})

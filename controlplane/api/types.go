@@ -17,9 +17,10 @@ const Prefix = "/api/v1"
 // ErrNotFound is returned (wrapped) for a resource or module the server does not hold.
 var ErrNotFound = store.ErrNotFound
 
-// Document is one decoded document on the wire: the resource and where it came from, so
+// WireDocument is one document as it travels in an apply request (crd.Document is the decoded
+// one): the resource as JSON and where it came from, so
 // the server can name the file, document and line in its messages.
-type Document struct {
+type WireDocument struct {
 	Source string          `json:"source"`
 	Index  int             `json:"index"`
 	Line   int             `json:"line,omitempty"`
@@ -29,7 +30,7 @@ type Document struct {
 
 // ApplyRequest is the body of POST /api/v1/apply.
 type ApplyRequest struct {
-	Documents []Document `json:"documents"`
+	Documents []WireDocument `json:"documents"`
 	// DryRun validates without storing.
 	DryRun bool `json:"dryRun,omitempty"`
 }

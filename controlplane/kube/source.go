@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/wasmesh/wasmesh/controlplane/crd"
+	"github.com/wasmesh/wasmesh/controlplane/ir"
 	"github.com/wasmesh/wasmesh/controlplane/translate"
 )
 
@@ -361,9 +362,15 @@ func assemble(in inputs) (*crd.Set, map[crd.Key]string) {
 	return set, refused
 }
 
+// filterConfigsErr is what the translator and the filters would refuse in set: the IR's own
+// limits (a Service name taken in another namespace) and the filters' own parsers on every
+// policy (a resource written before the webhook was installed never went through admission).
 func filterConfigsErr(set *crd.Set) error {
-	_, err := translate.FilterConfigs(set)
-	return err
+	m, err := ir.Build(set, ir.Options{})
+	if err != nil {
+		return err
+	}
+	return m.Check()
 }
 
 func serviceSelector(service string) labels.Selector {

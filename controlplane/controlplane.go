@@ -14,7 +14,7 @@ import (
 
 	"github.com/wasmesh/wasmesh/controlplane/admission"
 	"github.com/wasmesh/wasmesh/controlplane/api"
-	"github.com/wasmesh/wasmesh/controlplane/api/dryrun"
+	"github.com/wasmesh/wasmesh/controlplane/admission/dryrun"
 	"github.com/wasmesh/wasmesh/controlplane/ca"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/controlplane/observe"
@@ -41,7 +41,7 @@ type Config struct {
 	// Checkers are extra checks run on every apply (admission's policy stage, after the
 	// references and before the filter parsers).
 	Checkers []crd.Checker
-	// DryRunner dry-runs WasmPlugins on apply (default: controlplane/api/dryrun, on testenv).
+	// DryRunner dry-runs WasmPlugins on apply (default: controlplane/admission/dryrun, on testenv).
 	DryRunner admission.DryRunner
 	// ModuleLimits bound the module store (concurrent uploads, storage; docs/cli.md).
 	ModuleLimits ModuleLimits

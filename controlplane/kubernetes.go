@@ -22,7 +22,7 @@ import (
 
 	"github.com/wasmesh/wasmesh/controlplane/admission"
 	"github.com/wasmesh/wasmesh/controlplane/api"
-	"github.com/wasmesh/wasmesh/controlplane/api/dryrun"
+	"github.com/wasmesh/wasmesh/controlplane/admission/dryrun"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/controlplane/kube"
 	"github.com/wasmesh/wasmesh/controlplane/translate"

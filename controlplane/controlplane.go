@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/wasmesh/wasmesh/controlplane/admission"
-	"github.com/wasmesh/wasmesh/controlplane/api"
 	"github.com/wasmesh/wasmesh/controlplane/admission/dryrun"
+	"github.com/wasmesh/wasmesh/controlplane/api"
 	"github.com/wasmesh/wasmesh/controlplane/ca"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/controlplane/observe"

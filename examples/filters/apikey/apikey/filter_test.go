@@ -56,7 +56,7 @@ func TestParseConfig(t *testing.T) {
 				"keys[1].name: required, non-empty\n" +
 				"keys[2].key: duplicate key (also used by an earlier entry)\n" +
 				"extra: unknown key"},
-		{`{"keys":[{"name":"a","key":"12345678"}],"exempt":{"path":{"regex":"[a"}}}`, "exempt.path.regex: missing closing ]"},
+		{`{"keys":[{"name":"a","key":"12345678"}],"exempt":{"path":{"regex":"[a"}}}`, "exempt.path.regex: invalid regex \"[a\": missing closing ]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

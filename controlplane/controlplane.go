@@ -176,6 +176,9 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		if err != nil {
 			return nil, err
 		}
+		if p := r.CacheProblem(); p != "" {
+			cfg.Log.Warn("WasmPlugin dry runs without a compilation cache", "problem", p)
+		}
 		cp.closers = append(cp.closers, func() error { return r.Close(context.Background()) })
 		cfg.DryRunner = r
 	}

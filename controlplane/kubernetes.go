@@ -187,6 +187,9 @@ func StartKubernetes(ctx context.Context, cfg KubernetesConfig) (*KubernetesCont
 	if err != nil {
 		return nil, err
 	}
+	if p := runner.CacheProblem(); p != "" {
+		cfg.Log.Warn("WasmPlugin dry runs without a compilation cache", "problem", p)
+	}
 	cp.closers = append(cp.closers, func() error { return runner.Close(context.Background()) })
 	cp.Admission = &kube.Admission{
 		Current: src.Set,

@@ -63,6 +63,10 @@ func DefaultCacheDir() string {
 	return filepath.Join(d, "wasmesh", "wazero")
 }
 
+// ErrCacheDir is wrapped by NewRuntime's error when the compilation cache directory cannot be
+// used (it cannot be created, or is not a directory).
+var ErrCacheDir = errors.New("compilation cache directory")
+
 // NewRuntime makes a Runtime: a wazero runtime (with the compilation cache cfg names) and the
 // host modules.
 func NewRuntime(ctx context.Context, cfg RuntimeConfig) (*Runtime, error) {
@@ -70,7 +74,7 @@ func NewRuntime(ctx context.Context, cfg RuntimeConfig) (*Runtime, error) {
 	if cfg.CacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
 		if err != nil {
-			return nil, fmt.Errorf("compilation cache: %w", err)
+			return nil, fmt.Errorf("%w %s: %w", ErrCacheDir, cfg.CacheDir, err)
 		}
 		wcfg = wcfg.WithCompilationCache(cache)
 	}

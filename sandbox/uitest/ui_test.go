@@ -233,7 +233,7 @@ func TestUI(t *testing.T) {
 	}
 	e, _ := edgeByID(g, "frontend:v1->reviews:v1")
 	require.NotNil(t, e.Weight, "the canary split shows on the edge")
-	require.Equal(t, uint32(90), *e.Weight)
+	require.Equal(t, 90, *e.Weight)
 	require.Equal(t, observe.HealthHealthy, e.Health)
 	r, _ := edgeByID(g, "reviews:v1->ratings:v1")
 	require.Equal(t, []string{"abort-all: abort http 503, 0%"}, r.Faults)

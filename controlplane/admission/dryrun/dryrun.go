@@ -28,7 +28,8 @@ const NodeID = "wasmesh-dry-run"
 // plugin that never returns), which compiles each module once by content: a later dry run of
 // the same module costs one VM instantiation. It is safe for concurrent use.
 type Runner struct {
-	rt *testenv.Runtime
+	rt           *testenv.Runtime
+	cacheProblem string
 
 	mu     sync.RWMutex // held for reading by a dry run, for writing by Close
 	closed bool
@@ -39,12 +40,24 @@ var _ admission.DryRunner = (*Runner)(nil)
 // New returns a Runner whose Runtime keeps wazero's compilation cache in cacheDir ("": in
 // memory only; testenv.DefaultCacheDir is the usual choice). Close it when done.
 func New(ctx context.Context, cacheDir string) (*Runner, error) {
-	rt, err := testenv.NewRuntime(ctx, testenv.RuntimeConfig{CacheDir: cacheDir, Interruptible: true})
+	cfg := testenv.RuntimeConfig{CacheDir: cacheDir, Interruptible: true}
+	rt, err := testenv.NewRuntime(ctx, cfg)
+	r := &Runner{rt: rt}
+	if errors.Is(err, testenv.ErrCacheDir) {
+		// A read-only home (a container's) costs compile time, not the dry run.
+		r.cacheProblem = fmt.Sprintf("%v; compiling in memory (set WASMESH_CACHE_DIR to a writable directory to keep compiled modules)", err)
+		cfg.CacheDir = ""
+		r.rt, err = testenv.NewRuntime(ctx, cfg)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("dry run: %w", err)
 	}
-	return &Runner{rt: rt}, nil
+	return r, nil
 }
+
+// CacheProblem says why the compilation cache directory New was given is not used ("" when it
+// is): the Runner then compiles in memory, each module once per process.
+func (r *Runner) CacheProblem() string { return r.cacheProblem }
 
 // Close waits for the dry runs in progress and frees the Runner's Runtime; later dry runs fail.
 func (r *Runner) Close(ctx context.Context) error {

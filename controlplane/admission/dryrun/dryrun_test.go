@@ -259,3 +259,25 @@ func BenchmarkDryRun(b *testing.B) {
 		}
 	}
 }
+
+// A compilation cache directory that cannot be used (a container's read-only home, here a
+// path under a regular file) does not stop the control plane: the dry run compiles in memory
+// and says why. The Compose sandbox's control plane, running as a user whose home is /,
+// failed to start on it.
+func TestUnusableCacheDirCompilesInMemory(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o600))
+	dir := filepath.Join(file, "wazero")
+	r, err := New(context.Background(), dir)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = r.Close(context.Background()) })
+	require.Contains(t, r.CacheProblem(), dir)
+	require.Contains(t, r.CacheProblem(), "compiling in memory")
+	_, err = r.DryRun(context.Background(), module(t, "configcheck"), "", []byte(`{"header":"a"}`))
+	require.NoError(t, err)
+
+	usable, err := New(context.Background(), t.TempDir())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = usable.Close(context.Background()) })
+	require.Empty(t, usable.CacheProblem())
+}

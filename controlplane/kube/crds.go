@@ -197,6 +197,8 @@ var schemaRules = map[string]map[string]any{
 	"WasmPluginSpec.Phase":         {"enum": []any{crd.PhaseBefore, crd.PhaseAfter}},
 	"WasmPluginSpec.FailurePolicy": {"enum": []any{crd.FailureReload, crd.FailureClosed, crd.FailureOpen}},
 	"Retries.Attempts":             {"maximum": crd.MaxRetryAttempts},
+	// canary.Policy is a TrafficRoute's split (crd.Split).
+	"Policy.Weights": {"minProperties": 1, "additionalProperties": map[string]any{"type": "integer", "minimum": 0, "maximum": 100}},
 }
 
 // schemaOf returns the OpenAPI v3 schema of a Go type; where names the field

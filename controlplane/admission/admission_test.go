@@ -3,11 +3,8 @@ package admission
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -15,47 +12,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wasmesh/wasmesh/controlplane/crd"
+	"github.com/wasmesh/wasmesh/controlplane/internal/memmodules"
 	"github.com/wasmesh/wasmesh/controlplane/store"
 	"github.com/wasmesh/wasmesh/controlplane/translate"
 )
-
-// memModules is an in-memory module store.
-type memModules struct {
-	mu sync.Mutex
-	m  map[string][]byte
-}
-
-func (m *memModules) Put(_ context.Context, r io.Reader, want string) (string, int64, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return "", 0, err
-	}
-	sum := sha256.Sum256(data)
-	sha := hex.EncodeToString(sum[:])
-	if want != "" && sha != want {
-		return "", 0, fmt.Errorf("the module has sha256 %s, not %s", sha, want)
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.m[sha] = data
-	return sha, int64(len(data)), nil
-}
-
-func (m *memModules) Has(sha string) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	_, ok := m.m[sha]
-	return ok
-}
-
-func (m *memModules) Get(sha string) ([]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if b, ok := m.m[sha]; ok {
-		return b, nil
-	}
-	return nil, fmt.Errorf("module %s: %w", sha, store.ErrNotFound)
-}
 
 // stallingRunner is a DryRunner whose first dry run of a config containing stall blocks
 // until release is closed (entered is closed when it starts); it counts the dry runs per
@@ -112,7 +72,7 @@ func newFixture(t *testing.T, stall string) *fixture {
 
 func (f *fixture) pipeline(t *testing.T, filters ...crd.Checker) *Pipeline {
 	t.Helper()
-	mods := &memModules{m: map[string][]byte{}}
+	mods := &memmodules.Store{}
 	sha, _, err := mods.Put(context.Background(), bytes.NewReader([]byte("\x00asm\x01\x00\x00\x00")), "")
 	require.NoError(t, err)
 	f.sha = sha

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wasmesh/wasmesh/controlplane/crd"
+	"github.com/wasmesh/wasmesh/controlplane/internal/memmodules"
 	"github.com/wasmesh/wasmesh/controlplane/store"
 )
 
@@ -34,7 +35,7 @@ func TestPluginDryRun(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
 	runner := &fakeRunner{}
-	mods := &memModules{m: map[string][]byte{}}
+	mods := &memmodules.Store{}
 	p := New(Config{Store: st, Modules: FetchModules(mods, FetchOptions{}), DryRun: PluginDryRun(mods, runner)})
 	ctx := context.Background()
 	sha, _, err := mods.Put(ctx, bytes.NewReader([]byte("\x00asm\x01\x00\x00\x00")), "")

@@ -6,17 +6,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/wasmesh/wasmesh/controlplane/admission"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
+	"github.com/wasmesh/wasmesh/controlplane/internal/memmodules"
 	"github.com/wasmesh/wasmesh/controlplane/store"
 )
 
@@ -37,46 +36,6 @@ spec:
   service: reviews
   split: {weights: {v1: 90, v2: 10}}
 `
-
-type memModules struct {
-	mu sync.Mutex
-	m  map[string][]byte
-}
-
-func (m *memModules) Put(_ context.Context, r io.Reader, want string) (string, int64, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return "", 0, err
-	}
-	if len(data) < 8 || string(data[:4]) != "\x00asm" {
-		return "", 0, ErrNotWasm
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	sum := sha256.Sum256(data)
-	sha := hex.EncodeToString(sum[:])
-	if want != "" && sha != want {
-		return "", 0, fmt.Errorf("the module has sha256 %s, not %s", sha, want)
-	}
-	m.m[sha] = data
-	return sha, int64(len(data)), nil
-}
-
-func (m *memModules) Has(sha string) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	_, ok := m.m[sha]
-	return ok
-}
-
-func (m *memModules) Get(sha string) ([]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if b, ok := m.m[sha]; ok {
-		return b, nil
-	}
-	return nil, fmt.Errorf("module %s: %w", sha, ErrNotFound)
-}
 
 type fakeStatus struct{}
 
@@ -103,7 +62,7 @@ func (fakeStatus) ResourceNodes(key crd.Key, gen int64) []crd.NodeStatus {
 type env struct {
 	client  *Client
 	store   *store.Store
-	modules *memModules
+	modules *memmodules.Store
 	ts      *httptest.Server
 }
 
@@ -118,7 +77,12 @@ func newEnvCfg(t *testing.T, fetch admission.FetchOptions, checkers []crd.Checke
 	st, err := store.Open(t.TempDir(), store.Options{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
-	mods := &memModules{m: map[string][]byte{}}
+	mods := &memmodules.Store{Check: func(b []byte) error {
+		if len(b) < 8 || string(b[:4]) != "\x00asm" {
+			return ErrNotWasm
+		}
+		return nil
+	}}
 	fetch.MaxBytes = MaxModuleBytes
 	adm := admission.New(admission.Config{Store: st, Filters: checkers, Modules: admission.FetchModules(mods, fetch)})
 	cfg := Config{Store: st, Token: "secret", Admission: adm, Modules: mods, Status: fakeStatus{}}
@@ -307,7 +271,7 @@ func TestModules(t *testing.T) {
 	require.NoError(t, err)
 
 	// A URL module is downloaded and checked against its sha256.
-	delete(e.modules.m, sha)
+	e.modules.Delete(sha)
 	_, err = e.client.Apply(ctx, decode(t, "p.yaml", strings.Replace(plugin("{url: \""+origin.URL+"/other.wasm\", sha256: "+sha+"}"), "name: p}", "name: q}", 1)), false)
 	require.ErrorContains(t, err, `p.yaml:14: document 2 (WasmPlugin "q"): spec.module.url: download: the module has sha256 `)
 	_, err = e.client.Apply(ctx, decode(t, "p.yaml", strings.Replace(plugin("{url: \""+origin.URL+"/good.wasm\", sha256: "+sha+"}"), "name: p}", "name: q}", 1)), false)

@@ -6,11 +6,13 @@ import (
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+
+	"github.com/wasmesh/wasmesh/sdk/conventions"
 )
 
 // RoutingHeader is the request header the outbound route takes the cluster from
 // (`<service>|<version>`, docs/conventions.md).
-const RoutingHeader = "x-wasmesh-cluster"
+const RoutingHeader = conventions.RoutingHeader
 
 // Configure reads the plugin configuration and hands it to configure. A failure is logged at
 // critical level as one line, `<name>: invalid configuration: <problem>; <problem>...` (each

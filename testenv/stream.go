@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wasmesh/wasmesh/sdk/conventions"
 )
 
 type frameKind uint8
@@ -189,9 +191,9 @@ func (s *stream) route() (cluster, name string) {
 }
 
 // RoutingHeader names the upstream cluster (docs/conventions.md): the header the router and
-// canary filters set and Envoy's route reads (cluster_header). sdk.RoutingHeader is the guest's
-// copy; testenv does not import the SDK, which would pull proxy-wasm into every host.
-const RoutingHeader = "x-wasmesh-cluster"
+// canary filters set and Envoy's route reads (cluster_header). It is sdk/conventions' (the
+// guest SDK itself would pull proxy-wasm into every host).
+const RoutingHeader = conventions.RoutingHeader
 
 // pump delivers frames until nothing can move.
 func (s *stream) pump() {

@@ -36,7 +36,7 @@ import (
 
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/filters/chain"
-	"github.com/wasmesh/wasmesh/sdk"
+	"github.com/wasmesh/wasmesh/sdk/conventions"
 )
 
 // Resource names (docs/conventions.md).
@@ -759,13 +759,13 @@ func virtualHost(s *crd.Service, tr *crd.TrafficRoute) *route.VirtualHost {
 		return target
 	}
 	routed := func() *route.RouteAction {
-		return &route.RouteAction{ClusterSpecifier: &route.RouteAction_ClusterHeader{ClusterHeader: sdk.RoutingHeader}}
+		return &route.RouteAction{ClusterSpecifier: &route.RouteAction_ClusterHeader{ClusterHeader: conventions.RoutingHeader}}
 	}
 	def := func() *route.RouteAction {
 		return &route.RouteAction{ClusterSpecifier: &route.RouteAction_Cluster{Cluster: VersionCluster(name, s.EffectiveDefaultVersion())}}
 	}
 	present := &route.HeaderMatcher{
-		Name:                 sdk.RoutingHeader,
+		Name:                 conventions.RoutingHeader,
 		HeaderMatchSpecifier: &route.HeaderMatcher_PresentMatch{PresentMatch: true},
 	}
 	var routes []*route.Route

@@ -45,7 +45,7 @@ func TestArchitectureDoc(t *testing.T) {
 		if err != nil {
 			continue // reported above
 		}
-		decl := regexp.MustCompile(`(?m)^(func (\([^)]*\) )?` + name + `\b|type ` + name + `\b|\t` + name + `\b.*=)`)
+		decl := regexp.MustCompile(`(?m)^(func (\([^)]*\) )?` + name + `\b|(type|const|var) ` + name + `\b|\t` + name + `\b.*=)`)
 		if !decl.Match(src) && !strings.Contains(string(src), "func "+name+"[") {
 			t.Errorf("docs/architecture.md says %s is in %s, which does not declare it", name, file)
 		}

@@ -13,6 +13,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/wasmesh/wasmesh/controlplane/ca"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/filters/authz"
 	"github.com/wasmesh/wasmesh/filters/canary"
@@ -55,7 +56,7 @@ type Mesh struct {
 
 // Options are what the IR needs besides the resources.
 type Options struct {
-	// TrustDomain of the SPIFFE IDs callers are named by (the translator's default when empty).
+	// TrustDomain of the SPIFFE IDs callers are named by (ca.DefaultTrustDomain when empty).
 	TrustDomain string
 }
 
@@ -109,7 +110,7 @@ func Build(set *crd.Set, opts Options) (*Mesh, error) {
 	}
 	td := opts.TrustDomain
 	if td == "" {
-		td = DefaultTrustDomain
+		td = ca.DefaultTrustDomain
 	}
 	for _, a := range set.AuthorizationPolicies {
 		p := Policy[authz.PolicySpec]{Value: authzPolicy(a, td), From: &Origin{Key: crd.KeyOf(a), Path: "spec"}}
@@ -119,14 +120,6 @@ func Build(set *crd.Set, opts Options) (*Mesh, error) {
 		}
 	}
 	return m, nil
-}
-
-// DefaultTrustDomain is the SPIFFE trust domain unless configured.
-const DefaultTrustDomain = "wasmesh.local"
-
-// SPIFFEID is the identity of a Service's workloads: spiffe://<td>/ns/<ns>/sa/<service>.
-func SPIFFEID(trustDomain, namespace, service string) string {
-	return "spiffe://" + trustDomain + "/ns/" + namespace + "/sa/" + service
 }
 
 // authzPolicy is the authz filter's form of an AuthorizationPolicy: callers resolved to SPIFFE
@@ -145,7 +138,7 @@ func authzPolicy(a *crd.AuthorizationPolicy, td string) authz.PolicySpec {
 				rule.Principals = append(rule.Principals, authz.Principal{Exact: c.SPIFFEID})
 			case c.Service != "":
 				ns := cmp.Or(c.Namespace, key.Namespace)
-				rule.Principals = append(rule.Principals, authz.Principal{Exact: SPIFFEID(td, ns, c.Service)})
+				rule.Principals = append(rule.Principals, authz.Principal{Exact: ca.SPIFFEID(td, ns, c.Service)})
 			default:
 				rule.Principals = append(rule.Principals, authz.Principal{Prefix: "spiffe://" + td + "/ns/" + c.Namespace + "/sa/"})
 			}

@@ -12,6 +12,7 @@ import (
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/wasmesh/wasmesh/controlplane/ca"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/controlplane/ir"
 )
@@ -31,7 +32,7 @@ const (
 	ChainMTLS      = "mtls"
 	ChainPlaintext = "plaintext"
 	// DefaultTrustDomain is the SPIFFE trust domain unless Options.TrustDomain says otherwise.
-	DefaultTrustDomain = ir.DefaultTrustDomain
+	DefaultTrustDomain = ca.DefaultTrustDomain
 )
 
 // Namespace returns the namespace of a Service of the mesh (DefaultNamespace when unknown).
@@ -55,11 +56,6 @@ func (r *Resources) WithSecrets(secrets []*tlsv3.Secret) *Resources {
 	out := *r
 	out.Secrets = secrets
 	return &out
-}
-
-// SPIFFEID returns the SPIFFE ID of a Service's sidecars.
-func SPIFFEID(trustDomain, namespace, service string) string {
-	return ir.SPIFFEID(trustDomain, namespace, service)
 }
 
 func (o Options) trustDomain() string {
@@ -116,7 +112,7 @@ func secureClusters(set *crd.Set, clusters []*cluster.Cluster, opts Options) {
 		if set.TransportMode(s.Metadata.Name) == crd.ModeDisable {
 			continue
 		}
-		id := SPIFFEID(opts.trustDomain(), crd.KeyOf(s).Namespace, s.Metadata.Name)
+		id := ca.SPIFFEID(opts.trustDomain(), crd.KeyOf(s).Namespace, s.Metadata.Name)
 		for _, v := range s.Spec.Versions {
 			name := EndpointsCluster(s.Metadata.Name, v.Name)
 			i, ok := slices.BinarySearchFunc(clusters, name, func(c *cluster.Cluster, n string) int { return cmp.Compare(c.Name, n) })

@@ -25,7 +25,7 @@ func (s *Server) withIdentityLocked(n *nodeState, res *translate.Resources) *tra
 		return res
 	}
 	n.idErr = nil
-	want := translate.SPIFFEID(s.cfg.CA.TrustDomain(), s.mesh.Namespace(svc), svc)
+	want := ca.SPIFFEID(s.cfg.CA.TrustDomain(), s.mesh.Namespace(svc), svc)
 	if n.identity == nil || n.identity.SPIFFEID != want {
 		if err := s.issueLocked(n); err != nil {
 			n.idErr = err

@@ -197,7 +197,7 @@ func AuthzServices(set *crd.Set) map[string][]*crd.AuthorizationPolicy {
 // authzFilterConfig is the ECDS config of the inbound authz filter: the bundle under root_id
 // authz (vm_id wasmesh, the VM the outbound pipeline runs in), else the standalone
 // authz.wasm; nil without either (no modules: nothing enforces AuthorizationPolicies).
-func authzFilterConfig(set *crd.Set, opts Options) (*core.TypedExtensionConfig, error) {
+func authzFilterConfig(policies *ir.Mesh, opts Options) (*core.TypedExtensionConfig, error) {
 	sha, vmID := opts.Builtins[BundleFile], BundleVMID
 	if sha == "" {
 		sha, vmID = opts.Builtins[AuthzFile], ECDSName(FilterAuthz)
@@ -205,7 +205,7 @@ func authzFilterConfig(set *crd.Set, opts Options) (*core.TypedExtensionConfig, 
 	if sha == "" {
 		return nil, nil
 	}
-	cfg, err := AuthzConfig(set, opts)
+	cfg, err := policies.AuthzConfig()
 	if err != nil {
 		return nil, err
 	}

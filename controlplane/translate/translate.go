@@ -35,6 +35,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/wasmesh/wasmesh/controlplane/crd"
+	"github.com/wasmesh/wasmesh/controlplane/ir"
 	"github.com/wasmesh/wasmesh/filters/chain"
 	"github.com/wasmesh/wasmesh/sdk/conventions"
 )
@@ -270,7 +271,11 @@ type plugin struct {
 // validation refuses (two Services with one name in different namespaces, a WasmPlugin
 // without a module sha256).
 func Build(set *crd.Set, opts Options) (*Mesh, error) {
-	configs, err := FilterConfigs(set)
+	policies, err := ir.Build(set, ir.Options{TrustDomain: opts.trustDomain()})
+	if err != nil {
+		return nil, err
+	}
+	configs, err := policies.FilterConfigs()
 	if err != nil {
 		return nil, err
 	}
@@ -313,7 +318,7 @@ func Build(set *crd.Set, opts Options) (*Mesh, error) {
 	for _, t := range set.TransportPolicies {
 		m.sources[crd.KeyOf(t)] = source(t, []string{TypeClusters, TypeListeners})
 	}
-	if m.authz, err = authzFilterConfig(set, opts); err != nil {
+	if m.authz, err = authzFilterConfig(policies, opts); err != nil {
 		return nil, err
 	}
 	m.authzFor = AuthzServices(set) // each node's own sources name the policies it enforces

@@ -87,12 +87,12 @@ func (s *TelemetrySpec) TelemetryPolicy() telemetry.Policy {
 // field errors under path: where a resource embeds a filter's schema at path, the filter's
 // parser is its validator, and an error is attributed by structure (config.PathError), never
 // by its text.
-func FilterProblems(path string, value any, parse func([]byte) error) []*FieldError {
+func FilterProblems[C any](path string, value any, parse func([]byte) (C, error)) []*FieldError {
 	b, err := json.Marshal(value)
 	if err != nil {
 		return []*FieldError{{Path: path, Err: err}}
 	}
-	err = parse(b)
+	_, err = parse(b)
 	if err == nil {
 		return nil
 	}
@@ -106,10 +106,4 @@ func FilterProblems(path string, value any, parse func([]byte) error) []*FieldEr
 		out = append(out, &FieldError{Path: path, Err: e})
 	}
 	return out
-}
-
-// parser adapts each built-in filter's ParseConfig (and the match schema's Parse) to the
-// func([]byte) error FilterProblems takes.
-func parser[T any](parse func([]byte) (T, error)) func([]byte) error {
-	return func(b []byte) error { _, err := parse(b); return err }
 }

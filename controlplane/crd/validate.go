@@ -215,7 +215,7 @@ func (v *validator) hostPort(path, s string) {
 // match checks a match with the match schema's own parser (sdk/match): the one validator the
 // filters run too.
 func (v *validator) match(path string, m *Match) {
-	v.errs = append(v.errs, FilterProblems(path, m, parser(match.Parse))...)
+	v.errs = append(v.errs, FilterProblems(path, m, match.Parse)...)
 }
 
 func (v *validator) trafficRoute(s *TrafficRouteSpec) {
@@ -248,7 +248,7 @@ func (v *validator) trafficRoute(s *TrafficRouteSpec) {
 	}
 	// Matches, destinations, header edits and rewrites: the router's own parser.
 	if len(s.Rules) > 0 {
-		v.errs = append(v.errs, FilterProblems("spec", s.RouterPolicy(), parser(router.ParseConfig))...)
+		v.errs = append(v.errs, FilterProblems("spec", s.RouterPolicy(), router.ParseConfig)...)
 	}
 	if sp := s.Split; sp != nil {
 		if len(sp.Weights) == 0 {
@@ -260,7 +260,7 @@ func (v *validator) trafficRoute(s *TrafficRouteSpec) {
 			}
 		}
 		// Weights, overrides, stickiness: the canary filter's own parser (the split is its policy).
-		v.errs = append(v.errs, FilterProblems("spec.split", sp, parser(canary.ParseConfig))...)
+		v.errs = append(v.errs, FilterProblems("spec.split", sp, canary.ParseConfig)...)
 	}
 	if s.Timeout != nil && s.Timeout.Duration < 0 {
 		v.fail("spec.timeout", "must not be negative")
@@ -316,7 +316,7 @@ func (v *validator) faultInjection(s *FaultInjectionSpec) {
 		}
 	}
 	// Matches, delays, aborts and the trigger header as written: the fault filter's own parser.
-	v.errs = append(v.errs, FilterProblems("spec", s.faultPolicy(true), parser(fault.ParseConfig))...)
+	v.errs = append(v.errs, FilterProblems("spec", s.faultPolicy(true), fault.ParseConfig)...)
 }
 
 func (v *validator) telemetry(s *TelemetrySpec) {
@@ -336,7 +336,7 @@ func (v *validator) telemetry(s *TelemetrySpec) {
 		v.tracing(t, len(s.Services) > 0)
 	}
 	// Dimensions, fields, sampling: the telemetry filter's own parser.
-	v.errs = append(v.errs, FilterProblems("spec", s.TelemetryPolicy(), parser(telemetry.ParseConfig))...)
+	v.errs = append(v.errs, FilterProblems("spec", s.TelemetryPolicy(), telemetry.ParseConfig)...)
 }
 
 func (v *validator) tracing(t *Tracing, perService bool) {

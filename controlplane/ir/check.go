@@ -24,18 +24,18 @@ func (m *Mesh) Check() error {
 	seen := map[*Origin]bool{}
 	for _, name := range slices.Sorted(maps.Keys(m.Services)) {
 		s := m.Services[name]
-		errs = append(errs, check(seen, FilterRouter, name, s.Router, parser(router.ParseConfig))...)
-		errs = append(errs, check(seen, FilterCanary, name, s.Canary, parser(canary.ParseConfig))...)
-		errs = append(errs, check(seen, FilterFault, name, s.Fault, parser(fault.ParseConfig))...)
-		errs = append(errs, check(seen, FilterTelemetry, name, s.Telemetry, parser(telemetry.ParseConfig))...)
+		errs = append(errs, check(seen, FilterRouter, name, s.Router, router.ParseConfig)...)
+		errs = append(errs, check(seen, FilterCanary, name, s.Canary, canary.ParseConfig)...)
+		errs = append(errs, check(seen, FilterFault, name, s.Fault, fault.ParseConfig)...)
+		errs = append(errs, check(seen, FilterTelemetry, name, s.Telemetry, telemetry.ParseConfig)...)
 		for _, a := range s.Authz {
-			errs = append(errs, check(seen, FilterAuthz, name, a, parser(authz.ParsePolicySpec))...)
+			errs = append(errs, check(seen, FilterAuthz, name, a, authz.ParsePolicySpec)...)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func check[T any](seen map[*Origin]bool, filter, service string, p Policy[T], parse func([]byte) error) []error {
+func check[T, C any](seen map[*Origin]bool, filter, service string, p Policy[T], parse func([]byte) (C, error)) []error {
 	if p.From != nil {
 		if seen[p.From] {
 			return nil
@@ -56,8 +56,4 @@ func check[T any](seen map[*Origin]bool, filter, service string, p Policy[T], pa
 		out = append(out, &crd.ObjectError{Key: p.From.Key, Err: fe})
 	}
 	return out
-}
-
-func parser[T any](parse func([]byte) (T, error)) func([]byte) error {
-	return func(b []byte) error { _, err := parse(b); return err }
 }

@@ -33,7 +33,7 @@ const (
 func (p *Pipeline) stages() []stage {
 	return []stage{
 		{StageDecode, eachDocument, decode},                  // wire JSON → resource, strictly (crd.DecodeObject, the CLI's decoder)
-		{StageStructure, eachDocument, structure},            // each resource alone (crd.Validate); none twice
+		{StageStructure, eachDocument, structure},            // each resource alone (crd.Validate, unless decode did); none twice
 		{StageReferences, wholeSet, references},              // across the set (crd.References)
 		{StagePolicy, wholeSet, checkers(p.cfg.Policy...)},   // the deployment mode's limits, the embedder's checks
 		{StageFilters, wholeSet, checkers(p.cfg.Filters...)}, // the filters' own parsers on the IR (controlplane/ir)
@@ -253,9 +253,12 @@ const (
 
 // run is one admission of some input against one state of the store.
 type run struct {
-	in     []Input
-	docs   []crd.Document // decoded, in input order
-	stored *crd.Set       // the store's state
+	in   []Input
+	docs []crd.Document // decoded, in input order
+	// validated[i] says docs[i] was decoded here from JSON by crd.DecodeObject, which checked
+	// its structure already (a document decoded before admission is checked by structure).
+	validated []bool
+	stored    *crd.Set // the store's state
 
 	// Set by merge (the references stage).
 	merged  *crd.Set                  // stored overlaid by the documents
@@ -287,7 +290,8 @@ func decode(_ context.Context, r *run) error {
 	r.docs = make([]crd.Document, 0, len(r.in))
 	for _, in := range r.in {
 		d := in.Document
-		if len(in.JSON) > 0 {
+		fromJSON := len(in.JSON) > 0
+		if fromJSON {
 			// The decoder of `wasmesh apply`: every problem reads as the CLI's, on the lines
 			// the client sent. It checks structure too, without follow-ups on fields that
 			// failed to decode.
@@ -302,14 +306,19 @@ func decode(_ context.Context, r *run) error {
 			continue
 		}
 		r.docs = append(r.docs, d)
+		r.validated = append(r.validated, fromJSON)
 	}
 	return errors.Join(errs...)
 }
 
-// structure validates each resource alone, and refuses a resource given twice.
+// structure validates each resource alone (those decode has not checked already), and
+// refuses a resource given twice.
 func structure(_ context.Context, r *run) error {
 	var errs []error
-	for _, d := range r.docs {
+	for i, d := range r.docs {
+		if r.validated[i] {
+			continue
+		}
 		for _, fe := range crd.Validate(d.Object) {
 			errs = append(errs, d.Wrap(fe))
 		}

@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/wasmesh/wasmesh/controlplane/crd"
+	"github.com/wasmesh/wasmesh/filters/telemetry"
 )
 
 // ServicesFile is the name of the rendered Service resources, in sandbox/crds (default ports),
@@ -36,7 +37,7 @@ func Telemetry(t Topology) *crd.Telemetry {
 		TypeMeta: crd.TypeMeta{APIVersion: crd.APIVersion, Kind: crd.KindTelemetry},
 		Metadata: crd.ObjectMeta{Name: "mesh"},
 		Spec: crd.TelemetrySpec{
-			Metrics:   &crd.Metrics{Dimensions: crd.MetricDimensions()},
+			Metrics:   &crd.Metrics{Dimensions: telemetry.Dimensions()},
 			AccessLog: &crd.AccessLog{Enabled: &on, Sampling: &sampling},
 			Tracing: &crd.Tracing{StartWhenAbsent: true, Sampling: &all, Provider: &crd.TracingProvider{
 				Zipkin: &crd.ZipkinProvider{Collector: t.HTTPAddress()},

@@ -18,12 +18,6 @@ import (
 // DefaultFaultTriggerHeader is the fault filter's default trigger header.
 const DefaultFaultTriggerHeader = fault.DefaultTriggerHeader
 
-// MetricDimensions returns the metric tags a Telemetry may name in metrics.dimensions.
-func MetricDimensions() []string {
-	return []string{"source_service", "source_version", "destination_service", "destination_version",
-		"route", "method", "response_code_class"}
-}
-
 // RetryOnConditions returns the Envoy retry conditions a TrafficRoute may name in retries.retryOn.
 func RetryOnConditions() []string {
 	return []string{"5xx", "gateway-error", "reset", "reset-before-request", "connect-failure",

@@ -27,6 +27,9 @@ var (
 	defaultDimensions = []string{DimSourceService, DimSourceVersion, DimDestinationService, DimDestinationVersion, DimMethod, DimResponseCodeClass}
 )
 
+// Dimensions returns every metric dimension a policy may name, in tag order.
+func Dimensions() []string { return slices.Clone(allDimensions) }
+
 // allFields are the access-log fields, in the order a log line has them.
 var allFields = []string{"time", "method", "path", "authority", "status", "duration_ms", "request_bytes",
 	"response_bytes", "source_service", "destination_service", "destination_version", "request_id", "trace_id"}

@@ -67,18 +67,20 @@ func TestBuiltinParsersAcceptGeneratedConfigs(t *testing.T) {
 			set := crd.NewSet(objs...)
 			if want, ok := refused[in[0]]; ok {
 				require.ErrorContains(t, crd.References(set), want)
-				_, err := translate.FilterConfigs(set)
+				_, err := translate.Build(set, translate.Options{})
 				require.ErrorContains(t, err, want, "the translator must refuse it too")
 				return
 			}
 			require.NoError(t, crd.References(set))
-			configs, err := translate.FilterConfigs(set)
+			policies, err := ir.Build(set, ir.Options{})
+			require.NoError(t, err)
+			configs, err := policies.FilterConfigs()
 			require.NoError(t, err)
 			require.Len(t, configs, len(parsers))
 			for name, b := range configs {
 				require.NoError(t, parsers[name](b), "%s filter config %s", name, b)
 			}
-			authzCfg, err := translate.AuthzConfig(set, translate.Options{})
+			authzCfg, err := policies.AuthzConfig()
 			require.NoError(t, err)
 			_, err = authz.ParseConfig(authzCfg)
 			require.NoError(t, err, "authz filter config %s", authzCfg)

@@ -169,18 +169,6 @@ func IdentitySecrets(certPEM, keyPEM, bundlePEM []byte) []*tlsv3.Secret {
 	}
 }
 
-// AuthzConfig returns the authz filter's JSON configuration for the resources, built through
-// the IR: every Service with the AuthorizationPolicies selecting it (`{}` for a Service none
-// selects: all allowed), callers resolved to SPIFFE IDs (a Service: exact; a namespace: the
-// prefix of its IDs). The output is deterministic.
-func AuthzConfig(set *crd.Set, opts Options) ([]byte, error) {
-	m, err := ir.Build(set, ir.Options{TrustDomain: opts.trustDomain()})
-	if err != nil {
-		return nil, err
-	}
-	return m.AuthzConfig()
-}
-
 // AuthzServices returns, per Service, the AuthorizationPolicies that select it (by its
 // spec.services, or every Service of its namespace): only those Services' inbound listeners
 // carry the authz filter.

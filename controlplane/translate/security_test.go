@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
+
+	"github.com/wasmesh/wasmesh/controlplane/ir"
 )
 
 // TestIdentitySecretsGolden: a node's SDS secrets (testdata/secrets.out.yaml).
@@ -32,7 +34,9 @@ func TestIdentitySecretsGolden(t *testing.T) {
 
 func TestAuthzConfigWithoutPolicies(t *testing.T) {
 	tc := loadCase(t, []byte("apiVersion: wasmesh.io/v1alpha1\nkind: Service\nmetadata: {name: a}\nspec: {port: 1, versions: [{name: v1, endpoints: [\"h:1\"]}]}\n"))
-	b, err := AuthzConfig(tc.set, tc.opts)
+	policies, err := ir.Build(tc.set, ir.Options{TrustDomain: tc.opts.trustDomain()})
+	require.NoError(t, err)
+	b, err := policies.AuthzConfig()
 	require.NoError(t, err)
 	require.JSONEq(t, `{"services":{"a":{}}}`, string(b), "a Service no policy selects allows everything")
 }

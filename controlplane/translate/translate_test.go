@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/wasmesh/wasmesh/controlplane/crd"
+	"github.com/wasmesh/wasmesh/controlplane/ir"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.out.yaml from the translator's output")
@@ -208,7 +209,9 @@ func TestConfigChangeKeepsListenerAndVM(t *testing.T) {
 func TestFilterConfigs(t *testing.T) {
 	data, err := os.ReadFile("testdata/full.in.yaml")
 	require.NoError(t, err)
-	got, err := FilterConfigs(loadCase(t, data).set)
+	policies, err := ir.Build(loadCase(t, data).set, ir.Options{})
+	require.NoError(t, err)
+	got, err := policies.FilterConfigs()
 	require.NoError(t, err)
 	require.Equal(t, []string{"canary", "fault", "router", "telemetry"}, slices.Sorted(mapsKeys(got)))
 	require.JSONEq(t, `{"services":{

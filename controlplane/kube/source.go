@@ -336,7 +336,7 @@ func assemble(in inputs) (*crd.Set, map[crd.Key]string) {
 	// deleted, a Service name is taken in another namespace, a plugin slot is over-full) is
 	// left out, so the rest of the mesh keeps updating; refused says why.
 	for range 8 {
-		err := errors.Join(crd.References(set), filterConfigsErr(set), translate.CheckPluginSlots(set))
+		err := errors.Join(crd.References(set), filterProblems(set), translate.CheckPluginSlots(set))
 		if err == nil {
 			break
 		}
@@ -362,10 +362,10 @@ func assemble(in inputs) (*crd.Set, map[crd.Key]string) {
 	return set, refused
 }
 
-// filterConfigsErr is what the translator and the filters would refuse in set: the IR's own
+// filterProblems is what the IR and the filters would refuse in set: the IR's own
 // limits (a Service name taken in another namespace) and the filters' own parsers on every
 // policy (a resource written before the webhook was installed never went through admission).
-func filterConfigsErr(set *crd.Set) error {
+func filterProblems(set *crd.Set) error {
 	m, err := ir.Build(set, ir.Options{})
 	if err != nil {
 		return err

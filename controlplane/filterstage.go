@@ -24,11 +24,5 @@ func filterParsers(opts translate.Options) []crd.Checker {
 // configuration a filter would refuse never reaches Envoy. A problem is reported on the
 // resource and field the policy was built from, by structure.
 func FilterChecker(opts ir.Options) crd.Checker {
-	return crd.CheckerFunc(func(_ context.Context, set *crd.Set, _ []crd.Key) error {
-		m, err := ir.Build(set, opts)
-		if err != nil {
-			return err
-		}
-		return m.Check()
-	})
+	return crd.CheckerFunc(func(_ context.Context, set *crd.Set, _ []crd.Key) error { return ir.Check(set, opts) })
 }

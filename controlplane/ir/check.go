@@ -14,6 +14,16 @@ import (
 	"github.com/wasmesh/wasmesh/filters/telemetry"
 )
 
+// Check builds the IR of set and checks it (Mesh.Check): what the IR and the filters would
+// refuse in the set.
+func Check(set *crd.Set, opts Options) error {
+	m, err := Build(set, opts)
+	if err != nil {
+		return err
+	}
+	return m.Check()
+}
+
 // Check runs each filter's own parser on every policy of the mesh, so a configuration a filter
 // would refuse never reaches Envoy. A problem is reported on the resource and field its policy
 // came from (a *crd.ObjectError holding a *crd.FieldError at the policy's path plus the

@@ -333,10 +333,11 @@ func assemble(in inputs) (*crd.Set, map[crd.Key]string) {
 	}
 	set := crd.NewSet(objs...)
 	// A resource the translator cannot take (its Service has no ready endpoint or was
-	// deleted, a Service name is taken in another namespace, a plugin slot is over-full) is
-	// left out, so the rest of the mesh keeps updating; refused says why.
+	// deleted, a Service name is taken in another namespace, a plugin slot is over-full) or a
+	// filter would refuse (one written before the webhook was installed) is left out, so the
+	// rest of the mesh keeps updating; refused says why.
 	for range 8 {
-		err := errors.Join(crd.References(set), filterProblems(set), translate.CheckPluginSlots(set))
+		err := errors.Join(crd.References(set), ir.Check(set, ir.Options{}), translate.CheckPluginSlots(set))
 		if err == nil {
 			break
 		}
@@ -360,17 +361,6 @@ func assemble(in inputs) (*crd.Set, map[crd.Key]string) {
 		set = crd.NewSet(kept...)
 	}
 	return set, refused
-}
-
-// filterProblems is what the IR and the filters would refuse in set: the IR's own
-// limits (a Service name taken in another namespace) and the filters' own parsers on every
-// policy (a resource written before the webhook was installed never went through admission).
-func filterProblems(set *crd.Set) error {
-	m, err := ir.Build(set, ir.Options{})
-	if err != nil {
-		return err
-	}
-	return m.Check()
 }
 
 func serviceSelector(service string) labels.Selector {

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
@@ -25,6 +24,7 @@ import (
 	"github.com/wasmesh/wasmesh/controlplane/kube"
 	"github.com/wasmesh/wasmesh/controlplane/kube/kubetest"
 	"github.com/wasmesh/wasmesh/internal/envoybin"
+	"github.com/wasmesh/wasmesh/testenv/e2e"
 )
 
 // objects splits a YAML stream into Kubernetes objects, in the namespace when one is given.
@@ -96,7 +96,7 @@ func TestApplyExamples(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, applied, 6, "every example of examples/crds")
 	// The control plane serves them all.
-	require.NoError(t, waitFor(kubetest.StartTimeout, func() error {
+	require.NoError(t, e2e.WaitFor(kubetest.StartTimeout, func() error {
 		n := 0
 		for _, o := range e.webhook.Source.Set().Objects() {
 			if o.Meta().Namespace == ns {
@@ -140,7 +140,7 @@ spec:
 		require.NoError(t, err)
 	}
 	// The local validation below runs against the control plane's set: wait for it.
-	require.NoError(t, waitFor(kubetest.StartTimeout, func() error {
+	require.NoError(t, e2e.WaitFor(kubetest.StartTimeout, func() error {
 		if e.webhook.Source.Set().Service(ns, "reviews") == nil || len(e.webhook.Source.Set().TrafficRoutes) == 0 {
 			return errors.New("reviews not in the source's set yet")
 		}
@@ -261,18 +261,4 @@ func leafErrors(err error) []error {
 		return out
 	}
 	return []error{err}
-}
-
-func waitFor(timeout time.Duration, cond func() error) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

@@ -34,6 +34,7 @@ import (
 	"github.com/wasmesh/wasmesh/controlplane/kube/pki"
 	"github.com/wasmesh/wasmesh/controlplane/xds"
 	"github.com/wasmesh/wasmesh/internal/envoybin"
+	"github.com/wasmesh/wasmesh/testenv/e2e"
 )
 
 func TestMain(m *testing.M) {
@@ -253,7 +254,7 @@ func (e *env) namespace(t *testing.T, name string) string {
 		require.NoError(t, e.kc.DiscoveryV1().EndpointSlices(name).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}))
 		require.NoError(t, e.kc.CoreV1().Pods(name).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}))
 		// The replicas' sets no longer hold the namespace's Services.
-		require.NoError(t, waitFor(kubetest.StartTimeout, func() error {
+		require.NoError(t, e2e.WaitFor(kubetest.StartTimeout, func() error {
 			for _, o := range e.webhook.Source.Set().Services {
 				if o.Metadata.Namespace == name {
 					return fmt.Errorf("Service %s/%s still in the webhook replica's set", name, o.Metadata.Name)

@@ -19,7 +19,7 @@ for dir in "$@"; do
   if [ -f "$wasm" ]; then
     # Repository-local package directories this module depends on.
     deps=$(GOOS=wasip1 GOARCH=wasm go list -deps -f '{{if .Module}}{{if eq .Module.Path "'"$mod"'"}}{{.Dir}}{{end}}{{end}}' "./$dir" | sort -u)
-    newer=$(find $deps go.mod go.sum -maxdepth 1 \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' \) ! -name '*_test.go' -newer "$wasm" 2>/dev/null | head -1)
+    newer=$(find $deps go.mod go.sum -maxdepth 1 \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' \) ! -name '*_test.go' -newer "$wasm" -print -quit 2>/dev/null)
     if [ -z "$newer" ]; then
       fresh=$((fresh+1)); continue
     fi

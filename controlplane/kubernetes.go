@@ -25,6 +25,7 @@ import (
 	"github.com/wasmesh/wasmesh/controlplane/api"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/controlplane/kube"
+	"github.com/wasmesh/wasmesh/controlplane/kube/inject"
 	"github.com/wasmesh/wasmesh/controlplane/translate"
 	"github.com/wasmesh/wasmesh/controlplane/xds"
 	"github.com/wasmesh/wasmesh/testenv"
@@ -46,11 +47,13 @@ type KubernetesConfig struct {
 	// http://<HTTPAddress as bound>); in a cluster, the control plane Service's name.
 	ModulesURL string
 	// WebhookAddress serves the admission webhooks over TLS with WebhookCert and WebhookKey
-	// (PEM); no webhook listener without a certificate. WebhookHandlers are served there
-	// beside the validating webhook (pattern → handler: the injector).
+	// (PEM); no webhook listener without a certificate.
 	WebhookAddress          string
 	WebhookCert, WebhookKey []byte
-	WebhookHandlers         map[string]http.Handler
+	// Inject, when set, configures the sidecar injector served beside the validating webhook
+	// (inject.Path); its Token is the replica's credentials' (XDSKey), and it reads the
+	// namespaces' labels from the API server.
+	Inject *inject.Config
 	// XDSKey is the key the sidecars' xDS credentials are derived from, shared by every
 	// replica (a Secret in a cluster).
 	XDSKey []byte
@@ -222,8 +225,20 @@ func StartKubernetes(ctx context.Context, cfg KubernetesConfig) (*KubernetesCont
 		cp.WebhookAddr = wln.Addr().String()
 		wmux := http.NewServeMux()
 		wmux.Handle("POST "+kube.ValidatePath, cp.Admission)
-		for p, h := range cfg.WebhookHandlers {
-			wmux.Handle(p, h)
+		if cfg.Inject != nil {
+			ic := *cfg.Inject
+			ic.Token = creds.Token
+			wmux.Handle("POST "+inject.Path, &inject.Webhook{
+				Config: ic,
+				NamespaceLabels: func(ctx context.Context, ns string) (map[string]string, error) {
+					n, err := kc.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+					if err != nil {
+						return nil, err
+					}
+					return n.Labels, nil
+				},
+				Log: cfg.Log,
+			})
 		}
 		ws := &http.Server{Handler: wmux, ReadHeaderTimeout: 10 * time.Second,
 			TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}}

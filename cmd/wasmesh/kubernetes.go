@@ -8,12 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"strings"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
@@ -91,10 +88,6 @@ func serveKubernetes(ctx context.Context, kf *kubeFlags, dataDir, xdsAddr, httpA
 	if err != nil {
 		return err
 	}
-	kc, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return err
-	}
 	klog.SetSlogLogger(log) // client-go's own log (watches, leader election) goes to ours
 	identity := os.Getenv("POD_NAME")
 	kcfg := controlplane.KubernetesConfig{
@@ -107,27 +100,14 @@ func serveKubernetes(ctx context.Context, kf *kubeFlags, dataDir, xdsAddr, httpA
 	}
 	kcfg.Status.LeaseNamespace, kcfg.Status.LeaseName = *kf.cpNamespace, kube.StatusLease
 	kcfg.PeerService.Namespace, kcfg.PeerService.Name, kcfg.PeerService.Port = *kf.cpNamespace, kube.ControlPlaneName, "http"
-	// The injector mints the credentials with the shared key (inject package doc).
-	creds, err := xds.NewCredentials(key)
-	if err != nil {
+	// Checked here for the flag's name in the message; StartKubernetes mints with it.
+	if _, err := xds.NewCredentials(key); err != nil {
 		return fmt.Errorf("--xds-key-file: %w", err)
 	}
-	hook := &inject.Webhook{
-		Config: inject.Config{
-			ProxyImage: *kf.proxyImage, InitImage: *kf.proxyInitImage,
-			XDSAddress: *kf.sidecarXDS, ModulesAddress: *kf.sidecarModules,
-			Token: creds.Token,
-		},
-		NamespaceLabels: func(ctx context.Context, ns string) (map[string]string, error) {
-			n, err := kc.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-			if err != nil {
-				return nil, err
-			}
-			return n.Labels, nil
-		},
-		Log: log,
+	kcfg.Inject = &inject.Config{
+		ProxyImage: *kf.proxyImage, InitImage: *kf.proxyInitImage,
+		XDSAddress: *kf.sidecarXDS, ModulesAddress: *kf.sidecarModules,
 	}
-	kcfg.WebhookHandlers = map[string]http.Handler{"POST " + inject.Path: hook}
 	cp, err := controlplane.StartKubernetes(ctx, kcfg)
 	if err != nil {
 		return err

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -32,7 +31,6 @@ import (
 	"github.com/wasmesh/wasmesh/controlplane/kube/inject"
 	"github.com/wasmesh/wasmesh/controlplane/kube/kubetest"
 	"github.com/wasmesh/wasmesh/controlplane/kube/pki"
-	"github.com/wasmesh/wasmesh/controlplane/xds"
 	"github.com/wasmesh/wasmesh/internal/envoybin"
 	"github.com/wasmesh/wasmesh/testenv/e2e"
 )
@@ -168,23 +166,9 @@ const (
 // startReplica starts a control-plane replica on loopback (a webhook listener when cert is
 // given) and lists it in the control plane Service's EndpointSlices.
 func (e *env) startReplica(ctx context.Context, name string, cert, key []byte) (*controlplane.KubernetesControlPlane, error) {
-	creds, err := xds.NewCredentials(e.key)
-	if err != nil {
-		return nil, err
-	}
-	injector := &inject.Webhook{
-		Config: inject.Config{XDSAddress: "wasmesh-controlplane.wasmesh-system.svc:18000", ModulesAddress: "wasmesh-controlplane.wasmesh-system.svc:18001", Token: creds.Token},
-		NamespaceLabels: func(ctx context.Context, ns string) (map[string]string, error) {
-			n, err := e.kc.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-			if err != nil {
-				return nil, err
-			}
-			return n.Labels, nil
-		},
-	}
 	cfg := controlplane.KubernetesConfig{
-		WebhookHandlers: map[string]http.Handler{"POST " + inject.Path: injector},
-		Rest:            e.c.Config, XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", WebhookAddress: "127.0.0.1:0",
+		Inject: &inject.Config{XDSAddress: "wasmesh-controlplane.wasmesh-system.svc:18000", ModulesAddress: "wasmesh-controlplane.wasmesh-system.svc:18001"},
+		Rest:   e.c.Config, XDSAddress: "127.0.0.1:0", HTTPAddress: "127.0.0.1:0", WebhookAddress: "127.0.0.1:0",
 		WebhookCert: cert, WebhookKey: key, XDSKey: e.key,
 		ModulesDir: filepath.Join(envoybin.RepoRoot(), "build"), Identity: name,
 		EndpointAddress: podAddress,

@@ -89,6 +89,21 @@ func (a *Admission) againstFresh(ctx context.Context, check func(*crd.Set) error
 // ServeHTTP implements the webhook endpoint: an AdmissionReview in, the same review with
 // its response out (allowed, or refused with Validate's message and HTTP 422 in the status).
 func (a *Admission) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ServeReview(w, r, func(ctx context.Context, req *admissionv1.AdmissionRequest) ([]byte, error) {
+		err := a.Validate(ctx, req)
+		if err != nil && a.Log != nil {
+			a.Log.Info("admission refused", "kind", req.Kind.Kind, "namespace", req.Namespace,
+				"name", req.Name, "operation", req.Operation, "err", err)
+		}
+		return nil, err
+	})
+}
+
+// ServeReview serves an admission webhook: it reads the AdmissionReview (400 when the body
+// is none), asks decide about its request and answers with the same review carrying the
+// response: allowed, with decide's JSON patch when it returns one, or refused with decide's
+// error as the message and HTTP 422 in the status.
+func ServeReview(w http.ResponseWriter, r *http.Request, decide func(ctx context.Context, req *admissionv1.AdmissionRequest) (patch []byte, err error)) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -100,19 +115,19 @@ func (a *Admission) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := &admissionv1.AdmissionResponse{UID: review.Request.UID, Allowed: true}
-	if err := a.Validate(r.Context(), review.Request); err != nil {
+	patch, err := decide(r.Context(), review.Request)
+	switch {
+	case err != nil:
 		resp.Allowed = false
 		resp.Result = &metav1.Status{
 			Status: metav1.StatusFailure, Code: http.StatusUnprocessableEntity,
 			Reason: metav1.StatusReasonInvalid, Message: err.Error(),
 		}
-		if a.Log != nil {
-			a.Log.Info("admission refused", "kind", review.Request.Kind.Kind, "namespace", review.Request.Namespace,
-				"name", review.Request.Name, "operation", review.Request.Operation, "err", err)
-		}
+	case patch != nil:
+		pt := admissionv1.PatchTypeJSONPatch
+		resp.Patch, resp.PatchType = patch, &pt
 	}
-	review.Request = nil
-	review.Response = resp
+	review.Request, review.Response = nil, resp
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(&review)
 }

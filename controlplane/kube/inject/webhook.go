@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/wasmesh/wasmesh/controlplane/kube"
 )
 
 // Path is the URL path of the mutating webhook.
@@ -60,31 +60,14 @@ func (w *Webhook) Patch(ctx context.Context, req *admissionv1.AdmissionRequest) 
 // ServeHTTP implements the webhook endpoint. A pod the injector cannot inject (no port to
 // forward to) is refused with the reason, not let through without its sidecar.
 func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
-	if err != nil {
-		http.Error(rw, err.Error(), http.StatusBadRequest)
-		return
-	}
-	var review admissionv1.AdmissionReview
-	if err := json.Unmarshal(body, &review); err != nil || review.Request == nil {
-		http.Error(rw, fmt.Sprintf("not an AdmissionReview: %v", err), http.StatusBadRequest)
-		return
-	}
-	resp := &admissionv1.AdmissionResponse{UID: review.Request.UID, Allowed: true}
-	patch, err := w.Patch(r.Context(), review.Request)
-	switch {
-	case err != nil:
-		resp.Allowed = false
-		resp.Result = &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusUnprocessableEntity,
-			Reason: metav1.StatusReasonInvalid, Message: "wasmesh sidecar injection: " + err.Error()}
-		if w.Log != nil {
-			w.Log.Info("injection refused", "namespace", review.Request.Namespace, "err", err)
+	kube.ServeReview(rw, r, func(ctx context.Context, req *admissionv1.AdmissionRequest) ([]byte, error) {
+		patch, err := w.Patch(ctx, req)
+		if err != nil {
+			if w.Log != nil {
+				w.Log.Info("injection refused", "namespace", req.Namespace, "err", err)
+			}
+			return nil, fmt.Errorf("wasmesh sidecar injection: %w", err)
 		}
-	case patch != nil:
-		pt := admissionv1.PatchTypeJSONPatch
-		resp.Patch, resp.PatchType = patch, &pt
-	}
-	review.Request, review.Response = nil, resp
-	rw.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(rw).Encode(&review)
+		return patch, nil
+	})
 }

@@ -155,12 +155,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		return nil, fmt.Errorf("http: %w", err)
 	}
 	cp.HTTPAddr = ln.Addr().String()
-	cp.closers = append(cp.closers, func() error {
-		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-			return err
-		}
-		return nil
-	})
+	cp.closers = append(cp.closers, closeListener(ln))
 
 	opts := translate.Options{ModulesURL: "http://" + cp.HTTPAddr, Builtins: mods.Builtins(), TrustDomain: authority.TrustDomain()}
 	x, err := startXDS(cfg, opts, st, creds, authority)
@@ -172,14 +167,11 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	cp.closers = append(cp.closers, x.close)
 
 	if cfg.DryRunner == nil {
-		r, err := dryrun.New(ctx, testenv.DefaultCacheDir())
+		r, closeRunner, err := newDryRunner(ctx, cfg.Log)
 		if err != nil {
 			return nil, err
 		}
-		if p := r.CacheProblem(); p != "" {
-			cfg.Log.Warn("WasmPlugin dry runs without a compilation cache", "problem", p)
-		}
-		cp.closers = append(cp.closers, func() error { return r.Close(context.Background()) })
+		cp.closers = append(cp.closers, closeRunner)
 		cfg.DryRunner = r
 	}
 	adm := admission.New(admission.Config{
@@ -285,11 +277,39 @@ func referencedModules(st *store.Store) func() (map[string]bool, error) {
 		if err != nil {
 			return nil, err
 		}
-		refs := map[string]bool{}
-		for _, p := range set.WasmPlugins {
-			refs[p.Spec.Module.SHA256] = true
+		return pluginModules(set), nil
+	}
+}
+
+// pluginModules returns the sha256s a set's WasmPlugins reference.
+func pluginModules(set *crd.Set) map[string]bool {
+	refs := map[string]bool{}
+	for _, p := range set.WasmPlugins {
+		refs[p.Spec.Module.SHA256] = true
+	}
+	return refs
+}
+
+// newDryRunner starts the default WasmPlugin dry runner (on testenv, with its compilation
+// cache when usable) and returns it with the function closing it.
+func newDryRunner(ctx context.Context, log *slog.Logger) (*dryrun.Runner, func() error, error) {
+	r, err := dryrun.New(ctx, testenv.DefaultCacheDir())
+	if err != nil {
+		return nil, nil, err
+	}
+	if p := r.CacheProblem(); p != "" {
+		log.Warn("WasmPlugin dry runs without a compilation cache", "problem", p)
+	}
+	return r, func() error { return r.Close(context.Background()) }, nil
+}
+
+// closeListener returns a closer of ln that ignores its being closed already.
+func closeListener(ln net.Listener) func() error {
+	return func() error {
+		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			return err
 		}
-		return refs, nil
+		return nil
 	}
 }
 

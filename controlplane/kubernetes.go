@@ -21,14 +21,12 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/wasmesh/wasmesh/controlplane/admission"
-	"github.com/wasmesh/wasmesh/controlplane/admission/dryrun"
 	"github.com/wasmesh/wasmesh/controlplane/api"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/controlplane/kube"
 	"github.com/wasmesh/wasmesh/controlplane/kube/inject"
 	"github.com/wasmesh/wasmesh/controlplane/translate"
 	"github.com/wasmesh/wasmesh/controlplane/xds"
-	"github.com/wasmesh/wasmesh/testenv"
 )
 
 // KubernetesConfig configures StartKubernetes (docs/kubernetes.md). Zero values take the
@@ -143,13 +141,7 @@ func StartKubernetes(ctx context.Context, cfg KubernetesConfig) (*KubernetesCont
 	}()
 	src := kube.NewSource(kube.SourceConfig{Kube: kc, Dynamic: dc, Namespace: cfg.Namespace, Log: cfg.Log, EndpointAddress: cfg.EndpointAddress})
 	cp.Source = src
-	referenced := func() (map[string]bool, error) {
-		refs := map[string]bool{}
-		for _, p := range src.Set().WasmPlugins {
-			refs[p.Spec.Module.SHA256] = true
-		}
-		return refs, nil
-	}
+	referenced := func() (map[string]bool, error) { return pluginModules(src.Set()), nil }
 	mods, err := newDirModules(filepath.Join(cfg.DataDir, "modules"), cfg.ModulesDir, ModuleLimits{}, referenced)
 	if err != nil {
 		return nil, err
@@ -161,12 +153,7 @@ func StartKubernetes(ctx context.Context, cfg KubernetesConfig) (*KubernetesCont
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", what, err)
 		}
-		cp.closers = append(cp.closers, func() error {
-			if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-				return err
-			}
-			return nil
-		})
+		cp.closers = append(cp.closers, closeListener(ln))
 		return ln, nil
 	}
 	httpLn, err := listen(cfg.HTTPAddress, "http")
@@ -186,14 +173,11 @@ func StartKubernetes(ctx context.Context, cfg KubernetesConfig) (*KubernetesCont
 	srv := xds.New(xds.Config{Options: opts, Log: cfg.Log, Auth: creds})
 	cp.XDS = srv
 
-	runner, err := dryrun.New(ctx, testenv.DefaultCacheDir())
+	runner, closeRunner, err := newDryRunner(ctx, cfg.Log)
 	if err != nil {
 		return nil, err
 	}
-	if p := runner.CacheProblem(); p != "" {
-		cfg.Log.Warn("WasmPlugin dry runs without a compilation cache", "problem", p)
-	}
-	cp.closers = append(cp.closers, func() error { return runner.Close(context.Background()) })
+	cp.closers = append(cp.closers, closeRunner)
 	cp.Admission = &kube.Admission{
 		Current: src.Set,
 		Fresh:   src.Fresh,

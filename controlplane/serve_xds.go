@@ -67,11 +67,6 @@ func startXDS(cfg Config, opts translate.Options, st *store.Store, auth xds.Auth
 		run:    run,
 		status: srv,
 		server: srv,
-		close: func() error {
-			if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-				return err
-			}
-			return nil
-		},
+		close:  closeListener(ln),
 	}, nil
 }

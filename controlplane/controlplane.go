@@ -90,8 +90,7 @@ type ControlPlane struct {
 	httpSrv *http.Server
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
-	errMu   sync.Mutex
-	err     error
+	err     firstErr
 	closeMu sync.Once
 	closers []func() error
 }
@@ -225,19 +224,35 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 }
 
 func (cp *ControlPlane) fail(err error) {
-	cp.errMu.Lock()
-	defer cp.errMu.Unlock()
-	if cp.err == nil {
-		cp.err = err
+	if cp.err.set(err) {
 		cp.log.Error("control plane failed", "err", err)
 	}
 }
 
 // Err returns the first error a server goroutine stopped with, or nil.
-func (cp *ControlPlane) Err() error {
-	cp.errMu.Lock()
-	defer cp.errMu.Unlock()
-	return cp.err
+func (cp *ControlPlane) Err() error { return cp.err.get() }
+
+// firstErr keeps the first error a control plane's goroutines stopped with.
+type firstErr struct {
+	mu  sync.Mutex
+	err error
+}
+
+// set records err unless an error came first, and reports whether it did not.
+func (f *firstErr) set(err error) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return false
+	}
+	f.err = err
+	return true
+}
+
+func (f *firstErr) get() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
 }
 
 // SidecarToken returns the xDS credential of a sidecar node id (what its bootstrap sends).

@@ -85,8 +85,7 @@ type KubernetesControlPlane struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	closers []func() error
-	errMu   sync.Mutex
-	err     error
+	err     firstErr
 	once    sync.Once
 }
 
@@ -265,21 +264,13 @@ func (cp *KubernetesControlPlane) goRun(f func() error) {
 	go func() {
 		defer cp.wg.Done()
 		if err := f(); err != nil && !errors.Is(err, context.Canceled) {
-			cp.errMu.Lock()
-			if cp.err == nil {
-				cp.err = err
-			}
-			cp.errMu.Unlock()
+			cp.err.set(err)
 		}
 	}()
 }
 
 // Err returns the first error a server goroutine stopped with, or nil.
-func (cp *KubernetesControlPlane) Err() error {
-	cp.errMu.Lock()
-	defer cp.errMu.Unlock()
-	return cp.err
-}
+func (cp *KubernetesControlPlane) Err() error { return cp.err.get() }
 
 // SidecarToken returns the xDS credential of a sidecar node id.
 func (cp *KubernetesControlPlane) SidecarToken(nodeID string) string {

@@ -367,6 +367,28 @@ func serviceSelector(service string) labels.Selector {
 	return labels.SelectorFromSet(labels.Set{discoveryv1.LabelServiceName: service})
 }
 
+// portNamed reports whether an EndpointSlice port has a number and the name of a Service
+// port (both unnamed, or the same name).
+func portNamed(p discoveryv1.EndpointPort, name string) bool {
+	return p.Port != nil && (p.Name == nil && name == "" || p.Name != nil && *p.Name == name)
+}
+
+// readyHostPorts returns host:port of each address of an endpoint, rewritten by rewrite
+// (nil: as they are), or nothing when the endpoint is not ready.
+func readyHostPorts(ep discoveryv1.Endpoint, port int32, rewrite func(string) string) []string {
+	if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
+		return nil
+	}
+	var out []string
+	for _, a := range ep.Addresses {
+		if rewrite != nil {
+			a = rewrite(a)
+		}
+		out = append(out, net.JoinHostPort(a, strconv.Itoa(int(port))))
+	}
+	return out
+}
+
 // discovered returns a wasmesh Service for every Kubernetes Service with ready endpoints:
 // the port is the Service's port named "http" (or its first port), each version lists the
 // ready addresses of the pods labelled with it, at the EndpointSlice's port of that name.
@@ -391,7 +413,7 @@ func discovered(in inputs) []*crd.Service {
 			}
 			var epPort int32
 			for _, p := range es.Ports {
-				if p.Port != nil && (p.Name == nil && port.Name == "" || p.Name != nil && *p.Name == port.Name) {
+				if portNamed(p, port.Name) {
 					epPort = *p.Port
 				}
 			}
@@ -399,7 +421,8 @@ func discovered(in inputs) []*crd.Service {
 				continue
 			}
 			for _, ep := range es.Endpoints {
-				if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
+				addrs := readyHostPorts(ep, epPort, in.address)
+				if len(addrs) == 0 {
 					continue
 				}
 				version := DefaultVersion
@@ -410,12 +433,7 @@ func discovered(in inputs) []*crd.Service {
 						}
 					}
 				}
-				for _, a := range ep.Addresses {
-					if in.address != nil {
-						a = in.address(a)
-					}
-					versions[version] = append(versions[version], net.JoinHostPort(a, strconv.Itoa(int(epPort))))
-				}
+				versions[version] = append(versions[version], addrs...)
 			}
 		}
 		if len(versions) == 0 {

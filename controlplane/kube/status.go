@@ -5,11 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"reflect"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -302,19 +300,11 @@ func (s *Source) endpointAddresses(namespace, service, portName string) ([]strin
 	var out []string
 	for _, es := range list {
 		for _, p := range es.Ports {
-			if p.Port == nil || (p.Name != nil && *p.Name != portName) || (p.Name == nil && portName != "") {
+			if !portNamed(p, portName) {
 				continue
 			}
 			for _, ep := range es.Endpoints {
-				if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
-					continue
-				}
-				for _, a := range ep.Addresses {
-					if s.cfg.EndpointAddress != nil {
-						a = s.cfg.EndpointAddress(a)
-					}
-					out = append(out, net.JoinHostPort(a, strconv.Itoa(int(*p.Port))))
-				}
+				out = append(out, readyHostPorts(ep, *p.Port, s.cfg.EndpointAddress)...)
 			}
 		}
 	}

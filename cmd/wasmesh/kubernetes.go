@@ -3,13 +3,11 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -76,7 +74,7 @@ func serveKubernetes(ctx context.Context, kf *kubeFlags, dataDir, xdsAddr, httpA
 	if err != nil {
 		return err
 	}
-	key, err := hex.DecodeString(strings.TrimSpace(string(keyHex)))
+	key, err := xds.DecodeKey(keyHex)
 	if err != nil {
 		return fmt.Errorf("--xds-key-file: not hex: %w", err)
 	}

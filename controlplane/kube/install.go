@@ -2,12 +2,13 @@ package kube
 
 import (
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/wasmesh/wasmesh/controlplane/xds"
 )
 
 // Names of the installed objects.
@@ -19,7 +20,7 @@ const (
 	XDSServiceName = "wasmesh-xds"
 	SecretName     = "wasmesh-controlplane"
 	// XDSKeyFile and the webhook files are the keys of the Secret, mounted at SecretDir.
-	XDSKeyFile     = "xds-key"
+	XDSKeyFile     = xds.KeyFile
 	WebhookCert    = "webhook.crt"
 	WebhookKey     = "webhook.key"
 	SecretDir      = "/etc/wasmesh"
@@ -121,7 +122,7 @@ func Install(o InstallOptions) ([]byte, error) {
 			"subjects": []any{map[string]any{"kind": "ServiceAccount", "name": ControlPlaneName, "namespace": ns}}},
 		map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": meta(SecretName), "type": "Opaque",
 			"data": map[string]any{
-				XDSKeyFile:  b64([]byte(hex.EncodeToString(o.XDSKey) + "\n")),
+				XDSKeyFile:  b64(xds.EncodeKey(o.XDSKey)),
 				WebhookCert: b64(o.Cert), WebhookKey: b64(o.Key),
 			}},
 		map[string]any{"apiVersion": "v1", "kind": "Service", "metadata": svcMeta(ControlPlaneName),

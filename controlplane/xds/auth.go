@@ -72,7 +72,7 @@ func EnsureKey(dataDir string) ([]byte, error) {
 	b, err := os.ReadFile(p)
 	switch {
 	case err == nil:
-		key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		key, err := DecodeKey(b)
 		if err != nil || len(key) < 16 {
 			return nil, fmt.Errorf("xds key %s: not 32+ hex digits (delete it to generate a new key; every sidecar then needs a new credential)", p)
 		}
@@ -85,11 +85,18 @@ func EnsureKey(dataDir string) ([]byte, error) {
 	}
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
-	if err := os.WriteFile(p, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(p, EncodeKey(key), 0o600); err != nil {
 		return nil, fmt.Errorf("write xds key: %w", err)
 	}
 	return key, nil
 }
+
+// EncodeKey returns the key file's content for a key: hex digits and a newline.
+func EncodeKey(key []byte) []byte { return []byte(hex.EncodeToString(key) + "\n") }
+
+// DecodeKey returns the key a key file's content holds (EncodeKey's; surrounding space is
+// ignored). It does not check the key's length: NewCredentials does.
+func DecodeKey(b []byte) ([]byte, error) { return hex.DecodeString(strings.TrimSpace(string(b))) }
 
 func (c *Credentials) mac(nodeID string) []byte {
 	h := hmac.New(sha256.New, c.key)

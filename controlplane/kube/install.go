@@ -8,6 +8,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/controlplane/xds"
 )
 
@@ -86,13 +87,10 @@ func Install(o InstallOptions) ([]byte, error) {
 		return nil, err
 	}
 	objs = append(objs, crds...)
-	var plurals []any
-	for _, c := range crds {
-		plurals = append(plurals, c["spec"].(map[string]any)["names"].(map[string]any)["plural"])
-	}
-	var statuses []any
-	for _, p := range plurals {
-		statuses = append(statuses, p.(string)+"/status")
+	var plurals, statuses []any
+	for _, k := range crd.Kinds() {
+		plurals = append(plurals, Plural(k))
+		statuses = append(statuses, Plural(k)+"/status")
 	}
 	meta := func(name string) map[string]any {
 		return map[string]any{"name": name, "namespace": ns, "labels": labels}

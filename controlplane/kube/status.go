@@ -72,7 +72,7 @@ func RunStatus(ctx context.Context, cfg StatusConfig) error {
 		cfg.LeaseNamespace = "default"
 	}
 	if cfg.LeaseName == "" {
-		cfg.LeaseName = "wasmesh-status"
+		cfg.LeaseName = StatusLease
 	}
 	if cfg.LeaseDuration <= 0 {
 		cfg.LeaseDuration, cfg.RenewDeadline, cfg.RetryPeriod = 15*time.Second, 10*time.Second, 2*time.Second

@@ -31,6 +31,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 
+	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/controlplane/kube"
 	"github.com/wasmesh/wasmesh/controlplane/kube/pki"
 	"github.com/wasmesh/wasmesh/internal/envoybin"
@@ -328,8 +329,8 @@ func InstallCRDs(ctx context.Context, cfg *rest.Config) error {
 		}
 	}
 	deadline := time.Now().Add(StartTimeout)
-	for _, c := range crds {
-		name := c["metadata"].(map[string]any)["name"].(string)
+	for _, k := range crd.Kinds() {
+		name := kube.Plural(k) + "." + kube.Group
 		for {
 			u, err := dc.Resource(crdResource).Get(ctx, name, metav1.GetOptions{})
 			if err == nil && established(u) {

@@ -62,20 +62,21 @@ type SourceConfig struct {
 // endpoints, its versions from the pods' VersionLabel (a wasmesh Service resource of the
 // same name wins over the discovered one). Every change produces a new Set (Run).
 type Source struct {
-	cfg       SourceConfig
-	dyn       dynamicinformer.DynamicSharedInformerFactory
-	core      informers.SharedInformerFactory
-	crs       map[crd.Kind]cache.GenericLister
-	services  listersv1.ServiceLister
-	pods      listersv1.PodLister
-	slices    discoverylisters.EndpointSliceLister
-	synced    []cache.InformerSynced
-	changed   chan struct{}
-	mu        sync.Mutex
-	current   *crd.Set
-	revision  uint64
-	refusedMu sync.Mutex
-	refused   map[crd.Key]string
+	cfg      SourceConfig
+	dyn      dynamicinformer.DynamicSharedInformerFactory
+	core     informers.SharedInformerFactory
+	crs      map[crd.Kind]cache.GenericLister
+	services listersv1.ServiceLister
+	pods     listersv1.PodLister
+	slices   discoverylisters.EndpointSliceLister
+	synced   []cache.InformerSynced
+	changed  chan struct{}
+	mu       sync.Mutex
+	current  *crd.Set
+	revision uint64
+	// refused is what the last set left out, and why (Run's goroutine only: a resource
+	// is warned about when its reason changes).
+	refused map[crd.Key]string
 }
 
 // NewSource sets up the informers; Run starts them.
@@ -164,18 +165,6 @@ func (s *Source) Revision() uint64 {
 	return s.revision
 }
 
-// Refused returns why resources stored in the API server are left out of the set (they were
-// written while the webhook was not there, or a resource they refer to went away).
-func (s *Source) Refused() map[crd.Key]string {
-	s.refusedMu.Lock()
-	defer s.refusedMu.Unlock()
-	out := make(map[crd.Key]string, len(s.refused))
-	for k, v := range s.refused {
-		out[k] = v
-	}
-	return out
-}
-
 // Run starts the informers, waits for their caches, then calls update with the set and its
 // revision after the first sync and after every change (changes arriving together are
 // coalesced), until ctx ends.
@@ -243,14 +232,12 @@ func (s *Source) build() *crd.Set {
 		return p
 	}
 	set, refused := assemble(in)
-	s.refusedMu.Lock()
 	for k, why := range refused {
 		if s.refused[k] != why {
 			s.cfg.Log.Warn("resource left out of the mesh", "resource", k.String(), "why", why)
 		}
 	}
 	s.refused = refused
-	s.refusedMu.Unlock()
 	return set
 }
 

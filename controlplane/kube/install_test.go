@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/wasmesh/wasmesh/controlplane/kube"
+	"github.com/wasmesh/wasmesh/controlplane/kube/kubetest"
 	"github.com/wasmesh/wasmesh/controlplane/kube/pki"
 )
 
@@ -29,7 +30,7 @@ func TestInstallApplies(t *testing.T) {
 	require.NoError(t, err)
 	resources := map[string]schema.GroupVersionResource{
 		"Namespace":                      {Version: "v1", Resource: "namespaces"},
-		"CustomResourceDefinition":       crdGVR,
+		"CustomResourceDefinition":       kubetest.CRDResource,
 		"ServiceAccount":                 {Version: "v1", Resource: "serviceaccounts"},
 		"Secret":                         {Version: "v1", Resource: "secrets"},
 		"Service":                        {Version: "v1", Resource: "services"},

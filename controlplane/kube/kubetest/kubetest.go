@@ -14,7 +14,6 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -35,6 +34,7 @@ import (
 	"github.com/wasmesh/wasmesh/controlplane/kube"
 	"github.com/wasmesh/wasmesh/controlplane/kube/pki"
 	"github.com/wasmesh/wasmesh/internal/envoybin"
+	"github.com/wasmesh/wasmesh/testenv/e2e"
 )
 
 // StartTimeout bounds the API server's readiness (a wait, not an aim: about 6 s on a quiet
@@ -128,7 +128,7 @@ func Start(ctx context.Context) (*Cluster, error) {
 			c.Stop()
 		}
 	}()
-	ports, err := freePorts(3)
+	ports, err := e2e.FreePorts(3)
 	if err != nil {
 		return nil, err
 	}
@@ -291,26 +291,8 @@ func (c *Cluster) Stop() {
 	})
 }
 
-func freePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
-var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+// CRDResource is the API server's CustomResourceDefinition resource.
+var CRDResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 
 // InstallCRDs creates wasmesh's generated CustomResourceDefinitions (kube.CRDs) and waits
 // until the API server serves them (condition Established, StartTimeout).
@@ -324,25 +306,20 @@ func InstallCRDs(ctx context.Context, cfg *rest.Config) error {
 		return err
 	}
 	for _, c := range crds {
-		if _, err := dc.Resource(crdResource).Create(ctx, &unstructured.Unstructured{Object: c}, metav1.CreateOptions{}); err != nil {
+		if _, err := dc.Resource(CRDResource).Create(ctx, &unstructured.Unstructured{Object: c}, metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("create CRD %v: %w", c["metadata"], err)
 		}
 	}
-	deadline := time.Now().Add(StartTimeout)
-	for _, k := range crd.Kinds() {
-		name := kube.Plural(k) + "." + kube.Group
-		for {
-			u, err := dc.Resource(crdResource).Get(ctx, name, metav1.GetOptions{})
-			if err == nil && established(u) {
-				break
+	return e2e.WaitFor(StartTimeout, func() error {
+		for _, k := range crd.Kinds() {
+			name := kube.Plural(k) + "." + kube.Group
+			u, err := dc.Resource(CRDResource).Get(ctx, name, metav1.GetOptions{})
+			if err != nil || !established(u) {
+				return fmt.Errorf("CRD %s not established (err %v)", name, err)
 			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("CRD %s not established after %s (err %v)", name, StartTimeout, err)
-			}
-			time.Sleep(50 * time.Millisecond)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 func established(u *unstructured.Unstructured) bool {

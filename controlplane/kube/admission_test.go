@@ -243,22 +243,11 @@ func localFieldErrors(t *testing.T, ns string, set *crd.Set, doc string) []strin
 	}
 	require.Error(t, err)
 	var out []string
-	for _, e := range leafErrors(err) {
+	for _, e := range crd.Leaves(err) {
 		var fe *crd.FieldError
 		if errors.As(e, &fe) {
 			out = append(out, fe.Error())
 		}
 	}
 	return out
-}
-
-func leafErrors(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok { //nolint:errorlint // walking the join
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, leafErrors(e)...)
-		}
-		return out
-	}
-	return []error{err}
 }

@@ -34,6 +34,9 @@ type Document struct {
 	Lines map[string]int `json:"lines,omitempty"`
 	// Object is the decoded resource.
 	Object Object `json:"-"`
+	// Validated reports that Object passed Validate when Decode or DecodeObject decoded it, so
+	// that admission does not validate it again; a document built by hand has it false.
+	Validated bool `json:"-"`
 }
 
 // Where describes the document for error messages: `document 2 (TrafficRoute "reviews")`.
@@ -249,7 +252,7 @@ func Decode(source string, data []byte) ([]Document, error) {
 // as written), its own lines counted from where.Line; otherwise where.Line. Every problem is
 // a *DocError, joined.
 func DecodeObject(where Document, data []byte) (Document, error) {
-	where.Object = nil
+	where.Object, where.Validated = nil, false
 	ownLines := where.Lines == nil && bytes.ContainsRune(bytes.TrimSpace(data), '\n')
 	if where.Lines == nil && !ownLines {
 		where.Lines = map[string]int{} // a one-line object: its line says nothing
@@ -387,6 +390,7 @@ func decodeDocument(doc Document, root *yaml.Node) (Document, []error) {
 			fes = append(fes, fe)
 		}
 	}
+	doc.Validated = len(fes) == 0
 	return doc, wrapAll(fes)
 }
 

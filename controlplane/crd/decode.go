@@ -396,7 +396,7 @@ func decodeDocument(doc Document, root *yaml.Node) (Document, []error) {
 
 // newWalker returns the strict walker for resources: crd's own types decode by hooks.
 func newWalker() *yamlstrict.Walker {
-	w := yamlstrict.New(maxNodes)
+	w := yamlstrict.New(yamlstrict.MaxNodes) // the most YAML nodes (aliases expanded) one document may hold
 	w.Hook(reflect.TypeFor[Duration](), func(n *yaml.Node) (any, error) {
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
 			return nil, fmt.Errorf("expected a duration such as \"200ms\", got %s", yamlstrict.Describe(n))
@@ -418,12 +418,6 @@ func fieldErrors(es []*yamlstrict.Error) []*FieldError {
 	}
 	return out
 }
-
-// maxNodes is the most YAML nodes (aliases expanded) one document may hold.
-const maxNodes = yamlstrict.MaxNodes
-
-// joinKey appends a field or map key to a path, quoting keys that are not plain identifiers.
-func joinKey(path, key string) string { return yamlstrict.JoinKey(path, key) }
 
 // pathWithin reports whether path is parent or one of its descendants.
 func pathWithin(path, parent string) bool {

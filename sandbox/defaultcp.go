@@ -99,7 +99,7 @@ func NodeStates(st *api.StatusResponse) []NodeState {
 		seen := map[string]bool{}
 		for _, ty := range n.Types {
 			seen[ty.Type] = true
-			if ty.Pending || ty.Acked == "" || ty.Acked != ty.Sent {
+			if !ty.Current() {
 				ns.Acked = false
 			}
 			if ty.NACK != "" {

@@ -33,7 +33,7 @@ const (
 func (p *Pipeline) stages() []stage {
 	return []stage{
 		{StageDecode, eachDocument, decode},                  // wire JSON → resource, strictly (crd.DecodeObject, the CLI's decoder)
-		{StageStructure, eachDocument, structure},            // each resource alone (crd.Validate, unless decode did); none twice
+		{StageStructure, eachDocument, structure},            // each resource alone (crd.Validate, unless its decoder did); none twice
 		{StageReferences, wholeSet, references},              // across the set (crd.References)
 		{StagePolicy, wholeSet, checkers(p.cfg.Policy...)},   // the deployment mode's limits, the embedder's checks
 		{StageFilters, wholeSet, checkers(p.cfg.Filters...)}, // the filters' own parsers on the IR (controlplane/ir)
@@ -85,7 +85,7 @@ func New(cfg Config) *Pipeline {
 // (crd.Decode: the CLI's files, the Kubernetes webhook's objects).
 type Input struct {
 	// Document is the origin (Source, Index, Line, Lines) and, when JSON is empty, the
-	// decoded resource.
+	// decoded resource (checked by the structure stage unless Document.Validated).
 	crd.Document
 	// JSON is the resource as sent over the API; decode reads Object from it.
 	JSON json.RawMessage
@@ -253,12 +253,9 @@ const (
 
 // run is one admission of some input against one state of the store.
 type run struct {
-	in   []Input
-	docs []crd.Document // decoded, in input order
-	// validated[i] says docs[i] was decoded here from JSON by crd.DecodeObject, which checked
-	// its structure already (a document decoded before admission is checked by structure).
-	validated []bool
-	stored    *crd.Set // the store's state
+	in     []Input
+	docs   []crd.Document // decoded, in input order
+	stored *crd.Set       // the store's state
 
 	// Set by merge (the references stage).
 	merged  *crd.Set                  // stored overlaid by the documents
@@ -290,8 +287,7 @@ func decode(_ context.Context, r *run) error {
 	r.docs = make([]crd.Document, 0, len(r.in))
 	for _, in := range r.in {
 		d := in.Document
-		fromJSON := len(in.JSON) > 0
-		if fromJSON {
+		if len(in.JSON) > 0 {
 			// The decoder of `wasmesh apply`: every problem reads as the CLI's, on the lines
 			// the client sent. It checks structure too, without follow-ups on fields that
 			// failed to decode.
@@ -306,17 +302,17 @@ func decode(_ context.Context, r *run) error {
 			continue
 		}
 		r.docs = append(r.docs, d)
-		r.validated = append(r.validated, fromJSON)
 	}
 	return errors.Join(errs...)
 }
 
-// structure validates each resource alone (those decode has not checked already), and
+// structure validates each resource alone (those the decoder has not checked already: a
+// document decoded here from JSON or by crd.Decode before admission is Validated), and
 // refuses a resource given twice.
 func structure(_ context.Context, r *run) error {
 	var errs []error
-	for i, d := range r.docs {
-		if r.validated[i] {
+	for _, d := range r.docs {
+		if d.Validated {
 			continue
 		}
 		for _, fe := range crd.Validate(d.Object) {

@@ -59,7 +59,7 @@ func (s *Server) graph(w http.ResponseWriter, r *http.Request) {
 func sidecarOf(n SidecarStatus) observe.Sidecar {
 	sc := observe.Sidecar{ID: n.ID, Service: n.Service, Version: n.Version, Connected: n.Connected, Acked: n.Connected && len(n.Types) > 0}
 	for _, t := range n.Types {
-		if t.Pending || t.Acked == "" || t.Acked != t.Sent {
+		if !t.Current() {
 			sc.Acked = false
 		}
 		if t.NACK != "" {

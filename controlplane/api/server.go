@@ -23,16 +23,13 @@ import (
 const MaxRequestBytes = 64 << 20
 
 // ModuleStore holds Wasm modules by SHA-256 (hex). The bytes under a hash never change.
-type ModuleStore interface {
-	// Put stores the module r streams (at most MaxModuleBytes; it starts with the Wasm
-	// header) and returns its SHA-256 and size; want, when set, is the SHA-256 the bytes must
-	// have. Errors wrap ErrNotWasm, ErrTooLarge or ErrStorageFull when those are the cause.
-	Put(ctx context.Context, r io.Reader, want string) (sha256 string, size int64, err error)
-	// Get returns the bytes of a module, or an error wrapping ErrNotFound.
-	Get(sha256 string) ([]byte, error)
-	// Has reports whether the store holds a module.
-	Has(sha256 string) bool
-}
+// It is admission.Modules, whose module fetch and dry run stages use the same store. Put
+// stores the module r streams (at most MaxModuleBytes; it starts with the Wasm header) and
+// returns its SHA-256 and size; want, when set, is the SHA-256 the bytes must have. Errors
+// wrap ErrNotWasm, ErrTooLarge or ErrStorageFull when those are the cause. Get returns the
+// bytes of a module, or an error wrapping ErrNotFound. Has reports whether the store holds
+// a module.
+type ModuleStore = admission.Modules
 
 // MaxModuleBytes bounds one module (an upload or a download).
 const MaxModuleBytes = 64 << 20

@@ -163,6 +163,12 @@ type TypeStatus struct {
 	NACKVersion string `json:"nackVersion,omitempty"`
 }
 
+// Current reports whether the node acknowledged the version last sent of this type: nothing
+// pending, and an ACK of the same version as the last push.
+func (t TypeStatus) Current() bool {
+	return !t.Pending && t.Acked != "" && t.Acked == t.Sent
+}
+
 // ResourceStatus tells which nodes run one resource.
 type ResourceStatus struct {
 	Key        crd.Key          `json:"key"`

@@ -34,6 +34,9 @@ type Document struct {
 	Lines map[string]int `json:"lines,omitempty"`
 	// Object is the decoded resource.
 	Object Object `json:"-"`
+	// Validated reports that Object passed Validate when Decode or DecodeObject decoded it, so
+	// that admission does not validate it again; a document built by hand has it false.
+	Validated bool `json:"-"`
 }
 
 // Where describes the document for error messages: `document 2 (TrafficRoute "reviews")`.
@@ -249,7 +252,7 @@ func Decode(source string, data []byte) ([]Document, error) {
 // as written), its own lines counted from where.Line; otherwise where.Line. Every problem is
 // a *DocError, joined.
 func DecodeObject(where Document, data []byte) (Document, error) {
-	where.Object = nil
+	where.Object, where.Validated = nil, false
 	ownLines := where.Lines == nil && bytes.ContainsRune(bytes.TrimSpace(data), '\n')
 	if where.Lines == nil && !ownLines {
 		where.Lines = map[string]int{} // a one-line object: its line says nothing
@@ -387,12 +390,13 @@ func decodeDocument(doc Document, root *yaml.Node) (Document, []error) {
 			fes = append(fes, fe)
 		}
 	}
+	doc.Validated = len(fes) == 0
 	return doc, wrapAll(fes)
 }
 
 // newWalker returns the strict walker for resources: crd's own types decode by hooks.
 func newWalker() *yamlstrict.Walker {
-	w := yamlstrict.New(maxNodes)
+	w := yamlstrict.New(yamlstrict.MaxNodes) // the most YAML nodes (aliases expanded) one document may hold
 	w.Hook(reflect.TypeFor[Duration](), func(n *yaml.Node) (any, error) {
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
 			return nil, fmt.Errorf("expected a duration such as \"200ms\", got %s", yamlstrict.Describe(n))
@@ -414,12 +418,6 @@ func fieldErrors(es []*yamlstrict.Error) []*FieldError {
 	}
 	return out
 }
-
-// maxNodes is the most YAML nodes (aliases expanded) one document may hold.
-const maxNodes = yamlstrict.MaxNodes
-
-// joinKey appends a field or map key to a path, quoting keys that are not plain identifiers.
-func joinKey(path, key string) string { return yamlstrict.JoinKey(path, key) }
 
 // pathWithin reports whether path is parent or one of its descendants.
 func pathWithin(path, parent string) bool {

@@ -26,6 +26,7 @@ func TestDecodeValid(t *testing.T) {
 	var kinds []Kind
 	for _, d := range docs {
 		kinds = append(kinds, d.Object.GetKind())
+		require.True(t, d.Validated, "admission need not validate it again")
 	}
 	require.Equal(t, []Kind{KindService, KindService, KindTrafficRoute, KindFaultInjection, KindTelemetry, KindWasmPlugin}, kinds)
 	require.Equal(t, 3, docs[2].Index)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/wasmesh/wasmesh/internal/yamlstrict"
 )
 
 // ObjectError is a problem of one resource that is not tied to a document (a stored resource,
@@ -108,7 +110,7 @@ func References(s *Set, applied ...Key) error {
 		}
 		if sp := r.Spec.Split; sp != nil {
 			for v := range sortedKeys(sp.Weights) {
-				version(r, joinKey("spec.split.weights", v), svc, v)
+				version(r, yamlstrict.JoinKey("spec.split.weights", v), svc, v)
 			}
 			for i, o := range sp.Overrides {
 				version(r, fmt.Sprintf("spec.split.overrides[%d].version", i), svc, o.Version)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/wasmesh/wasmesh/filters/authz"
 )
 
 // Transport modes of a TransportPolicy (docs/security.md).
@@ -16,10 +18,11 @@ const (
 	ModeDisable = "DISABLE"
 )
 
-// Authorization actions of an AuthorizationPolicy.
+// Authorization actions of an AuthorizationPolicy: the authz filter's, which the IR passes
+// to it as they are.
 const (
-	ActionAllow = "ALLOW"
-	ActionDeny  = "DENY"
+	ActionAllow = authz.Allow
+	ActionDeny  = authz.Deny
 )
 
 // ---------------------------------------------------------------------------------------------

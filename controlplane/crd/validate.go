@@ -299,30 +299,14 @@ func (v *validator) faultInjection(s *FaultInjectionSpec) {
 		}
 	}
 	if t := s.TriggerHeader; t != nil {
-		seen := map[string]bool{}
-		for i, c := range t.Callers {
-			p := fmt.Sprintf("spec.triggerHeader.callers[%d]", i)
-			v.name(p, c)
-			if seen[c] {
-				v.fail(p, "service %q is listed twice", c)
-			}
-			seen[c] = true
-		}
+		v.serviceList("spec.triggerHeader.callers", t.Callers)
 	}
 	// Matches, delays, aborts and the trigger header as written: the fault filter's own parser.
 	v.errs = append(v.errs, FilterProblems("spec", s.faultPolicy(true), fault.ParseConfig)...)
 }
 
 func (v *validator) telemetry(s *TelemetrySpec) {
-	seen := map[string]bool{}
-	for i, svc := range s.Services {
-		p := fmt.Sprintf("spec.services[%d]", i)
-		v.name(p, svc)
-		if seen[svc] {
-			v.fail(p, "service %q is listed twice", svc)
-		}
-		seen[svc] = true
-	}
+	v.serviceList("spec.services", s.Services)
 	if s.Metrics == nil && s.AccessLog == nil && s.Tracing == nil {
 		v.fail("spec", "at least one of metrics, accessLog, tracing is required")
 	}
@@ -408,13 +392,5 @@ func (v *validator) wasmPlugin(s *WasmPluginSpec) {
 	if n := len(s.Config); n > MaxPluginConfigBytes {
 		v.fail("spec.config", "%d bytes, more than the limit of %d (%d KiB): pass large data to the plugin another way (a file it fetches, shared data)", n, MaxPluginConfigBytes, MaxPluginConfigBytes>>10)
 	}
-	seen := map[string]bool{}
-	for i, svc := range s.Selector.Services {
-		p := fmt.Sprintf("spec.selector.services[%d]", i)
-		v.name(p, svc)
-		if seen[svc] {
-			v.fail(p, "service %q is listed twice", svc)
-		}
-		seen[svc] = true
-	}
+	v.serviceList("spec.selector.services", s.Selector.Services)
 }

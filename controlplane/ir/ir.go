@@ -140,7 +140,7 @@ func authzPolicy(a *crd.AuthorizationPolicy, td string) authz.PolicySpec {
 				ns := cmp.Or(c.Namespace, key.Namespace)
 				rule.Principals = append(rule.Principals, authz.Principal{Exact: ca.SPIFFEID(td, ns, c.Service)})
 			default:
-				rule.Principals = append(rule.Principals, authz.Principal{Prefix: "spiffe://" + td + "/ns/" + c.Namespace + "/sa/"})
+				rule.Principals = append(rule.Principals, authz.Principal{Prefix: ca.SPIFFEID(td, c.Namespace, "")})
 			}
 		}
 		p.Rules = append(p.Rules, rule)

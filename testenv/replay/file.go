@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/wasmesh/wasmesh/testenv"
 )
 
 // File is a parsed replay file.
@@ -81,10 +83,7 @@ type Upstream struct {
 
 // Connection is a case's downstream connection as filters see it: mTLS or not, and the
 // client certificate's URI SAN (properties connection.mtls, connection.uri_san_peer_certificate).
-type Connection struct {
-	MTLS       bool
-	PeerURISAN string
-}
+type Connection = testenv.Connection
 
 // Case is one HTTP exchange and what is expected of it.
 type Case struct {

@@ -54,9 +54,7 @@ func Run(rt *testenv.Runtime, f *File, opts ...testenv.Option) ([]Result, error)
 		}
 		before := env.Crossings()
 		req := request(c.Request)
-		if cn := c.Connection; cn != nil {
-			req.Connection = &testenv.Connection{MTLS: cn.MTLS, PeerURISAN: cn.PeerURISAN}
-		}
+		req.Connection = c.Connection // the environment only reads it
 		res := env.Do(req)
 		r := Result{Name: c.Name, Duration: time.Since(start), Simulated: res.Elapsed, Cost: env.Crossings().Since(before)}
 		if res.Err != nil {

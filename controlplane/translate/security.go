@@ -89,6 +89,16 @@ func upstreamTLS(spiffeID string) *core.TransportSocket {
 	return &core.TransportSocket{Name: "envoy.transport_sockets.tls", ConfigType: &core.TransportSocket_TypedConfig{TypedConfig: mustAny(ctx)}}
 }
 
+// The inbound mTLS chain's transport socket and the TLS inspector are the same for every node:
+// built once, shared by every inbound listener and never modified.
+var (
+	mtlsSocket   = downstreamTLS()
+	tlsInspector = &listener.ListenerFilter{
+		Name:       "envoy.filters.listener.tls_inspector",
+		ConfigType: &listener.ListenerFilter_TypedConfig{TypedConfig: mustAny(&tlsinspector.TlsInspector{})},
+	}
+)
+
 // downstreamTLS is the transport socket of the inbound mTLS filter chain: the sidecar's
 // identity, a client certificate required and verified against the mesh CA (any mesh
 // identity; the authz filter decides by it).
@@ -136,7 +146,7 @@ func inboundChains(mode string, filters []*listener.Filter) ([]*listener.FilterC
 		Name:             ChainMTLS,
 		FilterChainMatch: &listener.FilterChainMatch{TransportProtocol: "tls"},
 		Filters:          filters,
-		TransportSocket:  downstreamTLS(),
+		TransportSocket:  mtlsSocket,
 	}}
 	if mode == crd.ModePermissive {
 		chains = append(chains, &listener.FilterChain{
@@ -145,11 +155,7 @@ func inboundChains(mode string, filters []*listener.Filter) ([]*listener.FilterC
 			Filters:          filters,
 		})
 	}
-	inspector := []*listener.ListenerFilter{{
-		Name:       "envoy.filters.listener.tls_inspector",
-		ConfigType: &listener.ListenerFilter_TypedConfig{TypedConfig: mustAny(&tlsinspector.TlsInspector{})},
-	}}
-	return chains, inspector
+	return chains, []*listener.ListenerFilter{tlsInspector}
 }
 
 // IdentitySecrets returns a node's SDS secrets: its certificate chain and key under

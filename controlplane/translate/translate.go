@@ -500,13 +500,14 @@ func (m *Mesh) ForNode(n Node) (*Resources, error) {
 	})
 
 	var errs []error
+	tracing := m.tracer.hcmTracing(n)
 	if inbound {
 		in, err := address("inbound_address", n.InboundAddress)
 		errs = append(errs, err)
 		app, err := hostPort("app_address", n.AppAddress)
 		errs = append(errs, err)
 		if in != nil && app != nil {
-			r.Listeners = append(r.Listeners, inboundListener(in, m.modes[n.Service], authz, m.tracer.hcmTracing(n)))
+			r.Listeners = append(r.Listeners, inboundListener(in, m.modes[n.Service], authz, tracing))
 			c := staticCluster(ClusterApp, []string{n.AppAddress})
 			i, _ := slices.BinarySearchFunc(m.clusters, c.Name, func(x *cluster.Cluster, name string) int { return cmp.Compare(x.Name, name) })
 			r.Clusters = slices.Insert(slices.Clone(m.clusters), i, c)
@@ -518,7 +519,7 @@ func (m *Mesh) ForNode(n Node) (*Resources, error) {
 		errs = append(errs, err)
 		if out != nil {
 			chain := slices.Concat(slotFilters(crd.PhaseBefore), m.builtinFilters(), slotFilters(crd.PhaseAfter))
-			r.Listeners = append(r.Listeners, outboundListener(out, chain, m.tracer.hcmTracing(n)))
+			r.Listeners = append(r.Listeners, outboundListener(out, chain, tracing))
 		}
 	}
 	if err := joinErrs(errs); err != nil {

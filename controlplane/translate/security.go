@@ -115,19 +115,21 @@ func downstreamTLS() *core.TransportSocket {
 	return &core.TransportSocket{Name: "envoy.transport_sockets.tls", ConfigType: &core.TransportSocket_TypedConfig{TypedConfig: mustAny(ctx)}}
 }
 
-// secureClusters gives the endpoints clusters of every Service that is not DISABLE the
-// upstream mTLS socket (the aggregate clusters have no connections of their own).
-func secureClusters(set *crd.Set, clusters []*cluster.Cluster, opts Options) {
-	for _, s := range set.Services {
-		if set.TransportMode(s.Metadata.Name) == crd.ModeDisable {
+// secureClusters gives the endpoints clusters (m.clusters, sorted by name) of every Service
+// that is not DISABLE (m.modes) the upstream mTLS socket (the aggregate clusters have no
+// connections of their own).
+func (m *Mesh) secureClusters(services []*crd.Service, opts Options) {
+	for _, s := range services {
+		name := s.Metadata.Name
+		if m.Mode(name) == crd.ModeDisable {
 			continue
 		}
-		id := ca.SPIFFEID(opts.trustDomain(), crd.KeyOf(s).Namespace, s.Metadata.Name)
+		id := ca.SPIFFEID(opts.trustDomain(), m.Namespace(name), name)
 		for _, v := range s.Spec.Versions {
-			name := EndpointsCluster(s.Metadata.Name, v.Name)
-			i, ok := slices.BinarySearchFunc(clusters, name, func(c *cluster.Cluster, n string) int { return cmp.Compare(c.Name, n) })
+			cname := EndpointsCluster(name, v.Name)
+			i, ok := slices.BinarySearchFunc(m.clusters, cname, func(c *cluster.Cluster, n string) int { return cmp.Compare(c.Name, n) })
 			if ok {
-				clusters[i].TransportSocket = upstreamTLS(id)
+				m.clusters[i].TransportSocket = upstreamTLS(id)
 			}
 		}
 	}
@@ -139,7 +141,7 @@ func secureClusters(set *crd.Set, clusters []*cluster.Cluster, opts Options) {
 // "tls"), so switching between them adds or removes the plaintext chain only: Envoy updates
 // the filter chains in place and mesh connections, on the mtls chain, are not drained.
 func inboundChains(mode string, filters []*listener.Filter) ([]*listener.FilterChain, []*listener.ListenerFilter) {
-	if mode == crd.ModeDisable || mode == "" {
+	if mode == crd.ModeDisable {
 		return []*listener.FilterChain{{Filters: filters}}, nil
 	}
 	chains := []*listener.FilterChain{{

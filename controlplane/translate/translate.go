@@ -309,12 +309,12 @@ func Build(set *crd.Set, opts Options) (*Mesh, error) {
 		m.clusters = append(m.clusters, m.tracer.cluster)
 	}
 	slices.SortFunc(m.clusters, func(a, b *cluster.Cluster) int { return cmp.Compare(a.Name, b.Name) })
-	secureClusters(set, m.clusters, opts)
 	m.modes, m.namespaces = map[string]string{}, map[string]string{}
 	for _, s := range services {
 		m.modes[s.Metadata.Name] = set.TransportMode(s.Metadata.Name)
 		m.namespaces[s.Metadata.Name] = crd.KeyOf(s).Namespace
 	}
+	m.secureClusters(services, opts)
 	for _, t := range set.TransportPolicies {
 		m.sources[crd.KeyOf(t)] = source(t, []string{TypeClusters, TypeListeners})
 	}
@@ -507,7 +507,7 @@ func (m *Mesh) ForNode(n Node) (*Resources, error) {
 		app, err := hostPort("app_address", n.AppAddress)
 		errs = append(errs, err)
 		if in != nil && app != nil {
-			r.Listeners = append(r.Listeners, inboundListener(in, m.modes[n.Service], authz, tracing))
+			r.Listeners = append(r.Listeners, inboundListener(in, m.Mode(n.Service), authz, tracing))
 			c := staticCluster(ClusterApp, []string{n.AppAddress})
 			i, _ := slices.BinarySearchFunc(m.clusters, c.Name, func(x *cluster.Cluster, name string) int { return cmp.Compare(x.Name, name) })
 			r.Clusters = slices.Insert(slices.Clone(m.clusters), i, c)

@@ -177,14 +177,24 @@ func IdentitySecrets(certPEM, keyPEM, bundlePEM []byte) []*tlsv3.Secret {
 	}
 }
 
-// AuthzServices returns, per Service, the AuthorizationPolicies that select it (by its
-// spec.services, or every Service of its namespace): only those Services' inbound listeners
-// carry the authz filter.
-func AuthzServices(set *crd.Set) map[string][]*crd.AuthorizationPolicy {
-	out := map[string][]*crd.AuthorizationPolicy{}
+// ownSource is a resource that shapes some nodes only (the ones of a Service it selects).
+type ownSource struct {
+	key crd.Key
+	src Source
+}
+
+// authzSources returns, per Service, the AuthorizationPolicies that select it (the IR's
+// grouping: by its spec.services, or every Service of its namespace), each with its source:
+// only those Services' inbound listeners carry the authz filter.
+func authzSources(set *crd.Set, policies *ir.Mesh) map[string][]ownSource {
+	byKey := make(map[crd.Key]Source, len(set.AuthorizationPolicies))
 	for _, a := range set.AuthorizationPolicies {
-		for _, svc := range ir.PolicyTargets(set, a) {
-			out[svc] = append(out[svc], a)
+		byKey[crd.KeyOf(a)] = source(a, []string{TypeExtensionConfigs, TypeListeners})
+	}
+	out := map[string][]ownSource{}
+	for name, s := range policies.Services {
+		for _, p := range s.Authz {
+			out[name] = append(out[name], ownSource{key: p.From.Key, src: byKey[p.From.Key]})
 		}
 	}
 	return out

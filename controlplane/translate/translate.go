@@ -242,12 +242,12 @@ type Mesh struct {
 	clusters   []*cluster.Cluster
 	endpoints  []*endpoint.ClusterLoadAssignment
 	routes     []*route.RouteConfiguration
-	builtins   []*core.TypedExtensionConfig          // in chain order; empty without modules
-	authz      *core.TypedExtensionConfig            // the inbound authz filter; nil without modules
-	authzFor   map[string][]*crd.AuthorizationPolicy // per Service, the policies selecting it
-	modes      map[string]string                     // transport mode by Service name
-	namespaces map[string]string                     // namespace by Service name
-	plugins    []plugin                              // in chain order
+	builtins   []*core.TypedExtensionConfig // in chain order; empty without modules
+	authz      *core.TypedExtensionConfig   // the inbound authz filter; nil without modules
+	authzFor   map[string][]ownSource       // per Service, the AuthorizationPolicies selecting it
+	modes      map[string]string            // transport mode by Service name
+	namespaces map[string]string            // namespace by Service name
+	plugins    []plugin                     // in chain order
 	// emptySlots are the configs of empty plugin slots, by slot name.
 	emptySlots map[string]*core.TypedExtensionConfig
 	sources    map[crd.Key]Source // shared sources (every node)
@@ -321,7 +321,7 @@ func Build(set *crd.Set, opts Options) (*Mesh, error) {
 	if m.authz, err = authzFilterConfig(policies, opts); err != nil {
 		return nil, err
 	}
-	m.authzFor = AuthzServices(set) // each node's own sources name the policies it enforces
+	m.authzFor = authzSources(set, policies) // each node's own sources name the policies it enforces
 	slices.SortFunc(m.endpoints, func(a, b *endpoint.ClusterLoadAssignment) int { return cmp.Compare(a.ClusterName, b.ClusterName) })
 	m.routes = []*route.RouteConfiguration{{
 		Name:             RouteOutbound,
@@ -489,7 +489,7 @@ func (m *Mesh) ForNode(n Node) (*Resources, error) {
 	if authz {
 		for _, a := range m.authzFor[n.Service] {
 			// The first policy selecting a Service adds the filter to its inbound listener.
-			r.own[crd.KeyOf(a)] = source(a, []string{TypeExtensionConfigs, TypeListeners})
+			r.own[a.key] = a.src
 		}
 		r.ExtensionConfigs = append(r.ExtensionConfigs, m.authz)
 		r.extra[TypeExtensionConfigs] = append(r.extra[TypeExtensionConfigs], m.authz)

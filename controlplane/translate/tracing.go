@@ -1,9 +1,6 @@
 package translate
 
 import (
-	"cmp"
-	"slices"
-
 	cluster "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	tracev3 "github.com/envoyproxy/go-control-plane/envoy/config/trace/v3"
@@ -30,13 +27,10 @@ type tracer struct {
 }
 
 // tracerOf finds the tracing provider (validation allows one per namespace, on a Telemetry
-// without spec.services; with several namespaces the first in key order wins). nil: none.
+// without spec.services; with several namespaces the first in key order, the Set's order,
+// wins). nil: none.
 func tracerOf(set *crd.Set) *tracer {
-	ts := slices.Clone(set.Telemetries)
-	slices.SortFunc(ts, func(a, b *crd.Telemetry) int {
-		return cmp.Or(cmp.Compare(a.Metadata.Namespace, b.Metadata.Namespace), cmp.Compare(a.Metadata.Name, b.Metadata.Name))
-	})
-	for _, t := range ts {
+	for _, t := range set.Telemetries {
 		tr := t.Spec.Tracing
 		if tr == nil || tr.Provider == nil || len(t.Spec.Services) > 0 {
 			continue

@@ -173,7 +173,3 @@ func writeFile(dir, name string, data []byte) (string, error) {
 	}
 	return p, os.WriteFile(p, data, 0o644)
 }
-
-// CheckFree reports whether every port of the topology's block is free (the sandbox's own
-// check before it starts; tests pick a block with it).
-func (t Topology) CheckFree() error { return checkPorts(t) }

@@ -154,7 +154,7 @@ func (s *Sandbox) Restart(ctx context.Context, target string) error {
 	s.watchSidecar(sc)
 	rctx, cancel := context.WithTimeout(ctx, s.opts.ReadyTimeout)
 	defer cancel()
-	if err := sc.waitReady(rctx, in.AdminAddress()); err != nil {
+	if err := sc.waitEnvoyReady(rctx, in.AdminAddress()); err != nil {
 		return err
 	}
 	fmt.Fprintf(s.out, "✓ sidecar %s restarted (pid %d) and ready\n", in.NodeID(), sc.Pid())

@@ -2,30 +2,20 @@ package sandbox
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"net"
-	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
 
-// freeBase finds a base port whose whole block is free.
-//
-// The block lies below the kernel's ephemeral port range: the sandbox binds some of its ports
-// (the control endpoint) only once its sidecars are ready, and a port in the ephemeral range
-// can be taken meanwhile by any outgoing connection on the machine.
+// freeBase finds a base port whose whole block is free (FreeBasePort).
 func freeBase(t *testing.T) int {
 	t.Helper()
-	top := ephemeralStart() - PortSpan
-	for range 50 {
-		base := 20000 + 100*rand.IntN(max(1, (top-20000)/100))
-		if checkPorts(NewTopology(base)) == nil {
-			return base
-		}
+	base, err := FreeBasePort()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free block of ports found")
-	return 0
+	return base
 }
 
 func TestTopologyPortsAreDistinct(t *testing.T) {
@@ -72,18 +62,4 @@ func TestBasePortOutOfRange(t *testing.T) {
 			require.EqualError(t, err, tt.want)
 		})
 	}
-}
-
-// ephemeralStart is the first port of the kernel's ephemeral range (Linux's default 32768 where
-// it cannot be read).
-func ephemeralStart() int {
-	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
-	if err != nil {
-		return 32768
-	}
-	var lo, hi int
-	if _, err := fmt.Sscan(string(b), &lo, &hi); err != nil || lo <= 20000+PortSpan {
-		return 32768
-	}
-	return lo
 }

@@ -16,9 +16,10 @@ import (
 	"time"
 )
 
-// sidecar is one running Envoy process.
+// sidecar is one running Envoy process (or the sandbox's Prometheus: see startProcess).
 type sidecar struct {
 	inst      Instance
+	what      string // what names it in errors: "sidecar <node id>", "prometheus"
 	cmd       *exec.Cmd
 	bootstrap string
 	logPath   string
@@ -35,19 +36,30 @@ type sidecar struct {
 // with one worker (one Wasm VM per filter) and hot restart disabled (no shared memory to clash
 // with other Envoys on the machine).
 func startSidecar(envoy string, inst Instance, bootstrap, logPath string) (*sidecar, error) {
+	s, err := startProcess("sidecar "+inst.NodeID(), envoy, SidecarArgs(inst, bootstrap), inst, logPath)
+	if err != nil {
+		return nil, err
+	}
+	s.bootstrap = bootstrap
+	return s, nil
+}
+
+// startProcess launches bin with args in its own process group, its output going to logPath,
+// and reaps it when it exits; what names it in errors.
+func startProcess(what, bin string, args []string, inst Instance, logPath string) (*sidecar, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
-		return nil, fmt.Errorf("sidecar %s: %w", inst.NodeID(), err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	cmd := exec.Command(envoy, SidecarArgs(inst, bootstrap)...)
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout = logf
 	cmd.Stderr = logf
 	cmd.SysProcAttr = procAttr()
 	if err := cmd.Start(); err != nil {
 		logf.Close()
-		return nil, fmt.Errorf("sidecar %s: start %s: %w", inst.NodeID(), envoy, err)
+		return nil, fmt.Errorf("%s: start %s: %w", what, bin, err)
 	}
-	s := &sidecar{inst: inst, cmd: cmd, bootstrap: bootstrap, logPath: logPath, exited: make(chan struct{})}
+	s := &sidecar{inst: inst, what: what, cmd: cmd, logPath: logPath, exited: make(chan struct{})}
 	go func() {
 		s.waitErr = cmd.Wait()
 		logf.Close()
@@ -92,9 +104,15 @@ func (s *sidecar) logTail(n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// waitReady polls the sidecar's admin /ready until Envoy reports LIVE (its listeners and their
-// ECDS filters came from the control plane and warmed). It fails early when Envoy exits.
-func (s *sidecar) waitReady(ctx context.Context, admin string) error {
+// waitEnvoyReady polls the sidecar's admin /ready until Envoy reports LIVE (its listeners and
+// their ECDS filters came from the control plane and warmed). It fails early when Envoy exits.
+func (s *sidecar) waitEnvoyReady(ctx context.Context, admin string) error {
+	return s.waitReady(ctx, "admin /ready", "http://"+admin+"/ready")
+}
+
+// waitReady polls url until it answers 200 OK; probe names it in the error. It fails early
+// when the process exits.
+func (s *sidecar) waitReady(ctx context.Context, probe, url string) error {
 	client := &http.Client{Timeout: time.Second}
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
@@ -102,12 +120,12 @@ func (s *sidecar) waitReady(ctx context.Context, admin string) error {
 	for {
 		select {
 		case <-s.exited:
-			return fmt.Errorf("sidecar %s exited (%v); last log lines:\n%s", s.inst.NodeID(), s.waitErr, indent(s.logTail(20)))
+			return fmt.Errorf("%s exited (%v); last log lines:\n%s", s.what, s.waitErr, indent(s.logTail(20)))
 		case <-ctx.Done():
-			return fmt.Errorf("sidecar %s not ready (admin /ready: %s): %w; last log lines:\n%s", s.inst.NodeID(), last, ctx.Err(), indent(s.logTail(20)))
+			return fmt.Errorf("%s not ready (%s: %s): %w; last log lines:\n%s", s.what, probe, last, ctx.Err(), indent(s.logTail(20)))
 		case <-tick.C:
 		}
-		res, err := client.Get("http://" + admin + "/ready")
+		res, err := client.Get(url)
 		if err != nil {
 			last = err.Error()
 			continue
@@ -155,7 +173,3 @@ func writeFile(dir, name string, data []byte) (string, error) {
 	}
 	return p, os.WriteFile(p, data, 0o644)
 }
-
-// CheckFree reports whether every port of the topology's block is free (the sandbox's own
-// check before it starts; tests pick a block with it).
-func (t Topology) CheckFree() error { return checkPorts(t) }

@@ -3,7 +3,6 @@ package sandbox
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,43 +54,17 @@ func startPrometheus(ctx context.Context, bin string, t Topology, dir string) (*
 	if err != nil {
 		return nil, fmt.Errorf("prometheus: %w", err)
 	}
-	logPath := filepath.Join(dir, "prometheus.log")
-	logf, err := os.Create(logPath)
+	args := []string{"--config.file=" + cfg, "--storage.tsdb.path=" + filepath.Join(dir, "data"),
+		"--storage.tsdb.retention.time=1d", "--web.listen-address=" + t.Addr(t.Prometheus)}
+	p, err := startProcess("prometheus", bin, args, Instance{Service: "prometheus"}, filepath.Join(dir, "prometheus.log"))
 	if err != nil {
-		return nil, fmt.Errorf("prometheus: %w", err)
+		return nil, err
 	}
-	cmd := exec.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--storage.tsdb.retention.time=1d", "--web.listen-address="+t.Addr(t.Prometheus))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = procAttr()
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return nil, fmt.Errorf("prometheus: start %s: %w", bin, err)
-	}
-	p := &sidecar{inst: Instance{Service: "prometheus"}, cmd: cmd, logPath: logPath, exited: make(chan struct{})}
-	go func() {
-		p.waitErr = cmd.Wait()
-		logf.Close()
-		close(p.exited)
-	}()
-	client := &http.Client{Timeout: time.Second}
 	rctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	for {
-		res, err := client.Get("http://" + t.Addr(t.Prometheus) + "/-/ready")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return p, nil
-			}
-		}
-		select {
-		case <-p.exited:
-			return nil, fmt.Errorf("prometheus exited (%v); last log lines:\n%s", p.waitErr, indent(p.logTail(20)))
-		case <-rctx.Done():
-			p.stop(time.Second)
-			return nil, fmt.Errorf("prometheus not ready within a minute; last log lines:\n%s", indent(p.logTail(20)))
-		case <-time.After(200 * time.Millisecond):
-		}
+	if err := p.waitReady(rctx, "/-/ready", "http://"+t.Addr(t.Prometheus)+"/-/ready"); err != nil {
+		p.stop(time.Second)
+		return nil, err
 	}
+	return p, nil
 }

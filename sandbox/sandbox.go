@@ -295,7 +295,7 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 	defer cancel()
 	began := time.Now()
 	for _, sc := range s.sidecars {
-		if err := sc.waitReady(rctx, sc.inst.AdminAddress()); err != nil {
+		if err := sc.waitEnvoyReady(rctx, sc.inst.AdminAddress()); err != nil {
 			return nil, err
 		}
 		s.step("%-13s  inbound :%d  outbound :%d  admin :%d  ready after %.1fs", sc.inst.Service+" "+sc.inst.Version,

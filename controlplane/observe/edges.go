@@ -3,7 +3,6 @@ package observe
 import (
 	"cmp"
 	"context"
-	"iter"
 	"maps"
 	"math"
 	"slices"
@@ -104,5 +103,3 @@ func sortEdges(es []EdgeStats) {
 		return cmp.Or(cmp.Compare(a.Source.ID(), b.Source.ID()), cmp.Compare(a.Destination.ID(), b.Destination.ID()))
 	})
 }
-
-func mapsKeys[K cmp.Ordered, V any](m map[K]V) iter.Seq[K] { return maps.Keys(m) }

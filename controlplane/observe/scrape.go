@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -119,10 +120,7 @@ func NewScraper(cfg ScraperConfig) (*Scraper, error) {
 // Name implements Source.
 func (s *Scraper) Name() string { return "sidecar admin scrape every " + s.cfg.Interval.String() }
 
-// Interval is the time between scrapes.
-func (s *Scraper) Interval() time.Duration { return s.cfg.Interval }
-
-// Run scrapes every Interval until ctx ends.
+// Run scrapes every ScraperConfig.Interval until ctx ends.
 func (s *Scraper) Run(ctx context.Context) {
 	tick := time.NewTicker(s.cfg.Interval)
 	defer tick.Stop()
@@ -361,7 +359,7 @@ func (s *Scraper) Problems() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []string
-	for _, n := range slices.Sorted(mapsKeys(s.problems)) {
+	for _, n := range slices.Sorted(maps.Keys(s.problems)) {
 		out = append(out, n+": "+s.problems[n])
 	}
 	if s.dropped > 0 {

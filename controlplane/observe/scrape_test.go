@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -150,7 +151,7 @@ func TestScraperMemoryBounded(t *testing.T) {
 	for i := range sidecars {
 		a := newFakeAdmin(t)
 		admins = append(admins, a)
-		targets = append(targets, Target{Node: "svc" + itoa(i) + ".v1.0", Service: "svc" + itoa(i), Version: "v1", Admin: a.addr()})
+		targets = append(targets, Target{Node: "svc" + strconv.Itoa(i) + ".v1.0", Service: "svc" + strconv.Itoa(i), Version: "v1", Admin: a.addr()})
 	}
 	for _, tc := range []struct {
 		name      string
@@ -185,11 +186,11 @@ func TestScraperMemoryBounded(t *testing.T) {
 			}
 			for i := 0; i < tc.scrapes || (soak > 0 && time.Since(start) < soak); i++ {
 				for j, a := range admins {
-					a.add(edge("svc"+itoa(j), "v1", "steady", "v1"), 3, 0, 2)
-					a.add(edge("svc"+itoa(j), "v1", "churn", "v"+itoa(i/20)), 1, 1, 4)
+					a.add(edge("svc"+strconv.Itoa(j), "v1", "steady", "v1"), 3, 0, 2)
+					a.add(edge("svc"+strconv.Itoa(j), "v1", "churn", "v"+strconv.Itoa(i/20)), 1, 1, 4)
 					if i%20 == 0 && i > 0 {
 						a.mu.Lock()
-						delete(a.edges, edge("svc"+itoa(j), "v1", "churn", "v"+itoa(i/20-1)))
+						delete(a.edges, edge("svc"+strconv.Itoa(j), "v1", "churn", "v"+strconv.Itoa(i/20-1)))
 						a.mu.Unlock()
 					}
 				}
@@ -232,12 +233,4 @@ func heap() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
-}
-
-func itoa(i int) string {
-	const d = "0123456789"
-	if i < 10 {
-		return d[i : i+1]
-	}
-	return itoa(i/10) + d[i%10:i%10+1]
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -147,7 +148,7 @@ func clean(s *Span) {
 	}
 	if len(s.Tags) > 0 {
 		tags := map[string]string{}
-		for _, k := range slicesSorted(s.Tags) {
+		for _, k := range slices.Sorted(maps.Keys(s.Tags)) {
 			if len(tags) == maxTags {
 				break
 			}
@@ -155,15 +156,6 @@ func clean(s *Span) {
 		}
 		s.Tags = tags
 	}
-}
-
-func slicesSorted(m map[string]string) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
 }
 
 func (t *Traces) evictLocked() {

@@ -4,14 +4,15 @@ import (
 	wasmfilter "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/wasm/v3"
 )
 
-// ModuleRef is one Wasm filter config of a node and the module it runs.
+// ModuleRef is one Wasm filter config of a node and the module it runs (the xDS server
+// reports it as api.ModuleStatus).
 type ModuleRef struct {
 	// Config is the ECDS name (wasmesh.chain, wasmesh.slot.before.0, ...).
-	Config string `json:"config"`
+	Config string
 	// RootID is the plugin's root id in the module.
-	RootID string `json:"rootId,omitempty"`
+	RootID string
 	// SHA256 is the module's digest, as Envoy checks it after the download.
-	SHA256 string `json:"sha256"`
+	SHA256 string
 }
 
 // Modules lists the Wasm filter configs of the resources with their module's sha256, in

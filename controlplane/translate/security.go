@@ -89,6 +89,16 @@ func upstreamTLS(spiffeID string) *core.TransportSocket {
 	return &core.TransportSocket{Name: "envoy.transport_sockets.tls", ConfigType: &core.TransportSocket_TypedConfig{TypedConfig: mustAny(ctx)}}
 }
 
+// The inbound mTLS chain's transport socket and the TLS inspector are the same for every node:
+// built once, shared by every inbound listener and never modified.
+var (
+	mtlsSocket   = downstreamTLS()
+	tlsInspector = &listener.ListenerFilter{
+		Name:       "envoy.filters.listener.tls_inspector",
+		ConfigType: &listener.ListenerFilter_TypedConfig{TypedConfig: mustAny(&tlsinspector.TlsInspector{})},
+	}
+)
+
 // downstreamTLS is the transport socket of the inbound mTLS filter chain: the sidecar's
 // identity, a client certificate required and verified against the mesh CA (any mesh
 // identity; the authz filter decides by it).
@@ -105,19 +115,21 @@ func downstreamTLS() *core.TransportSocket {
 	return &core.TransportSocket{Name: "envoy.transport_sockets.tls", ConfigType: &core.TransportSocket_TypedConfig{TypedConfig: mustAny(ctx)}}
 }
 
-// secureClusters gives the endpoints clusters of every Service that is not DISABLE the
-// upstream mTLS socket (the aggregate clusters have no connections of their own).
-func secureClusters(set *crd.Set, clusters []*cluster.Cluster, opts Options) {
-	for _, s := range set.Services {
-		if set.TransportMode(s.Metadata.Name) == crd.ModeDisable {
+// secureClusters gives the endpoints clusters (m.clusters, sorted by name) of every Service
+// that is not DISABLE (m.modes) the upstream mTLS socket (the aggregate clusters have no
+// connections of their own).
+func (m *Mesh) secureClusters(services []*crd.Service, opts Options) {
+	for _, s := range services {
+		name := s.Metadata.Name
+		if m.Mode(name) == crd.ModeDisable {
 			continue
 		}
-		id := ca.SPIFFEID(opts.trustDomain(), crd.KeyOf(s).Namespace, s.Metadata.Name)
+		id := ca.SPIFFEID(opts.trustDomain(), m.Namespace(name), name)
 		for _, v := range s.Spec.Versions {
-			name := EndpointsCluster(s.Metadata.Name, v.Name)
-			i, ok := slices.BinarySearchFunc(clusters, name, func(c *cluster.Cluster, n string) int { return cmp.Compare(c.Name, n) })
+			cname := EndpointsCluster(name, v.Name)
+			i, ok := slices.BinarySearchFunc(m.clusters, cname, func(c *cluster.Cluster, n string) int { return cmp.Compare(c.Name, n) })
 			if ok {
-				clusters[i].TransportSocket = upstreamTLS(id)
+				m.clusters[i].TransportSocket = upstreamTLS(id)
 			}
 		}
 	}
@@ -129,14 +141,14 @@ func secureClusters(set *crd.Set, clusters []*cluster.Cluster, opts Options) {
 // "tls"), so switching between them adds or removes the plaintext chain only: Envoy updates
 // the filter chains in place and mesh connections, on the mtls chain, are not drained.
 func inboundChains(mode string, filters []*listener.Filter) ([]*listener.FilterChain, []*listener.ListenerFilter) {
-	if mode == crd.ModeDisable || mode == "" {
+	if mode == crd.ModeDisable {
 		return []*listener.FilterChain{{Filters: filters}}, nil
 	}
 	chains := []*listener.FilterChain{{
 		Name:             ChainMTLS,
 		FilterChainMatch: &listener.FilterChainMatch{TransportProtocol: "tls"},
 		Filters:          filters,
-		TransportSocket:  downstreamTLS(),
+		TransportSocket:  mtlsSocket,
 	}}
 	if mode == crd.ModePermissive {
 		chains = append(chains, &listener.FilterChain{
@@ -145,11 +157,7 @@ func inboundChains(mode string, filters []*listener.Filter) ([]*listener.FilterC
 			Filters:          filters,
 		})
 	}
-	inspector := []*listener.ListenerFilter{{
-		Name:       "envoy.filters.listener.tls_inspector",
-		ConfigType: &listener.ListenerFilter_TypedConfig{TypedConfig: mustAny(&tlsinspector.TlsInspector{})},
-	}}
-	return chains, inspector
+	return chains, []*listener.ListenerFilter{tlsInspector}
 }
 
 // IdentitySecrets returns a node's SDS secrets: its certificate chain and key under
@@ -169,14 +177,24 @@ func IdentitySecrets(certPEM, keyPEM, bundlePEM []byte) []*tlsv3.Secret {
 	}
 }
 
-// AuthzServices returns, per Service, the AuthorizationPolicies that select it (by its
-// spec.services, or every Service of its namespace): only those Services' inbound listeners
-// carry the authz filter.
-func AuthzServices(set *crd.Set) map[string][]*crd.AuthorizationPolicy {
-	out := map[string][]*crd.AuthorizationPolicy{}
+// ownSource is a resource that shapes some nodes only (the ones of a Service it selects).
+type ownSource struct {
+	key crd.Key
+	src Source
+}
+
+// authzSources returns, per Service, the AuthorizationPolicies that select it (the IR's
+// grouping: by its spec.services, or every Service of its namespace), each with its source:
+// only those Services' inbound listeners carry the authz filter.
+func authzSources(set *crd.Set, policies *ir.Mesh) map[string][]ownSource {
+	byKey := make(map[crd.Key]Source, len(set.AuthorizationPolicies))
 	for _, a := range set.AuthorizationPolicies {
-		for _, svc := range ir.PolicyTargets(set, a) {
-			out[svc] = append(out[svc], a)
+		byKey[crd.KeyOf(a)] = source(a, []string{TypeExtensionConfigs, TypeListeners})
+	}
+	out := map[string][]ownSource{}
+	for name, s := range policies.Services {
+		for _, p := range s.Authz {
+			out[name] = append(out[name], ownSource{key: p.From.Key, src: byKey[p.From.Key]})
 		}
 	}
 	return out

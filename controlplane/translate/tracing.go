@@ -1,9 +1,6 @@
 package translate
 
 import (
-	"cmp"
-	"slices"
-
 	cluster "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	tracev3 "github.com/envoyproxy/go-control-plane/envoy/config/trace/v3"
@@ -24,19 +21,16 @@ const ClusterTracing = "wasmesh|tracing"
 type tracer struct {
 	source  *crd.Telemetry
 	cluster *cluster.Cluster
-	zipkin  *tracev3.ZipkinConfig
+	zipkin  *tracev3.Tracing_Http // the Zipkin provider, the same for every node (nil: OpenTelemetry)
 	otel    bool
 	percent float64
 }
 
 // tracerOf finds the tracing provider (validation allows one per namespace, on a Telemetry
-// without spec.services; with several namespaces the first in key order wins). nil: none.
+// without spec.services; with several namespaces the first in key order, the Set's order,
+// wins). nil: none.
 func tracerOf(set *crd.Set) *tracer {
-	ts := slices.Clone(set.Telemetries)
-	slices.SortFunc(ts, func(a, b *crd.Telemetry) int {
-		return cmp.Or(cmp.Compare(a.Metadata.Namespace, b.Metadata.Namespace), cmp.Compare(a.Metadata.Name, b.Metadata.Name))
-	})
-	for _, t := range ts {
+	for _, t := range set.Telemetries {
 		tr := t.Spec.Tracing
 		if tr == nil || tr.Provider == nil || len(t.Spec.Services) > 0 {
 			continue
@@ -45,7 +39,7 @@ func tracerOf(set *crd.Set) *tracer {
 		switch p := tr.Provider; {
 		case p.Zipkin != nil:
 			out.cluster = staticCluster(ClusterTracing, []string{p.Zipkin.Collector})
-			out.zipkin = &tracev3.ZipkinConfig{
+			out.zipkin = zipkinProvider(&tracev3.ZipkinConfig{
 				CollectorCluster:         ClusterTracing,
 				CollectorEndpoint:        p.Zipkin.ZipkinPath(),
 				CollectorEndpointVersion: tracev3.ZipkinConfig_HTTP_JSON,
@@ -56,7 +50,7 @@ func tracerOf(set *crd.Set) *tracer {
 				// Continue a W3C traceparent (what the telemetry filter and apps carry) when a
 				// request has no B3 headers, and send both onwards.
 				TraceContextOption: tracev3.ZipkinConfig_USE_B3_WITH_W3C_PROPAGATION,
-			}
+			})
 		case p.OpenTelemetry != nil:
 			out.cluster = staticCluster(ClusterTracing, []string{p.OpenTelemetry.Collector})
 			out.cluster.TypedExtensionProtocolOptions = map[string]*anypb.Any{
@@ -75,9 +69,14 @@ func tracerOf(set *crd.Set) *tracer {
 	return nil
 }
 
+func zipkinProvider(cfg *tracev3.ZipkinConfig) *tracev3.Tracing_Http {
+	return &tracev3.Tracing_Http{Name: "envoy.tracers.zipkin", ConfigType: &tracev3.Tracing_Http_TypedConfig{TypedConfig: mustAny(cfg)}}
+}
+
 // hcmTracing is the connection manager's tracing for one node (the OpenTelemetry service
 // name is the node's Service; Zipkin takes Envoy's node cluster, which the bootstrap sets to
-// the Service).
+// the Service). Both listeners of the node take the same value; it is never modified (the
+// listeners marshal it).
 func (t *tracer) hcmTracing(n Node) *hcm.HttpConnectionManager_Tracing {
 	if t == nil {
 		return nil
@@ -89,7 +88,7 @@ func (t *tracer) hcmTracing(n Node) *hcm.HttpConnectionManager_Tracing {
 			ServiceName: n.Service,
 		})}}
 	} else {
-		provider = &tracev3.Tracing_Http{Name: "envoy.tracers.zipkin", ConfigType: &tracev3.Tracing_Http_TypedConfig{TypedConfig: mustAny(t.zipkin)}}
+		provider = t.zipkin
 	}
 	return &hcm.HttpConnectionManager_Tracing{
 		Provider:       provider,

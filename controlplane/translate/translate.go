@@ -242,12 +242,12 @@ type Mesh struct {
 	clusters   []*cluster.Cluster
 	endpoints  []*endpoint.ClusterLoadAssignment
 	routes     []*route.RouteConfiguration
-	builtins   []*core.TypedExtensionConfig          // in chain order; empty without modules
-	authz      *core.TypedExtensionConfig            // the inbound authz filter; nil without modules
-	authzFor   map[string][]*crd.AuthorizationPolicy // per Service, the policies selecting it
-	modes      map[string]string                     // transport mode by Service name
-	namespaces map[string]string                     // namespace by Service name
-	plugins    []plugin                              // in chain order
+	builtins   []*core.TypedExtensionConfig // in chain order; empty without modules
+	authz      *core.TypedExtensionConfig   // the inbound authz filter; nil without modules
+	authzFor   map[string][]ownSource       // per Service, the AuthorizationPolicies selecting it
+	modes      map[string]string            // transport mode by Service name
+	namespaces map[string]string            // namespace by Service name
+	plugins    []plugin                     // in chain order
 	// emptySlots are the configs of empty plugin slots, by slot name.
 	emptySlots map[string]*core.TypedExtensionConfig
 	sources    map[crd.Key]Source // shared sources (every node)
@@ -309,19 +309,19 @@ func Build(set *crd.Set, opts Options) (*Mesh, error) {
 		m.clusters = append(m.clusters, m.tracer.cluster)
 	}
 	slices.SortFunc(m.clusters, func(a, b *cluster.Cluster) int { return cmp.Compare(a.Name, b.Name) })
-	secureClusters(set, m.clusters, opts)
 	m.modes, m.namespaces = map[string]string{}, map[string]string{}
 	for _, s := range services {
 		m.modes[s.Metadata.Name] = set.TransportMode(s.Metadata.Name)
 		m.namespaces[s.Metadata.Name] = crd.KeyOf(s).Namespace
 	}
+	m.secureClusters(services, opts)
 	for _, t := range set.TransportPolicies {
 		m.sources[crd.KeyOf(t)] = source(t, []string{TypeClusters, TypeListeners})
 	}
 	if m.authz, err = authzFilterConfig(policies, opts); err != nil {
 		return nil, err
 	}
-	m.authzFor = AuthzServices(set) // each node's own sources name the policies it enforces
+	m.authzFor = authzSources(set, policies) // each node's own sources name the policies it enforces
 	slices.SortFunc(m.endpoints, func(a, b *endpoint.ClusterLoadAssignment) int { return cmp.Compare(a.ClusterName, b.ClusterName) })
 	m.routes = []*route.RouteConfiguration{{
 		Name:             RouteOutbound,
@@ -489,7 +489,7 @@ func (m *Mesh) ForNode(n Node) (*Resources, error) {
 	if authz {
 		for _, a := range m.authzFor[n.Service] {
 			// The first policy selecting a Service adds the filter to its inbound listener.
-			r.own[crd.KeyOf(a)] = source(a, []string{TypeExtensionConfigs, TypeListeners})
+			r.own[a.key] = a.src
 		}
 		r.ExtensionConfigs = append(r.ExtensionConfigs, m.authz)
 		r.extra[TypeExtensionConfigs] = append(r.extra[TypeExtensionConfigs], m.authz)
@@ -500,13 +500,14 @@ func (m *Mesh) ForNode(n Node) (*Resources, error) {
 	})
 
 	var errs []error
+	tracing := m.tracer.hcmTracing(n)
 	if inbound {
 		in, err := address("inbound_address", n.InboundAddress)
 		errs = append(errs, err)
 		app, err := hostPort("app_address", n.AppAddress)
 		errs = append(errs, err)
 		if in != nil && app != nil {
-			r.Listeners = append(r.Listeners, inboundListener(in, m.modes[n.Service], authz, m.tracer.hcmTracing(n)))
+			r.Listeners = append(r.Listeners, inboundListener(in, m.Mode(n.Service), authz, tracing))
 			c := staticCluster(ClusterApp, []string{n.AppAddress})
 			i, _ := slices.BinarySearchFunc(m.clusters, c.Name, func(x *cluster.Cluster, name string) int { return cmp.Compare(x.Name, name) })
 			r.Clusters = slices.Insert(slices.Clone(m.clusters), i, c)
@@ -518,7 +519,7 @@ func (m *Mesh) ForNode(n Node) (*Resources, error) {
 		errs = append(errs, err)
 		if out != nil {
 			chain := slices.Concat(slotFilters(crd.PhaseBefore), m.builtinFilters(), slotFilters(crd.PhaseAfter))
-			r.Listeners = append(r.Listeners, outboundListener(out, chain, m.tracer.hcmTracing(n)))
+			r.Listeners = append(r.Listeners, outboundListener(out, chain, tracing))
 		}
 	}
 	if err := joinErrs(errs); err != nil {

@@ -123,6 +123,7 @@ type nodeState struct {
 	err      error // why the node has no current snapshot
 	types    map[string]*typeState
 	res      *translate.Resources   // what the current snapshot was built from
+	modules  []api.ModuleStatus     // res's Wasm filter configs and their modules (Modules)
 	peer     string                 // the remote address of its latest stream
 	health   map[string]pluginStats // by plugin ECDS name, from the node's stats
 	// identity is the node's current certificate (nil: none issued), rotated by rotate.
@@ -339,6 +340,12 @@ func (s *Server) setLocked(n *nodeState, res *translate.Resources) {
 	if err := s.cache.SetSnapshot(context.Background(), n.node.ID, snap); err != nil {
 		n.err = fmt.Errorf("snapshot: %w", err)
 		return
+	}
+	if res != n.res { // Nodes reads the modules every scrape: listed once per snapshot
+		n.modules = nil
+		for _, m := range res.Modules() {
+			n.modules = append(n.modules, api.ModuleStatus{Config: m.Config, RootID: m.RootID, SHA256: m.SHA256})
+		}
 	}
 	n.err, n.res, n.versions = nil, res, versions
 	// A node already running the new version of a type (a rejected change was undone) gets
@@ -628,11 +635,7 @@ func (s *Server) Nodes() []api.SidecarStatus {
 			ns.Revision = n.revision
 		}
 		ns.Plugins = n.pluginHealth()
-		if n.res != nil {
-			for _, m := range n.res.Modules() {
-				ns.Modules = append(ns.Modules, api.ModuleStatus{Config: m.Config, RootID: m.RootID, SHA256: m.SHA256})
-			}
-		}
+		ns.Modules = slices.Clone(n.modules)
 		for _, typ := range translate.TypeNames() {
 			ts := n.types[typ]
 			if ts == nil {

@@ -61,14 +61,14 @@ func TestSandboxPrometheus(t *testing.T) {
 	require.NoError(t, err)
 	m.traffic(ctx, t)
 	var g observe.Graph
-	waitFor(t, "the graph from prometheus", func() (bool, string) {
+	waitFor(t, "the graph from prometheus", func() error {
 		m.get(t, "/api/v1/graph?window=30s", &g)
 		for _, id := range []string{"frontend:v1->reviews:v1", "reviews:v1->ratings:v1"} {
 			if e, ok := edgeByID(g, id); !ok || e.RPS <= 0 {
-				return false, fmt.Sprintf("%s in %+v (problems %v)", id, g.Edges, g.Problems)
+				return fmt.Errorf("%s in %+v (problems %v)", id, g.Edges, g.Problems)
 			}
 		}
-		return true, ""
+		return nil
 	})
 	require.Equal(t, "prometheus http://"+topo.Addr(topo.Prometheus), g.Source)
 	require.Empty(t, g.Problems)

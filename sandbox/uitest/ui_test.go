@@ -3,9 +3,9 @@ package uitest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
@@ -25,6 +25,7 @@ import (
 	"github.com/wasmesh/wasmesh/controlplane/observe"
 	"github.com/wasmesh/wasmesh/internal/envoybin"
 	"github.com/wasmesh/wasmesh/sandbox"
+	"github.com/wasmesh/wasmesh/testenv/e2e"
 )
 
 // waitBound bounds every wait for the mesh to show something: generous for a loaded 2-core
@@ -38,16 +39,14 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// freeBase finds a base port whose whole block is free (sandbox.FreeBasePort).
 func freeBase(t *testing.T) int {
 	t.Helper()
-	for range 50 {
-		base := 20000 + 100*rand.IntN(100)
-		if sandbox.NewTopology(base).CheckFree() == nil {
-			return base
-		}
+	base, err := sandbox.FreeBasePort()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free block of ports found")
-	return 0
+	return base
 }
 
 // mesh is a running sandbox with demo traffic.
@@ -137,7 +136,7 @@ func (m *mesh) apply(t *testing.T, doc string) {
 	res, err := m.client.Apply(t.Context(), docs, false)
 	require.NoError(t, err)
 	key := res.Results[0].Key
-	waitFor(t, "every sidecar runs "+key.String(), func() (bool, string) {
+	waitFor(t, "every sidecar runs "+key.String(), func() error {
 		var st api.StatusResponse
 		m.get(t, "/api/v1/status", &st)
 		for _, r := range st.Resources {
@@ -145,17 +144,20 @@ func (m *mesh) apply(t *testing.T, doc string) {
 				continue
 			}
 			if len(r.Nodes) != len(m.sb.Topology().Instances) {
-				return false, fmt.Sprintf("%+v", r.Nodes)
+				return fmt.Errorf("%+v", r.Nodes)
 			}
 			for _, n := range r.Nodes {
 				// "acked": the sidecar runs the resource's stored generation (else "pending").
 				if n.State != crd.Acked {
-					return false, fmt.Sprintf("generation %d: %+v", r.Generation, r.Nodes)
+					return fmt.Errorf("generation %d: %+v", r.Generation, r.Nodes)
 				}
 			}
-			return r.Generation == res.Results[0].Generation, fmt.Sprintf("generation %d, want %d", r.Generation, res.Results[0].Generation)
+			if r.Generation != res.Results[0].Generation {
+				return fmt.Errorf("generation %d, want %d", r.Generation, res.Results[0].Generation)
+			}
+			return nil
 		}
-		return false, "not in the status"
+		return errors.New("not in the status")
 	})
 }
 
@@ -172,21 +174,15 @@ spec:
 `, pct)
 }
 
-// waitFor polls cond every 250ms until it holds or the bound passes.
-func waitFor(t *testing.T, what string, cond func() (bool, string)) time.Duration {
+// waitFor polls cond (e2e.WaitFor) until it returns nil, failing the test with cond's last
+// error after waitBound; it returns how long that took.
+func waitFor(t *testing.T, what string, cond func() error) time.Duration {
 	t.Helper()
 	start := time.Now()
-	last := ""
-	for time.Since(start) < waitBound {
-		ok, detail := cond()
-		if ok {
-			return time.Since(start)
-		}
-		last = detail
-		time.Sleep(250 * time.Millisecond)
+	if err := e2e.WaitFor(waitBound, cond); err != nil {
+		t.Fatalf("%s: %v", what, err)
 	}
-	t.Fatalf("%s: not within %v; last: %s", what, waitBound, last)
-	return 0
+	return time.Since(start)
 }
 
 var wantEdges = []string{
@@ -217,15 +213,15 @@ func TestUI(t *testing.T) {
 	m.traffic(ctx, t)
 
 	var g observe.Graph
-	took := waitFor(t, "graph edges with traffic", func() (bool, string) {
+	took := waitFor(t, "graph edges with traffic", func() error {
 		m.get(t, "/api/v1/graph?window=10s", &g)
 		for _, id := range wantEdges {
 			// Envoy merges histograms at its stats flush (every 5s): latency comes later.
 			if e, ok := edgeByID(g, id); !ok || e.RPS <= 0 || e.P99 <= 0 {
-				return false, fmt.Sprintf("edge %s missing, idle or without latency in %+v", id, g.Edges)
+				return fmt.Errorf("edge %s missing, idle or without latency in %+v", id, g.Edges)
 			}
 		}
-		return true, ""
+		return nil
 	})
 	t.Logf("graph shows every edge with traffic %v after the traffic started", took.Round(time.Millisecond))
 	for _, n := range []string{"frontend:v1", "reviews:v1", "reviews:v2", "reviews:v3", "ratings:v1"} {
@@ -241,16 +237,16 @@ func TestUI(t *testing.T) {
 
 	// Traces: Envoy's Zipkin tracer on every sidecar, spans to the control plane.
 	var traceID string
-	waitFor(t, "a trace through three sidecars", func() (bool, string) {
+	waitFor(t, "a trace through three sidecars", func() error {
 		var tr api.TracesResponse
 		m.get(t, "/api/v1/traces?service=reviews&service=ratings", &tr)
 		for _, s := range tr.Traces {
 			if len(s.Sidecars) >= 3 {
 				traceID = s.TraceID
-				return true, ""
+				return nil
 			}
 		}
-		return false, fmt.Sprintf("%d traces, %+v", len(tr.Traces), tr.Stats)
+		return fmt.Errorf("%d traces, %+v", len(tr.Traces), tr.Stats)
 	})
 	var one api.TraceResponse
 	m.get(t, "/api/v1/traces/"+traceID, &one)
@@ -291,18 +287,18 @@ func TestUI(t *testing.T) {
 	}()
 	applied := time.Now()
 	m.apply(t, ratingsFault(100))
-	took = waitFor(t, "edges into ratings failing", func() (bool, string) {
+	took = waitFor(t, "edges into ratings failing", func() error {
 		m.get(t, "/api/v1/graph?window=10s", &g)
 		for _, id := range []string{"reviews:v1->ratings:v1", "reviews:v3->ratings:v1"} {
 			if e, ok := edgeByID(g, id); !ok || e.Health != observe.HealthFailing {
-				return false, fmt.Sprintf("%s: %+v", id, e)
+				return fmt.Errorf("%s: %+v", id, e)
 			}
 		}
-		return true, ""
+		return nil
 	})
 	shown := time.Now()
 	if fc := firstCounted.Load(); fc != 0 {
-		t.Logf("FIGURE ui refresh: the graph JSON showed the edges into ratings failing %v after the apply was sent (%v after every sidecar ACKed it) and %v after reviews v1's sidecar counted the first 5xx (scrape every 2s, graph polled every 250ms, window 10s)",
+		t.Logf("FIGURE ui refresh: the graph JSON showed the edges into ratings failing %v after the apply was sent (%v after every sidecar ACKed it) and %v after reviews v1's sidecar counted the first 5xx (scrape every 2s, graph polled every 50ms, window 10s)",
 			shown.Sub(applied).Round(time.Millisecond), took.Round(time.Millisecond), shown.Sub(time.Unix(0, fc)).Round(time.Millisecond))
 	}
 	b.checkFailing(t)
@@ -392,14 +388,17 @@ func (b *browser) run(t *testing.T, what string, actions ...chromedp.Action) {
 // eval polls a JavaScript expression until it returns true.
 func (b *browser) waitJS(t *testing.T, what, expr string) {
 	t.Helper()
-	waitFor(t, what, func() (bool, string) {
+	waitFor(t, what, func() error {
 		var ok bool
 		ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 		defer cancel()
 		if err := chromedp.Run(ctx, chromedp.Evaluate(expr, &ok)); err != nil {
-			return false, err.Error()
+			return err
 		}
-		return ok, expr
+		if !ok {
+			return errors.New(expr)
+		}
+		return nil
 	})
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/wasmesh/wasmesh/internal/envoybin"
 	"github.com/wasmesh/wasmesh/sandbox/demo"
+	"github.com/wasmesh/wasmesh/testenv/e2e"
 )
 
 // testWriter sends the sandbox's progress lines to the test log.
@@ -173,7 +174,7 @@ func TestSandboxServesDemoTraffic(t *testing.T) {
 		require.NoError(t, Control(t.Context(), top.BasePort, "restart", "reviews.v1.0"))
 		// The frontend ejected v1's endpoint (outlier detection, 30 s by default): v1 serves
 		// again once the ejection ends.
-		require.NoError(t, waitFor(90*time.Second, func() error {
+		require.NoError(t, e2e.WaitFor(90*time.Second, func() error {
 			rep, _ := get(t, url, never)
 			if v := rep.Hop("reviews").Version; v != "v1" {
 				return fmt.Errorf("reviews %s served", v)
@@ -215,13 +216,3 @@ func TestRunStopsAfterDuration(t *testing.T) {
 }
 
 // waitFor polls cond every 200ms until it returns nil or timeout passes.
-func waitFor(timeout time.Duration, cond func() error) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}

@@ -215,4 +215,3 @@ func TestRunStopsAfterDuration(t *testing.T) {
 	require.NoError(t, checkPorts(NewTopology(base)))
 }
 
-// waitFor polls cond every 200ms until it returns nil or timeout passes.

@@ -1,8 +1,10 @@
 // Command testprogress turns `go test -json` into progress a person can watch: one line per
 // package as it finishes (ok, FAIL, or no test files), the whole output of a failed package
 // (or of a package that does not build), and, every 30 seconds while a package runs longer
-// than that, which ones are still running and which test each is in. It exits 1 when any
-// package failed or did not build. `make test` pipes `go test -json ./...` through it.
+// than that, which ones are still running and which test each is in. A failed run ends with
+// the failure lines of each failed test again, just above the count, so that a log cut to its
+// head and tail still says why. It exits 1 when any package failed or did not build.
+// `make test` pipes `go test -json ./...` through it.
 package main
 
 import (
@@ -15,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 func main() {
@@ -56,7 +59,14 @@ type event struct {
 type pkgState struct {
 	start   time.Time
 	output  []string
-	running []string // tests started and not ended, in order
+	running []string            // tests started and not ended, in order
+	tests   map[string][]string // each test's own output lines
+}
+
+// failure is one failed test and the lines that say why.
+type failure struct {
+	pkg, test string
+	why       []string
 }
 
 type progress struct {
@@ -68,6 +78,7 @@ type progress struct {
 	builds  map[string][]string // build output by import path
 	done    int
 	failed  []string
+	why     []failure      // failed tests, in the order they failed
 	tests   map[string]int // tests and subtests by outcome: pass, fail, skip
 	started time.Time
 }
@@ -96,7 +107,7 @@ func (p *progress) read(r io.Reader) error {
 func (p *progress) state(pkg string) *pkgState {
 	s := p.pkgs[pkg]
 	if s == nil {
-		s = &pkgState{start: p.now()}
+		s = &pkgState{start: p.now(), tests: map[string][]string{}}
 		p.pkgs[pkg] = s
 	}
 	return s
@@ -124,10 +135,17 @@ func (p *progress) handle(e event) {
 		s.start = p.now()
 	case e.Action == "output":
 		s.output = append(s.output, e.Output)
+		if e.Test != "" {
+			s.tests[e.Test] = append(s.tests[e.Test], e.Output)
+		}
 	case e.Action == "run" && e.Test != "":
 		s.running = append(s.running, e.Test)
 	case e.Test != "" && (e.Action == "pass" || e.Action == "fail" || e.Action == "skip"):
 		p.tests[e.Action]++
+		if e.Action == "fail" {
+			p.why = append(p.why, failure{pkg: e.Package, test: e.Test, why: failureLines(s.tests[e.Test])})
+		}
+		delete(s.tests, e.Test)
 		for i, t := range s.running {
 			if t == e.Test {
 				s.running = append(s.running[:i], s.running[i+1:]...)
@@ -197,6 +215,15 @@ func (p *progress) summary() int {
 	// The last line is the plain count CI reads: tests (subtests included) passed, failed, skipped.
 	counts := fmt.Sprintf("tests: %d passed, %d failed, %d skipped\n", p.tests["pass"], p.tests["fail"], p.tests["skip"])
 	if len(p.failed) > 0 {
+		if len(p.why) > 0 {
+			fmt.Fprintln(p.w, "why (each failed test's failure lines again; its package's whole output is above):")
+			for _, f := range p.why {
+				fmt.Fprintf(p.w, "--- FAIL: %s %s\n", f.test, f.pkg)
+				for _, l := range f.why {
+					fmt.Fprintf(p.w, "    %s\n", l)
+				}
+			}
+		}
 		fmt.Fprintf(p.w, "FAIL: %d of %d package(s) failed in %s: %s\n", len(p.failed), p.done, took, strings.Join(p.failed, ", "))
 		fmt.Fprint(p.w, counts)
 		return 1
@@ -204,4 +231,77 @@ func (p *progress) summary() int {
 	fmt.Fprintf(p.w, "PASS: %d package(s) in %s\n", p.done, took)
 	fmt.Fprint(p.w, counts)
 	return 0
+}
+
+// Bounds of the failure lines repeated at the end of a failed run.
+const (
+	maxWhyLines   = 12  // per failed test
+	maxWhyLineLen = 300 // characters per line
+)
+
+// failureLines picks from a failed test's own output the lines that say why: each testify
+// failure (the log line that opens it and its Error Trace, Error and Messages lines), else the
+// test's last lines; at most maxWhyLines, each cut to maxWhyLineLen. The test framework's own
+// === and --- lines are left out.
+func failureLines(output []string) []string {
+	var lines []string
+	for _, o := range output {
+		for l := range strings.Lines(o) {
+			l = strings.TrimRight(l, "\r\n")
+			if t := strings.TrimSpace(l); t == "" || strings.HasPrefix(t, "=== ") || strings.HasPrefix(t, "--- ") {
+				continue
+			}
+			lines = append(lines, l)
+		}
+	}
+	var picked []string
+	for i := 0; i < len(lines); i++ {
+		if !strings.Contains(lines[i], "Error Trace:") {
+			continue
+		}
+		start := i
+		if i > 0 && isLogLine(lines[i-1]) {
+			start = i - 1
+		}
+		end := i + 1
+		for end < len(lines) && !isLogLine(lines[end]) {
+			end++
+		}
+		picked = append(picked, lines[start:end]...)
+		i = end - 1
+	}
+	if len(picked) == 0 {
+		picked = lines
+	}
+	if len(picked) > maxWhyLines {
+		picked = append([]string{fmt.Sprintf("(%d lines; the last %d)", len(picked), maxWhyLines)}, picked[len(picked)-maxWhyLines:]...)
+	}
+	out := make([]string, len(picked))
+	for i, l := range picked {
+		l = strings.TrimSpace(l)
+		if len(l) > maxWhyLineLen {
+			n := maxWhyLineLen
+			for n > 0 && !utf8.RuneStart(l[n]) {
+				n--
+			}
+			l = l[:n] + " …"
+		}
+		out[i] = l
+	}
+	return out
+}
+
+// isLogLine reports whether l opens a t.Log or t.Error entry: "    file.go:12: …".
+func isLogLine(l string) bool {
+	t := strings.TrimLeft(l, " ")
+	indent := len(l) - len(t)
+	file, rest, ok := strings.Cut(t, ".go:")
+	if !ok || indent == 0 || strings.ContainsAny(file, " \t") {
+		return false
+	}
+	n := 0
+	for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+		n++
+	}
+	return n > 0 && strings.HasPrefix(rest[n:], ":")
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 )
@@ -44,6 +46,10 @@ not json
 FAIL m/broken [build failed]
 broken.go:3:1: syntax error
 not json
+why (each failed test's failure lines again; its package's whole output is above):
+--- FAIL: TestEnvoy/sub m/slow
+    x_test.go:9: boom
+--- FAIL: TestEnvoy m/slow
 FAIL: 2 of 4 package(s) failed in 31s: m/slow, m/broken
 tests: 0 passed, 2 failed, 0 skipped
 `, out.String())
@@ -57,4 +63,53 @@ func TestProgressPasses(t *testing.T) {
 	require.Equal(t, 0, p.summary())
 	require.Contains(t, out.String(), "PASS: 1 package(s) in ")
 	require.True(t, strings.HasSuffix(out.String(), "\ntests: 1 passed, 0 failed, 1 skipped\n"), "the plain count closes the output:\n%s", out.String())
+}
+
+// A failed run repeats each failed test's testify failures just above the count, and only
+// them: a CI log cut to its head and tail still shows why.
+func TestProgressRepeatsWhyAtTheEnd(t *testing.T) {
+	var out strings.Builder
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := newProgress(&out, func() time.Time { return now })
+	var in strings.Builder
+	emit := func(test, line string) {
+		fmt.Fprintf(&in, `{"Action":"output","Package":"m/a","Test":%q,"Output":%q}`+"\n", test, line+"\n")
+	}
+	emit("TestA/kill", "=== RUN   TestA/kill")
+	emit("TestA/kill", "    a_test.go:10: 63 requests were flowing")
+	emit("TestA/kill", "    a_test.go:12: ")
+	emit("TestA/kill", "        \tError Trace:\t/src/a_test.go:12")
+	emit("TestA/kill", "        \tError:      \t\"6\" is not less than or equal to \"5\"")
+	emit("TestA/kill", "        \tTest:       \tTestA/kill")
+	emit("TestA/kill", "    a_test.go:20: a log line after the failure")
+	emit("TestA/kill", "--- FAIL: TestA/kill (1.00s)")
+	fmt.Fprintln(&in, `{"Action":"fail","Package":"m/a","Test":"TestA/kill"}`)
+	for i := range 30 {
+		emit("TestA", fmt.Sprintf("    a_test.go:30: sidecar log line %d %s", i, strings.Repeat("é", 400)))
+	}
+	fmt.Fprintln(&in, `{"Action":"fail","Package":"m/a","Test":"TestA"}`)
+	fmt.Fprintln(&in, `{"Action":"pass","Package":"m/a","Test":"TestB"}`)
+	fmt.Fprintln(&in, `{"Action":"fail","Package":"m/a","Elapsed":2}`)
+	require.NoError(t, p.read(strings.NewReader(in.String())))
+	require.Equal(t, 1, p.summary())
+
+	_, why, ok := strings.Cut(out.String(), "why (each failed test's failure lines again")
+	require.True(t, ok, out.String())
+	lines := strings.Split(strings.TrimSuffix(why, "\n"), "\n")[1:]
+	require.Equal(t, []string{
+		"--- FAIL: TestA/kill m/a",
+		"    a_test.go:12:",
+		"    Error Trace:\t/src/a_test.go:12",
+		"    Error:      \t\"6\" is not less than or equal to \"5\"",
+		"    Test:       \tTestA/kill",
+		"--- FAIL: TestA m/a",
+		"    (30 lines; the last 12)",
+	}, lines[:7])
+	// The parent has no testify failure: its last lines, each cut whole runes short.
+	require.Len(t, lines, 7+maxWhyLines+2)
+	require.True(t, strings.HasPrefix(lines[7], "    a_test.go:30: sidecar log line 18 é"), lines[7])
+	require.True(t, utf8.ValidString(lines[7]) && strings.HasSuffix(lines[7], " …"), lines[7])
+	require.LessOrEqual(t, len(lines[7]), 4+maxWhyLineLen+len(" …"))
+	require.Equal(t, "FAIL: 1 of 1 package(s) failed in 0s: m/a", lines[len(lines)-2])
+	require.Equal(t, "tests: 1 passed, 2 failed, 0 skipped", lines[len(lines)-1])
 }

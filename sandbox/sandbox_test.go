@@ -182,8 +182,10 @@ func TestSandboxServesDemoTraffic(t *testing.T) {
 	require.Len(t, pids, len(top.Instances))
 	dataDir := sb.DataDir()
 	dumpLogs()
+	began := time.Now()
 	require.NoError(t, sb.Stop())
 	stopped = true
+	t.Logf("sandbox stopped in %.1fs", time.Since(began).Seconds())
 
 	for _, pid := range pids {
 		err := syscall.Kill(pid, 0)
@@ -209,4 +211,3 @@ func TestRunStopsAfterDuration(t *testing.T) {
 	require.Contains(t, out.String(), "sandbox stopped: every sidecar exited, ports released")
 	require.NoError(t, checkPorts(NewTopology(base)))
 }
-

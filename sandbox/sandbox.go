@@ -534,7 +534,9 @@ The mesh is up. Try:
   curl -s -H 'x-user: jason' %[1]s/                 # a route rule: jason sees reviews v3
   curl -s -H 'x-wasmesh-fault: abort=503' %[1]s/    # stripped where it enters the mesh: no effect
   curl -s -H 'Host: ratings' -H 'x-wasmesh-fault: abort=503' %[7]s/  # reviews' own call: faulted
-  curl -s -H 'Host: ratings' %[8]s/   # 403: only reviews may call ratings (docs/security.md)
+  curl -s -H 'Host: ratings' %[8]s/   # 403: only reviews may call ratings (docs/security.md);
+                                                       # 1 in 10: 503, the ratings fault, injected first by the frontend's own sidecar
+  curl -s %[9]s/   # reviews v1's inbound is STRICT: plaintext refused
   for i in $(seq 100); do curl -s %[1]s/ | grep -o '"color": "[a-z]*"'; done | sort | uniq -c
 
 In another terminal, the CLI talks to this sandbox's control plane:
@@ -555,5 +557,6 @@ Sidecar logs and bootstraps: %[5]s
 
 Press Ctrl-C to stop everything.
 `, fe.InboundAddress(), env, fe.AdminAddress(), strings.Join(admins, ", "), s.dataDir, baseFlag,
-		"http://"+t.Versions("reviews")[0].OutboundAddress(), "http://"+t.Frontend().OutboundAddress())
+		"http://"+t.Versions("reviews")[0].OutboundAddress(), "http://"+t.Frontend().OutboundAddress(),
+		"http://"+t.Versions("reviews")[0].InboundAddress())
 }

@@ -96,16 +96,32 @@ func TestSandboxServesDemoTraffic(t *testing.T) {
 	// The sample security resources (crds/security.yaml): the hops above were mTLS; only
 	// reviews may call ratings; a sidecar other than the frontend refuses plaintext.
 	t.Run("zero trust", func(t *testing.T) {
-		req, err := http.NewRequest(http.MethodGet, "http://"+top.Frontend().OutboundAddress()+"/", nil)
-		require.NoError(t, err)
-		req.Host = "ratings"
-		res, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		body, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		require.Equal(t, http.StatusForbidden, res.StatusCode, "frontend calling ratings directly: %s", body)
-		require.Contains(t, string(body), "AuthorizationPolicy default/ratings-callers")
-		_, err = http.Get("http://" + top.Versions("reviews")[0].InboundAddress() + "/")
+		// The frontend calling ratings directly is refused by ratings' sidecar (403), unless
+		// the sample's 10% ratings fault (crds/ratings-fault.yaml) aborts the call first, in
+		// the frontend's own sidecar (503): no call gets through, and at least one of 20 is
+		// refused by the policy (all 20 faulted: probability 1e-20).
+		denied := 0
+		for range 20 {
+			req, err := http.NewRequest(http.MethodGet, "http://"+top.Frontend().OutboundAddress()+"/", nil)
+			require.NoError(t, err)
+			req.Host = "ratings"
+			res, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			switch res.StatusCode {
+			case http.StatusForbidden:
+				require.Contains(t, string(body), "AuthorizationPolicy default/ratings-callers")
+				denied++
+			case http.StatusServiceUnavailable:
+				require.Contains(t, string(body), "fault filter abort", "frontend calling ratings directly")
+			default:
+				t.Fatalf("frontend calling ratings directly: %d %s (want 403, or the ratings fault's 503)", res.StatusCode, body)
+			}
+		}
+		t.Logf("20 direct calls from the frontend to ratings: %d refused by the policy, %d aborted by the ratings fault", denied, 20-denied)
+		require.Positive(t, denied, "no direct call from the frontend to ratings was refused by the policy")
+		_, err := http.Get("http://" + top.Versions("reviews")[0].InboundAddress() + "/")
 		require.Error(t, err, "reviews' inbound is STRICT: plaintext refused")
 	})
 

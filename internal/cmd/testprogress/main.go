@@ -240,8 +240,8 @@ const (
 )
 
 // failureLines picks from a failed test's own output the lines that say why: each testify
-// failure (the log line that opens it and its Error Trace, Error and Messages lines), else the
-// test's last lines; at most maxWhyLines, each cut to maxWhyLineLen. The test framework's own
+// failure (the log line that opens it and its Error Trace, Error and Messages lines; the first
+// maxWhyLines), else the test's last maxWhyLines lines; each cut to maxWhyLineLen. The test framework's own
 // === and --- lines are left out.
 func failureLines(output []string) []string {
 	var lines []string
@@ -270,11 +270,13 @@ func failureLines(output []string) []string {
 		picked = append(picked, lines[start:end]...)
 		i = end - 1
 	}
-	if len(picked) == 0 {
+	switch {
+	case len(picked) > maxWhyLines: // a testify failure opens with its Error line: keep the start
+		picked = append(picked[:maxWhyLines:maxWhyLines], fmt.Sprintf("(%d lines; the first %d)", len(picked), maxWhyLines))
+	case len(picked) == 0 && len(lines) > maxWhyLines:
+		picked = append([]string{fmt.Sprintf("(%d lines; the last %d)", len(lines), maxWhyLines)}, lines[len(lines)-maxWhyLines:]...)
+	case len(picked) == 0:
 		picked = lines
-	}
-	if len(picked) > maxWhyLines {
-		picked = append([]string{fmt.Sprintf("(%d lines; the last %d)", len(picked), maxWhyLines)}, picked[len(picked)-maxWhyLines:]...)
 	}
 	out := make([]string, len(picked))
 	for i, l := range picked {

@@ -81,6 +81,10 @@ func TestProgressRepeatsWhyAtTheEnd(t *testing.T) {
 	emit("TestA/kill", "        \tError Trace:\t/src/a_test.go:12")
 	emit("TestA/kill", "        \tError:      \t\"6\" is not less than or equal to \"5\"")
 	emit("TestA/kill", "        \tTest:       \tTestA/kill")
+	emit("TestA/kill", "        \tMessages:   \trequest 1: status 503")
+	for i := range 20 {
+		emit("TestA/kill", fmt.Sprintf("        \t            \trequest %d: status 503", i+2))
+	}
 	emit("TestA/kill", "    a_test.go:20: a log line after the failure")
 	emit("TestA/kill", "--- FAIL: TestA/kill (1.00s)")
 	fmt.Fprintln(&in, `{"Action":"fail","Package":"m/a","Test":"TestA/kill"}`)
@@ -102,14 +106,21 @@ func TestProgressRepeatsWhyAtTheEnd(t *testing.T) {
 		"    Error Trace:\t/src/a_test.go:12",
 		"    Error:      \t\"6\" is not less than or equal to \"5\"",
 		"    Test:       \tTestA/kill",
+		"    Messages:   \trequest 1: status 503",
+		"    request 2: status 503",
+	}, lines[:7])
+	// A long testify failure keeps its start, the Error line in it.
+	require.Equal(t, []string{
+		"    request 8: status 503",
+		"    (25 lines; the first 12)",
 		"--- FAIL: TestA m/a",
 		"    (30 lines; the last 12)",
-	}, lines[:7])
+	}, lines[12:16])
 	// The parent has no testify failure: its last lines, each cut whole runes short.
-	require.Len(t, lines, 7+maxWhyLines+2)
-	require.True(t, strings.HasPrefix(lines[7], "    a_test.go:30: sidecar log line 18 é"), lines[7])
-	require.True(t, utf8.ValidString(lines[7]) && strings.HasSuffix(lines[7], " …"), lines[7])
-	require.LessOrEqual(t, len(lines[7]), 4+maxWhyLineLen+len(" …"))
+	require.Len(t, lines, 16+maxWhyLines+2)
+	require.True(t, strings.HasPrefix(lines[16], "    a_test.go:30: sidecar log line 18 é"), lines[16])
+	require.True(t, utf8.ValidString(lines[16]) && strings.HasSuffix(lines[16], " …"), lines[16])
+	require.LessOrEqual(t, len(lines[16]), 4+maxWhyLineLen+len(" …"))
 	require.Equal(t, "FAIL: 1 of 1 package(s) failed in 0s: m/a", lines[len(lines)-2])
 	require.Equal(t, "tests: 1 passed, 2 failed, 0 skipped", lines[len(lines)-1])
 }

@@ -2,16 +2,12 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
-	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -21,44 +17,8 @@ import (
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/controlplane/crd/crdtest"
 	"github.com/wasmesh/wasmesh/controlplane/store"
+	"github.com/wasmesh/wasmesh/internal/memmodules"
 )
-
-type testModules struct {
-	mu sync.Mutex
-	m  map[string][]byte
-}
-
-func (t *testModules) Put(_ context.Context, r io.Reader, want string) (string, int64, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return "", 0, err
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	sum := sha256.Sum256(data)
-	sha := hex.EncodeToString(sum[:])
-	if want != "" && want != sha {
-		return "", 0, fmt.Errorf("the module has sha256 %s, not %s", sha, want)
-	}
-	t.m[sha] = data
-	return sha, int64(len(data)), nil
-}
-
-func (t *testModules) Has(sha string) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	_, ok := t.m[sha]
-	return ok
-}
-
-func (t *testModules) Get(sha string) ([]byte, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if b, ok := t.m[sha]; ok {
-		return b, nil
-	}
-	return nil, fmt.Errorf("module %s: %w", sha, api.ErrNotFound)
-}
 
 // testStatus is a fixed picture of two nodes. With lagging set, neither has been rebuilt
 // from any apply yet (node revision 0).
@@ -110,7 +70,7 @@ func newCLIStatus(t *testing.T, status api.StatusSource) *cli {
 	dataDir := t.TempDir()
 	token, err := api.EnsureToken(dataDir)
 	require.NoError(t, err)
-	mods := &testModules{m: map[string][]byte{}}
+	mods := &memmodules.Store{}
 	adm := admission.New(admission.Config{Store: st, Modules: admission.FetchModules(mods, admission.FetchOptions{})})
 	srv, err := api.NewServer(api.Config{Store: st, Token: token, Admission: adm, Modules: mods, Status: status})
 	require.NoError(t, err)

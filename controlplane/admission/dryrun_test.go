@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wasmesh/wasmesh/controlplane/crd"
-	"github.com/wasmesh/wasmesh/controlplane/internal/memmodules"
+	"github.com/wasmesh/wasmesh/internal/memmodules"
 	"github.com/wasmesh/wasmesh/controlplane/store"
 )
 

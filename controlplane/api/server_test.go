@@ -16,7 +16,7 @@ import (
 	"github.com/wasmesh/wasmesh/controlplane/admission"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/controlplane/crd/crdtest"
-	"github.com/wasmesh/wasmesh/controlplane/internal/memmodules"
+	"github.com/wasmesh/wasmesh/internal/memmodules"
 	"github.com/wasmesh/wasmesh/controlplane/store"
 )
 

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/wasmesh/wasmesh/controlplane/crd"
+	"github.com/wasmesh/wasmesh/controlplane/crd/crdtest"
 	"github.com/wasmesh/wasmesh/controlplane/ir"
 	"github.com/wasmesh/wasmesh/controlplane/translate"
 	"github.com/wasmesh/wasmesh/controlplane/xds/xdstest"
@@ -108,15 +109,7 @@ func TestApplyPushesToSidecars(t *testing.T) {
 		_, err = client.Apply(ctx, docs, false)
 		require.NoError(t, err)
 	}
-	apply(`apiVersion: wasmesh.io/v1alpha1
-kind: Service
-metadata: {name: reviews}
-spec:
-  port: 9080
-  versions:
-  - {name: v1, endpoints: ["127.0.0.1:15101"]}
-  - {name: v2, endpoints: ["127.0.0.1:15102"]}
-`)
+	apply(crdtest.Reviews)
 	node := translate.Node{ID: "frontend.v1.0", Service: "frontend", Version: "v1",
 		AppAddress: "127.0.0.1:8080", InboundAddress: "127.0.0.1:15006", OutboundAddress: "127.0.0.1:15001"}
 	sc, err := xdstest.Dial(cp.XDSAddr, cp.SidecarToken(node.ID), xdstest.NodeProto(node), nil)

@@ -12,9 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wasmesh/wasmesh/controlplane/crd"
-	"github.com/wasmesh/wasmesh/internal/memmodules"
 	"github.com/wasmesh/wasmesh/controlplane/store"
 	"github.com/wasmesh/wasmesh/controlplane/translate"
+	"github.com/wasmesh/wasmesh/internal/memmodules"
 )
 
 // stallingRunner is a DryRunner whose first dry run of a config containing stall blocks

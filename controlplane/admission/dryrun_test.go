@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wasmesh/wasmesh/controlplane/crd"
-	"github.com/wasmesh/wasmesh/internal/memmodules"
 	"github.com/wasmesh/wasmesh/controlplane/store"
+	"github.com/wasmesh/wasmesh/internal/memmodules"
 )
 
 type fakeRunner struct{ calls []string }

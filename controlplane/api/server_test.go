@@ -16,8 +16,8 @@ import (
 	"github.com/wasmesh/wasmesh/controlplane/admission"
 	"github.com/wasmesh/wasmesh/controlplane/crd"
 	"github.com/wasmesh/wasmesh/controlplane/crd/crdtest"
-	"github.com/wasmesh/wasmesh/internal/memmodules"
 	"github.com/wasmesh/wasmesh/controlplane/store"
+	"github.com/wasmesh/wasmesh/internal/memmodules"
 )
 
 const head = crdtest.Head

@@ -58,10 +58,12 @@ type event struct {
 // pkgState is what is known of a package still running.
 type pkgState struct {
 	start   time.Time
-	output  []string
-	running []string            // tests started and not ended, in order
-	tests   map[string][]string // each test's own output lines
+	output  []outputLine
+	running []string // tests started and not ended, in order
 }
+
+// outputLine is one output event of a package: its text and the test that printed it.
+type outputLine struct{ test, text string }
 
 // failure is one failed test and the lines that say why.
 type failure struct {
@@ -107,7 +109,7 @@ func (p *progress) read(r io.Reader) error {
 func (p *progress) state(pkg string) *pkgState {
 	s := p.pkgs[pkg]
 	if s == nil {
-		s = &pkgState{start: p.now(), tests: map[string][]string{}}
+		s = &pkgState{start: p.now()}
 		p.pkgs[pkg] = s
 	}
 	return s
@@ -134,18 +136,14 @@ func (p *progress) handle(e event) {
 	case e.Action == "start":
 		s.start = p.now()
 	case e.Action == "output":
-		s.output = append(s.output, e.Output)
-		if e.Test != "" {
-			s.tests[e.Test] = append(s.tests[e.Test], e.Output)
-		}
+		s.output = append(s.output, outputLine{e.Test, e.Output})
 	case e.Action == "run" && e.Test != "":
 		s.running = append(s.running, e.Test)
 	case e.Test != "" && (e.Action == "pass" || e.Action == "fail" || e.Action == "skip"):
 		p.tests[e.Action]++
 		if e.Action == "fail" {
-			p.why = append(p.why, failure{pkg: e.Package, test: e.Test, why: failureLines(s.tests[e.Test])})
+			p.why = append(p.why, failure{pkg: e.Package, test: e.Test, why: failureLines(s.output, e.Test)})
 		}
-		delete(s.tests, e.Test)
 		for i, t := range s.running {
 			if t == e.Test {
 				s.running = append(s.running[:i], s.running[i+1:]...)
@@ -167,9 +165,10 @@ func (p *progress) handle(e event) {
 	}
 }
 
-func indentOutput(lines []string) string {
+func indentOutput(lines []outputLine) string {
 	var b strings.Builder
-	for _, l := range lines {
+	for _, o := range lines {
+		l := o.text
 		b.WriteString("    ")
 		b.WriteString(l)
 		if !strings.HasSuffix(l, "\n") {
@@ -239,14 +238,17 @@ const (
 	maxWhyLineLen = 300 // characters per line
 )
 
-// failureLines picks from a failed test's own output the lines that say why: each testify
+// failureLines picks from the output lines test printed itself the lines that say why: each testify
 // failure (the log line that opens it and its Error Trace, Error and Messages lines; the first
 // maxWhyLines), else the test's last maxWhyLines lines; each cut to maxWhyLineLen. The test framework's own
 // === and --- lines are left out.
-func failureLines(output []string) []string {
+func failureLines(output []outputLine, test string) []string {
 	var lines []string
 	for _, o := range output {
-		for l := range strings.Lines(o) {
+		if o.test != test {
+			continue
+		}
+		for l := range strings.Lines(o.text) {
 			l = strings.TrimRight(l, "\r\n")
 			if t := strings.TrimSpace(l); t == "" || strings.HasPrefix(t, "=== ") || strings.HasPrefix(t, "--- ") {
 				continue

@@ -238,10 +238,10 @@ const (
 	maxWhyLineLen = 300 // characters per line
 )
 
-// failureLines picks from the output lines test printed itself the lines that say why: each testify
-// failure (the log line that opens it and its Error Trace, Error and Messages lines; the first
-// maxWhyLines), else the test's last maxWhyLines lines; each cut to maxWhyLineLen. The test framework's own
-// === and --- lines are left out.
+// failureLines picks, from the lines test printed itself, those that say why: each testify
+// failure (the log line that opens it and its Error Trace, Error and Messages lines; the
+// first maxWhyLines), else the test's last maxWhyLines lines; each cut to maxWhyLineLen. The
+// test framework's own === and --- lines are left out.
 func failureLines(output []outputLine, test string) []string {
 	var lines []string
 	for _, o := range output {
